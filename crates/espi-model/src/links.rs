@@ -1,0 +1,104 @@
+//! Atom link hrefs and the relations ESPI expresses through them.
+//!
+//! ESPI relates entries only by link hrefs laid out as a path:
+//! `.../UsagePoint/{id}/MeterReading/{id}/IntervalBlock/{id}`. Feeds write them
+//! as absolute URLs, absolute paths or relative paths, so hrefs are compared in a
+//! normalised form: whitespace, scheme and host, and leading and trailing slashes
+//! removed.
+
+/// Normalise an href for comparison.
+///
+/// ```
+/// use espi_model::links::normalise_href;
+/// assert_eq!(
+///     normalise_href(" https://api.example.com/espi/1_1/resource/UsagePoint/1/ "),
+///     "espi/1_1/resource/UsagePoint/1"
+/// );
+/// assert_eq!(normalise_href("/ReadingType/07"), "ReadingType/07");
+/// assert_eq!(normalise_href("ReadingType/07"), "ReadingType/07");
+/// ```
+pub fn normalise_href(href: &str) -> &str {
+    let mut h = href.trim();
+    if let Some(scheme_end) = h.find("://") {
+        let after = &h[scheme_end + 3..];
+        h = match after.find('/') {
+            Some(slash) => &after[slash..],
+            None => "",
+        };
+    }
+    h.trim_matches('/')
+}
+
+/// The MeterReading an IntervalBlock belongs to, from the block's `up` href
+/// (its collection) or failing that its `self` href: the part before the last
+/// `/IntervalBlock`. Hrefs outside the convention are returned whole.
+///
+/// ```
+/// use espi_model::links::meter_reading_key_of_block;
+/// assert_eq!(
+///     meter_reading_key_of_block("UsagePoint/1/MeterReading/2/IntervalBlock"),
+///     "UsagePoint/1/MeterReading/2"
+/// );
+/// assert_eq!(
+///     meter_reading_key_of_block("UsagePoint/1/MeterReading/2/IntervalBlock/17"),
+///     "UsagePoint/1/MeterReading/2"
+/// );
+/// ```
+pub fn meter_reading_key_of_block(normalised_href: &str) -> &str {
+    parent_before(normalised_href, "/IntervalBlock")
+}
+
+/// The UsagePoint a MeterReading belongs to: the part of its normalised href
+/// before the last `/MeterReading`, or the whole href outside the convention.
+///
+/// ```
+/// use espi_model::links::usage_point_key_of_meter_reading;
+/// assert_eq!(
+///     usage_point_key_of_meter_reading("RetailCustomer/1/UsagePoint/J26/MeterReading/3"),
+///     "RetailCustomer/1/UsagePoint/J26"
+/// );
+/// ```
+pub fn usage_point_key_of_meter_reading(normalised_href: &str) -> &str {
+    parent_before(normalised_href, "/MeterReading")
+}
+
+fn parent_before<'a>(href: &'a str, segment: &str) -> &'a str {
+    let mut search_end = href.len();
+    // The last occurrence that is a whole path segment (followed by '/' or end).
+    while let Some(pos) = href[..search_end].rfind(segment) {
+        let after = pos + segment.len();
+        if after == href.len() || href.as_bytes()[after] == b'/' {
+            return &href[..pos];
+        }
+        search_end = pos;
+    }
+    href
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalisation() {
+        assert_eq!(normalise_href("http://localhost:8080"), "");
+        assert_eq!(normalise_href("//x//"), "x");
+        assert_eq!(
+            normalise_href("https://h/a/MeterReading/b/IntervalBlock"),
+            "a/MeterReading/b/IntervalBlock"
+        );
+    }
+
+    #[test]
+    fn segment_must_be_whole() {
+        assert_eq!(
+            meter_reading_key_of_block("UP/1/MeterReading/IntervalBlockX/IntervalBlock/3"),
+            "UP/1/MeterReading/IntervalBlockX"
+        );
+        assert_eq!(meter_reading_key_of_block("ReadingType/1"), "ReadingType/1");
+        assert_eq!(
+            usage_point_key_of_meter_reading("UsagePoint/1/MeterReadings"),
+            "UsagePoint/1/MeterReadings"
+        );
+    }
+}
