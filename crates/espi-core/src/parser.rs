@@ -1,0 +1,879 @@
+//! The streaming parser: quick-xml events in, entries and readings out.
+//!
+//! One state machine serves both inputs: a borrowed byte slice (a memory map,
+//! zero-copy) and any `BufRead` (stdin, pipes) with one reused event buffer.
+//! Elements are matched by namespace URI and local name, never by prefix.
+//! Readings are pushed to the [`Sink`] one at a time through one reused
+//! [`Reading`]; nothing is allocated per reading.
+
+use std::io::BufRead;
+
+use espi_model::numbers::{parse_i64, parse_seconds_to_micros};
+use espi_model::resource::{Entry, Namespace, Resource};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::NsReader;
+
+use crate::error::{ErrorKind, ParseError};
+
+/// ESPI usage namespace.
+pub const NS_ESPI: &str = "http://naesb.org/espi";
+/// ESPI customer namespace.
+pub const NS_CUSTOMER: &str = "http://naesb.org/espi/customer";
+/// Atom namespace.
+pub const NS_ATOM: &str = "http://www.w3.org/2005/Atom";
+
+/// One IntervalReading as read. Optional elements are `None` when absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reading {
+    /// `timePeriod/start` in microseconds since the epoch.
+    pub start_us: Option<i64>,
+    /// `timePeriod/start` had a fractional part.
+    pub start_fractional: bool,
+    /// `timePeriod/duration` in seconds.
+    pub duration_s: Option<i64>,
+    /// `value` as written.
+    pub value: Option<i64>,
+    /// `cost` in hundred-thousandths of the currency.
+    pub cost: Option<i64>,
+    /// `tou` period code.
+    pub tou: Option<i32>,
+    /// `consumptionTier`.
+    pub consumption_tier: Option<i32>,
+    /// `cpp` (critical peak pricing) code.
+    pub cpp: Option<i32>,
+    /// Every `ReadingQuality/quality` code, in document order.
+    pub qualities: Vec<i32>,
+}
+
+impl Reading {
+    fn clear(&mut self) {
+        self.start_us = None;
+        self.start_fractional = false;
+        self.duration_s = None;
+        self.value = None;
+        self.cost = None;
+        self.tou = None;
+        self.consumption_tier = None;
+        self.cpp = None;
+        self.qualities.clear();
+    }
+}
+
+/// Receives what the parser reads, in document order.
+///
+/// Readings of an entry arrive before the entry itself (an entry's links and
+/// `updated` may follow its content); [`Sink::entry`] then lists the entry's
+/// resources, and each IntervalBlock resource says how many of the readings
+/// just delivered are its own. If the entry turns out to be bad,
+/// [`Sink::entry_rejected`] is called instead and the sink must drop the
+/// readings it received since the previous entry.
+pub trait Sink {
+    /// One reading of the current IntervalBlock.
+    fn reading(&mut self, reading: &Reading);
+    /// A complete entry and the resources in its content, in order.
+    fn entry(&mut self, entry: Entry, resources: Vec<Resource>);
+    /// The current entry is bad and skipped; `readings` were read in it.
+    fn entry_rejected(&mut self, error: &ParseError, readings: u64);
+}
+
+/// A sink that drops everything (for validation and benchmarks).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullSink;
+
+impl Sink for NullSink {
+    fn reading(&mut self, _: &Reading) {}
+    fn entry(&mut self, _: Entry, _: Vec<Resource>) {}
+    fn entry_rejected(&mut self, _: &ParseError, _: u64) {}
+}
+
+/// How the parser treats bad input.
+#[derive(Debug, Clone, Default)]
+pub struct ParseOptions {
+    /// Skip an entry with a bad value (reporting it through
+    /// [`Sink::entry_rejected`]) instead of stopping. Errors that make the
+    /// rest of the input unreadable (malformed XML, truncation) always stop.
+    pub skip_bad_entries: bool,
+}
+
+/// Counts from one parse.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParseStats {
+    /// Bytes of input consumed.
+    pub bytes: u64,
+    /// Entries read (good and rejected).
+    pub entries: u64,
+    /// IntervalReadings read (delivered and rejected).
+    pub readings: u64,
+    /// Entries rejected.
+    pub rejected_entries: u64,
+    /// Readings inside rejected entries.
+    pub rejected_readings: u64,
+}
+
+/// Parse a whole document held in memory (for example a memory map).
+///
+/// ```
+/// use espi_core::{parse_slice, ParseOptions, Reading, Sink};
+/// use espi_model::resource::{Entry, Resource};
+///
+/// struct Sum(i64);
+/// impl Sink for Sum {
+///     fn reading(&mut self, r: &Reading) { self.0 += r.value.unwrap_or(0); }
+///     fn entry(&mut self, _: Entry, _: Vec<Resource>) {}
+///     fn entry_rejected(&mut self, _: &espi_core::ParseError, _: u64) {}
+/// }
+/// let xml = br#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><content>
+///   <IntervalBlock xmlns="http://naesb.org/espi">
+///     <IntervalReading><timePeriod><duration>900</duration><start>0</start></timePeriod><value>5</value></IntervalReading>
+///     <IntervalReading><timePeriod><duration>900</duration><start>900</start></timePeriod><value> 7 </value></IntervalReading>
+///   </IntervalBlock></content></entry></feed>"#;
+/// let mut sum = Sum(0);
+/// let stats = parse_slice(xml, &ParseOptions::default(), &mut sum).unwrap();
+/// assert_eq!((stats.readings, sum.0), (2, 12));
+/// ```
+pub fn parse_slice<S: Sink>(
+    input: &[u8],
+    options: &ParseOptions,
+    sink: &mut S,
+) -> Result<ParseStats, ParseError> {
+    let bom = if input.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let mut reader = NsReader::from_reader(&input[bom..]);
+    configure(&mut reader);
+    let mut machine = Machine::new(options, bom as u64);
+    let result = loop {
+        let pos = reader.buffer_position();
+        let step = match reader.read_resolved_event() {
+            Ok((ns, event)) => machine.on_event(ns, event, pos, sink),
+            Err(e) => Err(machine.xml_error(&e, reader.error_position())),
+        };
+        match step {
+            Ok(true) => continue,
+            Ok(false) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    machine.stats.bytes = input.len() as u64;
+    finish(machine, result, sink).map_err(|mut e| {
+        e.locate_in(input);
+        e
+    })
+}
+
+/// Parse a document from a buffered reader (stdin, a pipe, a decompressor),
+/// in memory bounded by the largest single event. Errors carry the byte
+/// offset; line and column are not known for streams.
+///
+/// ```
+/// use espi_core::{parse_reader, NullSink, ParseOptions};
+/// let xml = &b"<entry xmlns='http://www.w3.org/2005/Atom'><content/></entry>"[..];
+/// let stats = parse_reader(xml, &ParseOptions::default(), &mut NullSink).unwrap();
+/// assert_eq!(stats.entries, 1);
+/// ```
+pub fn parse_reader<R: BufRead, S: Sink>(
+    mut input: R,
+    options: &ParseOptions,
+    sink: &mut S,
+) -> Result<ParseStats, ParseError> {
+    let mut bom = 0;
+    if let Ok(head) = input.fill_buf() {
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            input.consume(3);
+            bom = 3;
+        }
+    }
+    let mut reader = NsReader::from_reader(input);
+    configure(&mut reader);
+    let mut machine = Machine::new(options, bom);
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let result = loop {
+        buf.clear();
+        let pos = reader.buffer_position();
+        let step = match reader.read_resolved_event_into(&mut buf) {
+            Ok((ns, event)) => machine.on_event(ns, event, pos, sink),
+            Err(e) => Err(machine.xml_error(&e, reader.error_position())),
+        };
+        match step {
+            Ok(true) => continue,
+            Ok(false) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    machine.stats.bytes = reader.buffer_position() + bom;
+    finish(machine, result, sink)
+}
+
+fn configure<R>(reader: &mut NsReader<R>) {
+    let config = reader.config_mut();
+    config.trim_text(false);
+    config.check_end_names = true;
+    config.expand_empty_elements = false;
+}
+
+fn finish<S: Sink>(
+    mut machine: Machine,
+    result: Result<(), ParseError>,
+    sink: &mut S,
+) -> Result<ParseStats, ParseError> {
+    match result {
+        Ok(()) => Ok(machine.stats),
+        Err(error) => {
+            // A fatal error inside an entry: its readings were read but are not
+            // delivered as part of a complete entry.
+            if let Some(entry) = machine.entry.take() {
+                machine.stats.rejected_entries += 1;
+                machine.stats.rejected_readings += entry.readings;
+                sink.entry_rejected(&error, entry.readings);
+            }
+            Err(error)
+        }
+    }
+}
+
+/// What an open element is, for the state machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Feed,
+    Entry,
+    EntryId,
+    EntryTitle,
+    EntryPublished,
+    EntryUpdated,
+    EntryLink,
+    Content,
+    /// A resource other than IntervalBlock, or an element inside one.
+    Generic,
+    Block,
+    BlockInterval,
+    BlockIntervalDuration,
+    BlockIntervalStart,
+    Reading,
+    TimePeriod,
+    PeriodStart,
+    PeriodDuration,
+    Value,
+    Cost,
+    Tou,
+    ConsumptionTier,
+    Cpp,
+    ReadingQuality,
+    QualityCode,
+    /// Anything espi does not read (kept for the element path only).
+    Ignored,
+}
+
+impl Tag {
+    /// Tags whose local name is fixed (not stored per element).
+    fn static_name(self) -> Option<&'static str> {
+        Some(match self {
+            Tag::Block => "IntervalBlock",
+            Tag::BlockInterval => "interval",
+            Tag::BlockIntervalDuration | Tag::PeriodDuration => "duration",
+            Tag::BlockIntervalStart | Tag::PeriodStart => "start",
+            Tag::Reading => "IntervalReading",
+            Tag::TimePeriod => "timePeriod",
+            Tag::Value => "value",
+            Tag::Cost => "cost",
+            Tag::Tou => "tou",
+            Tag::ConsumptionTier => "consumptionTier",
+            Tag::Cpp => "cpp",
+            Tag::ReadingQuality => "ReadingQuality",
+            Tag::QualityCode => "quality",
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    tag: Tag,
+    /// Start events seen before this element opened (to tell leaves).
+    starts_before: u64,
+    /// End of this element's name in `Machine::names` (dynamic names only).
+    name_end: u32,
+    /// Offset of the start tag.
+    offset: u64,
+}
+
+struct EntryState {
+    entry: Entry,
+    resources: Vec<Resource>,
+    readings: u64,
+    error: Option<ParseError>,
+}
+
+struct Machine<'o> {
+    options: &'o ParseOptions,
+    base_offset: u64,
+    stack: Vec<Frame>,
+    names: String,
+    starts: u64,
+    root_seen: bool,
+    root_closed: bool,
+    entry: Option<EntryState>,
+    entries_seen: u64,
+    /// Resource being read (generic or IntervalBlock); pushed to the entry at its end.
+    resource: Option<Resource>,
+    /// Path below the resource element for generic fields.
+    field_path: String,
+    reading: Reading,
+    text: String,
+    stats: ParseStats,
+}
+
+fn classify(ns: &ResolveResult<'_>) -> Result<Namespace, String> {
+    Ok(match ns {
+        ResolveResult::Bound(n) => match n.0 {
+            NS_ESPI => Namespace::Espi,
+            NS_ATOM => Namespace::Atom,
+            NS_CUSTOMER => Namespace::Customer,
+            _ => Namespace::Other,
+        },
+        ResolveResult::Unbound => Namespace::None,
+        ResolveResult::Unknown(prefix) => return Err(prefix.clone()),
+    })
+}
+
+fn is_atom(ns: Namespace) -> bool {
+    matches!(ns, Namespace::Atom | Namespace::None)
+}
+
+impl<'o> Machine<'o> {
+    fn new(options: &'o ParseOptions, base_offset: u64) -> Self {
+        Machine {
+            options,
+            base_offset,
+            stack: Vec::with_capacity(32),
+            names: String::with_capacity(256),
+            starts: 0,
+            root_seen: false,
+            root_closed: false,
+            entry: None,
+            entries_seen: 0,
+            resource: None,
+            field_path: String::new(),
+            reading: Reading::default(),
+            text: String::with_capacity(64),
+            stats: ParseStats::default(),
+        }
+    }
+
+    /// Handle one event; `Ok(false)` at the end of the input.
+    #[inline]
+    fn on_event<S: Sink>(
+        &mut self,
+        ns: ResolveResult<'_>,
+        event: Event<'_>,
+        pos: u64,
+        sink: &mut S,
+    ) -> Result<bool, ParseError> {
+        let offset = pos + self.base_offset;
+        match event {
+            Event::Start(e) => self.on_start(&ns, &e, offset)?,
+            Event::Empty(e) => {
+                self.on_start(&ns, &e, offset)?;
+                self.on_end(offset, sink)?;
+            }
+            Event::End(_) => self.on_end(offset, sink)?,
+            Event::Text(t) => self.on_text(&t, offset)?,
+            Event::CData(t) => self.on_text(&t, offset)?,
+            Event::GeneralRef(r) => {
+                let ch = match r.resolve_char_ref() {
+                    Ok(Some(c)) => Some(c),
+                    Ok(None) => match &*r {
+                        "amp" => Some('&'),
+                        "lt" => Some('<'),
+                        "gt" => Some('>'),
+                        "quot" => Some('"'),
+                        "apos" => Some('\''),
+                        _ => None,
+                    },
+                    Err(e) => return self.fail(ErrorKind::Xml(e.to_string()), offset).map(|_| true),
+                };
+                match ch {
+                    Some(c) => {
+                        if self.stack.is_empty() {
+                            return Err(self.error(ErrorKind::ContentAfterRoot, offset));
+                        }
+                        self.text.push(c);
+                    }
+                    None => {
+                        self.fail(ErrorKind::UndefinedEntity(r.to_string()), offset)?;
+                    }
+                }
+            }
+            Event::Eof => {
+                if let Some(frame) = self.stack.last() {
+                    let open = self.frame_name(self.stack.len() - 1, frame).to_owned();
+                    return Err(self.error(ErrorKind::UnexpectedEof { open }, offset));
+                }
+                if !self.root_seen {
+                    return Err(self.error(ErrorKind::NoRootElement, offset));
+                }
+                return Ok(false);
+            }
+            // Declarations, comments, processing instructions and DOCTYPE
+            // carry no data; DOCTYPE entities are never expanded.
+            Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
+        }
+        Ok(true)
+    }
+
+    #[inline]
+    fn on_text(&mut self, text: &str, offset: u64) -> Result<(), ParseError> {
+        if self.stack.is_empty() {
+            if !text.trim_ascii().is_empty() {
+                let kind = if self.root_seen {
+                    ErrorKind::ContentAfterRoot
+                } else {
+                    ErrorKind::Xml("text before the root element".into())
+                };
+                return Err(self.error(kind, offset));
+            }
+            return Ok(());
+        }
+        self.text.push_str(text);
+        Ok(())
+    }
+
+    #[inline]
+    fn on_start(
+        &mut self,
+        ns: &ResolveResult<'_>,
+        e: &BytesStart<'_>,
+        offset: u64,
+    ) -> Result<(), ParseError> {
+        let qname = e.name();
+        let local = qname.local_name().into_inner();
+        let parent = self.stack.last().map(|f| f.tag);
+        let namespace = match classify(ns) {
+            Ok(n) => n,
+            Err(prefix) => {
+                // Push first so that the error names this element.
+                self.push(Tag::Ignored, Some(local), offset);
+                self.fail(ErrorKind::UnboundPrefix(prefix), offset)?;
+                return Ok(());
+            }
+        };
+        self.text.clear();
+        let tag = match parent {
+            None => {
+                if self.root_closed {
+                    self.push(Tag::Ignored, Some(local), offset);
+                    return Err(self.error(ErrorKind::ContentAfterRoot, offset));
+                }
+                self.root_seen = true;
+                match local {
+                    "feed" if is_atom(namespace) => Tag::Feed,
+                    "entry" if is_atom(namespace) => {
+                        self.begin_entry(offset);
+                        Tag::Entry
+                    }
+                    // A bare resource as the document: an entry without envelope.
+                    _ => {
+                        self.begin_entry(offset);
+                        self.begin_resource(local, namespace)
+                    }
+                }
+            }
+            Some(Tag::Feed) => match local {
+                "entry" if is_atom(namespace) => {
+                    self.begin_entry(offset);
+                    Tag::Entry
+                }
+                _ => Tag::Ignored,
+            },
+            Some(Tag::Entry) if is_atom(namespace) => match local {
+                "id" => Tag::EntryId,
+                "title" => Tag::EntryTitle,
+                "published" => Tag::EntryPublished,
+                "updated" => Tag::EntryUpdated,
+                "content" => Tag::Content,
+                "link" => {
+                    self.read_link(e);
+                    Tag::EntryLink
+                }
+                _ => Tag::Ignored,
+            },
+            Some(Tag::Content) => match (namespace, local) {
+                // Atom envelope fields misplaced inside content (seen in real files).
+                (Namespace::Atom, "published") => Tag::EntryPublished,
+                (Namespace::Atom, "updated") => Tag::EntryUpdated,
+                _ => self.begin_resource(local, namespace),
+            },
+            Some(Tag::Generic) => {
+                self.field_path.push('/');
+                self.field_path.push_str(local);
+                self.read_field_attributes(e);
+                Tag::Generic
+            }
+            Some(Tag::Block) => match local {
+                "IntervalReading" => {
+                    self.reading.clear();
+                    Tag::Reading
+                }
+                "interval" => Tag::BlockInterval,
+                _ => Tag::Ignored,
+            },
+            Some(Tag::BlockInterval) => match local {
+                "start" => Tag::BlockIntervalStart,
+                "duration" => Tag::BlockIntervalDuration,
+                _ => Tag::Ignored,
+            },
+            Some(Tag::Reading) => match local {
+                "timePeriod" => Tag::TimePeriod,
+                "value" => Tag::Value,
+                "cost" => Tag::Cost,
+                "ReadingQuality" => Tag::ReadingQuality,
+                "tou" => Tag::Tou,
+                "consumptionTier" => Tag::ConsumptionTier,
+                "cpp" => Tag::Cpp,
+                _ => Tag::Ignored,
+            },
+            Some(Tag::TimePeriod) => match local {
+                "start" => Tag::PeriodStart,
+                "duration" => Tag::PeriodDuration,
+                _ => Tag::Ignored,
+            },
+            Some(Tag::ReadingQuality) => match local {
+                "quality" => Tag::QualityCode,
+                _ => Tag::Ignored,
+            },
+            Some(_) => Tag::Ignored,
+        };
+        let dynamic = if tag.static_name().is_none() {
+            Some(local)
+        } else {
+            None
+        };
+        self.push(tag, dynamic, offset);
+        Ok(())
+    }
+
+    #[inline]
+    fn push(&mut self, tag: Tag, name: Option<&str>, offset: u64) {
+        if let Some(n) = name {
+            self.names.push_str(n);
+        }
+        self.stack.push(Frame {
+            tag,
+            starts_before: self.starts,
+            name_end: self.names.len() as u32,
+            offset,
+        });
+        self.starts += 1;
+    }
+
+    fn begin_entry(&mut self, offset: u64) {
+        self.entry = Some(EntryState {
+            entry: Entry {
+                offset,
+                index: self.entries_seen,
+                ..Entry::default()
+            },
+            resources: Vec::new(),
+            readings: 0,
+            error: None,
+        });
+        self.entries_seen += 1;
+    }
+
+    fn begin_resource(&mut self, local: &str, namespace: Namespace) -> Tag {
+        self.resource = Some(Resource::new(local, namespace));
+        self.field_path.clear();
+        if local == "IntervalBlock" {
+            Tag::Block
+        } else {
+            Tag::Generic
+        }
+    }
+
+    fn read_link(&mut self, e: &BytesStart<'_>) {
+        let Some(state) = self.entry.as_mut() else {
+            return;
+        };
+        let (mut rel, mut href) = (None, None);
+        for attr in e.attributes().flatten() {
+            let value = attr
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map(|v| v.into_owned())
+                .unwrap_or_else(|_| attr.value.clone().into_owned());
+            match attr.key.local_name().into_inner() {
+                "rel" => rel = Some(value),
+                "href" => href = Some(value),
+                _ => {}
+            }
+        }
+        let Some(href) = href else { return };
+        let entry = &mut state.entry;
+        match rel.as_deref().map(str::trim) {
+            Some("self") => entry.self_href = Some(href),
+            Some("up") => entry.up_href = Some(href),
+            Some("related") => entry.related_hrefs.push(href),
+            _ => {}
+        }
+    }
+
+    fn read_field_attributes(&mut self, e: &BytesStart<'_>) {
+        let Some(resource) = self.resource.as_mut() else {
+            return;
+        };
+        for attr in e.attributes().flatten() {
+            let key = attr.key;
+            if key.0 == "xmlns" || key.0.starts_with("xmlns:") {
+                continue;
+            }
+            let path = format!(
+                "{}@{}",
+                self.field_path.trim_start_matches('/'),
+                key.local_name().into_inner()
+            );
+            resource.fields.push((path, attr.value.trim().to_owned()));
+        }
+    }
+
+    #[inline]
+    fn on_end<S: Sink>(&mut self, offset: u64, sink: &mut S) -> Result<(), ParseError> {
+        let Some(&frame) = self.stack.last() else {
+            return Err(self.error(ErrorKind::Xml("unmatched end tag".into()), offset));
+        };
+        let leaf = self.starts == frame.starts_before + 1;
+        let result = self.close(frame, leaf, sink);
+        self.stack.pop();
+        if frame.tag.static_name().is_none() {
+            let start = self.stack.last().map_or(0, |f| f.name_end) as usize;
+            self.names.truncate(start);
+        }
+        if self.stack.is_empty() {
+            self.root_closed = true;
+        }
+        // The element closed: its text is done with. (Mixed content of a
+        // parent is not data in ESPI.)
+        self.text.clear();
+        result
+    }
+
+    fn close<S: Sink>(&mut self, frame: Frame, leaf: bool, sink: &mut S) -> Result<(), ParseError> {
+        let offset = frame.offset;
+        match frame.tag {
+            Tag::PeriodStart => match parse_seconds_to_micros(self.text.as_bytes()) {
+                Ok((us, fractional)) => {
+                    self.reading.start_us = Some(us);
+                    self.reading.start_fractional = fractional;
+                }
+                Err(e) => self.bad_number(e, offset)?,
+            },
+            Tag::PeriodDuration => {
+                if let Some(d) = self.int(offset)? {
+                    if d < 0 {
+                        self.fail(
+                            ErrorKind::OutOfRange {
+                                value: d,
+                                allowed: "a duration is not negative",
+                            },
+                            offset,
+                        )?;
+                    }
+                    self.reading.duration_s = Some(d);
+                }
+            }
+            Tag::Value => self.reading.value = self.int(offset)?,
+            Tag::Cost => self.reading.cost = self.int(offset)?,
+            Tag::Tou => self.reading.tou = self.int32(offset)?,
+            Tag::ConsumptionTier => self.reading.consumption_tier = self.int32(offset)?,
+            Tag::Cpp => self.reading.cpp = self.int32(offset)?,
+            Tag::QualityCode => {
+                if let Some(q) = self.int32(offset)? {
+                    self.reading.qualities.push(q);
+                }
+            }
+            Tag::Reading => {
+                self.stats.readings += 1;
+                if let Some(state) = self.entry.as_mut() {
+                    state.readings += 1;
+                    if state.error.is_none() {
+                        sink.reading(&self.reading);
+                    }
+                }
+                if let Some(block) = self.resource.as_mut() {
+                    block.readings += 1;
+                }
+            }
+            Tag::BlockIntervalStart | Tag::BlockIntervalDuration => {
+                let name = if frame.tag == Tag::BlockIntervalStart {
+                    "interval/start"
+                } else {
+                    "interval/duration"
+                };
+                let value = self.text.trim().to_owned();
+                if let Some(block) = self.resource.as_mut() {
+                    block.fields.push((name.to_owned(), value));
+                }
+            }
+            Tag::Generic => {
+                let depth_in_resource = self.field_path.matches('/').count();
+                if depth_in_resource == 0 {
+                    self.end_resource();
+                } else {
+                    if leaf {
+                        let value = self.text.trim().to_owned();
+                        if let Some(resource) = self.resource.as_mut() {
+                            let path = self.field_path[1..].to_owned();
+                            resource.fields.push((path, value));
+                        }
+                    }
+                    let cut = self.field_path.rfind('/').unwrap_or(0);
+                    self.field_path.truncate(cut);
+                }
+            }
+            Tag::Block => self.end_resource(),
+            Tag::EntryId => self.set_entry_text(|e| &mut e.id),
+            Tag::EntryTitle => self.set_entry_text(|e| &mut e.title),
+            Tag::EntryPublished => self.set_entry_text(|e| &mut e.published),
+            Tag::EntryUpdated => self.set_entry_text(|e| &mut e.updated),
+            Tag::Entry => self.end_entry(sink),
+            _ => {}
+        }
+        // A bare resource as the root is its own entry.
+        if self.stack.len() == 1 && matches!(frame.tag, Tag::Generic | Tag::Block) {
+            self.end_entry(sink);
+        }
+        Ok(())
+    }
+
+    fn set_entry_text(&mut self, field: impl Fn(&mut Entry) -> &mut Option<String>) {
+        if let Some(state) = self.entry.as_mut() {
+            let slot = field(&mut state.entry);
+            if slot.is_none() {
+                *slot = Some(self.text.trim().to_owned());
+            }
+        }
+    }
+
+    fn end_resource(&mut self) {
+        if let (Some(resource), Some(state)) = (self.resource.take(), self.entry.as_mut()) {
+            state.resources.push(resource);
+        }
+    }
+
+    fn end_entry<S: Sink>(&mut self, sink: &mut S) {
+        let Some(state) = self.entry.take() else {
+            return;
+        };
+        self.stats.entries += 1;
+        match state.error {
+            Some(error) => {
+                self.stats.rejected_entries += 1;
+                self.stats.rejected_readings += state.readings;
+                sink.entry_rejected(&error, state.readings);
+            }
+            None => sink.entry(state.entry, state.resources),
+        }
+    }
+
+    #[inline]
+    fn int(&mut self, offset: u64) -> Result<Option<i64>, ParseError> {
+        match parse_i64(self.text.as_bytes()) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => {
+                self.bad_number(e, offset)?;
+                Ok(None)
+            }
+        }
+    }
+
+    #[inline]
+    fn int32(&mut self, offset: u64) -> Result<Option<i32>, ParseError> {
+        match self.int(offset)? {
+            None => Ok(None),
+            Some(v) => match i32::try_from(v) {
+                Ok(v) => Ok(Some(v)),
+                Err(_) => {
+                    self.fail(
+                        ErrorKind::OutOfRange {
+                            value: v,
+                            allowed: "a 32-bit code",
+                        },
+                        offset,
+                    )?;
+                    Ok(None)
+                }
+            },
+        }
+    }
+
+    fn bad_number(
+        &mut self,
+        e: espi_model::numbers::NumberError,
+        offset: u64,
+    ) -> Result<(), ParseError> {
+        let text: String = self.text.trim().chars().take(64).collect();
+        self.fail(
+            ErrorKind::InvalidNumber {
+                text,
+                reason: e.to_string(),
+            },
+            offset,
+        )
+    }
+
+    /// An error confined to the current entry: skip the entry when allowed,
+    /// stop otherwise.
+    fn fail(&mut self, kind: ErrorKind, offset: u64) -> Result<(), ParseError> {
+        let error = self.error(kind, offset);
+        if self.options.skip_bad_entries && !error.is_fatal() {
+            if let Some(state) = self.entry.as_mut() {
+                if state.error.is_none() {
+                    state.error = Some(error);
+                }
+                return Ok(());
+            }
+        }
+        Err(error)
+    }
+
+    fn xml_error(&self, e: &quick_xml::Error, pos: u64) -> ParseError {
+        self.error(ErrorKind::Xml(e.to_string()), pos + self.base_offset)
+    }
+
+    fn error(&self, kind: ErrorKind, offset: u64) -> ParseError {
+        ParseError {
+            kind,
+            offset,
+            line: None,
+            column: None,
+            element: self.element_path(),
+            entry_index: self.entry.as_ref().map(|s| s.entry.index),
+            entry_id: self.entry.as_ref().and_then(|s| s.entry.id.clone()),
+        }
+    }
+
+    fn frame_name<'a>(&'a self, index: usize, frame: &Frame) -> &'a str {
+        match frame.tag.static_name() {
+            Some(n) => n,
+            None => {
+                let start = if index == 0 {
+                    0
+                } else {
+                    self.stack[index - 1].name_end as usize
+                };
+                &self.names[start..frame.name_end as usize]
+            }
+        }
+    }
+
+    fn element_path(&self) -> String {
+        let mut path = String::new();
+        for (i, frame) in self.stack.iter().enumerate() {
+            if i > 0 {
+                path.push('/');
+            }
+            path.push_str(self.frame_name(i, frame));
+        }
+        path
+    }
+}
