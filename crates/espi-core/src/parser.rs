@@ -145,6 +145,7 @@ pub fn parse_slice<S: Sink>(
     let mut reader = NsReader::from_reader(&input[bom..]);
     configure(&mut reader);
     let mut machine = Machine::new(options, bom as u64);
+    machine.input = Some(input);
     let result = loop {
         let pos = reader.buffer_position();
         let step = match reader.read_resolved_event() {
@@ -158,10 +159,7 @@ pub fn parse_slice<S: Sink>(
         }
     };
     machine.stats.bytes = input.len() as u64;
-    finish(machine, result, sink).map_err(|mut e| {
-        e.locate_in(input);
-        e
-    })
+    finish(machine, result, sink)
 }
 
 /// Parse a document from a buffered reader (stdin, a pipe, a decompressor),
@@ -215,7 +213,7 @@ fn configure<R>(reader: &mut NsReader<R>) {
 }
 
 fn finish<S: Sink>(
-    mut machine: Machine,
+    mut machine: Machine<'_, '_>,
     result: Result<(), ParseError>,
     sink: &mut S,
 ) -> Result<ParseStats, ParseError> {
@@ -306,8 +304,13 @@ struct EntryState {
     error: Option<ParseError>,
 }
 
-struct Machine<'o> {
+struct Machine<'o, 'i> {
     options: &'o ParseOptions,
+    /// The whole input when it is in memory, to give errors a line and column.
+    input: Option<&'i [u8]>,
+    /// Last located position (offset, line, offset of that line's start), so
+    /// that locating many errors in order stays linear.
+    located: std::cell::Cell<(u64, u64, u64)>,
     base_offset: u64,
     stack: Vec<Frame>,
     names: String,
@@ -342,10 +345,12 @@ fn is_atom(ns: Namespace) -> bool {
     matches!(ns, Namespace::Atom | Namespace::None)
 }
 
-impl<'o> Machine<'o> {
+impl<'o, 'i> Machine<'o, 'i> {
     fn new(options: &'o ParseOptions, base_offset: u64) -> Self {
         Machine {
             options,
+            input: None,
+            located: std::cell::Cell::new((0, 1, 0)),
             base_offset,
             stack: Vec::with_capacity(32),
             names: String::with_capacity(256),
@@ -841,15 +846,37 @@ impl<'o> Machine<'o> {
     }
 
     fn error(&self, kind: ErrorKind, offset: u64) -> ParseError {
+        let (line, column) = match self.locate(offset) {
+            Some((l, c)) => (Some(l), Some(c)),
+            None => (None, None),
+        };
         ParseError {
             kind,
             offset,
-            line: None,
-            column: None,
+            line,
+            column,
             element: self.element_path(),
             entry_index: self.entry.as_ref().map(|s| s.entry.index),
             entry_id: self.entry.as_ref().and_then(|s| s.entry.id.clone()),
         }
+    }
+
+    /// Line and column of `offset` in the in-memory input.
+    fn locate(&self, offset: u64) -> Option<(u64, u64)> {
+        let input = self.input?;
+        let end = (offset as usize).min(input.len());
+        let (mut from, mut line, mut line_start) = self.located.get();
+        if (from as usize) > end {
+            (from, line, line_start) = (0, 1, 0);
+        }
+        let span = &input[from as usize..end];
+        let newlines = memchr::memchr_iter(b'\n', span).count() as u64;
+        if let Some(last) = memchr::memrchr(b'\n', span) {
+            line_start = from + last as u64 + 1;
+        }
+        line += newlines;
+        self.located.set((end as u64, line, line_start));
+        Some((line, end as u64 - line_start + 1))
     }
 
     fn frame_name<'a>(&'a self, index: usize, frame: &Frame) -> &'a str {

@@ -1,0 +1,678 @@
+//! The readings pipeline: parser events in, resolved Arrow batches out.
+//!
+//! Readings are appended to reusable raw columns as they stream past. When an
+//! IntervalBlock entry ends, its rows are tied to the block's MeterReading
+//! (through the block's link hrefs). A block is *resolved* once its
+//! MeterReading and that MeterReading's ReadingType have been seen: its rows
+//! can then be written with the ReadingType's multiplier, unit and flow
+//! direction. Blocks that arrive before their metadata (entries come in any
+//! order) wait, in raw form, until it arrives or the input ends; what is still
+//! unlinked at the end is written with null ReadingType columns and counted.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow_array::builder::{Int32Builder, ListBuilder};
+use arrow_array::types::Int32Type;
+use arrow_array::{
+    ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int32Array, Int64Array, RecordBatch,
+    StringArray, TimestampMicrosecondArray,
+};
+use espi_core::{ParseError, Reading, Sink};
+use espi_model::links::{meter_reading_key_of_block, normalise_href, usage_point_key_of_meter_reading};
+use espi_model::numbers::{parse_rfc3339_micros, parse_seconds_to_micros};
+use espi_model::resource::{Entry, ReadingAttributes, Resource};
+use espi_model::units::{cost_in_currency, normalise, scale_exact};
+
+use crate::metadata::Metadata;
+use crate::readings_schema;
+
+/// Options of a conversion.
+#[derive(Debug, Clone)]
+pub struct ConvertOptions {
+    /// Rows per emitted readings batch (at least; a batch ends on an entry boundary).
+    pub batch_size: usize,
+}
+
+impl Default for ConvertOptions {
+    fn default() -> Self {
+        ConvertOptions { batch_size: 65_536 }
+    }
+}
+
+/// A reading or entry that was read but not written, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Input it came from.
+    pub source: String,
+    /// Entry index in the input (from 0), when inside an entry.
+    pub entry_index: Option<u64>,
+    /// Atom id of the entry, when known.
+    pub entry_id: Option<String>,
+    /// Byte offset of the problem.
+    pub offset: u64,
+    /// Line and column, when known.
+    pub line: Option<u64>,
+    /// Column, when known.
+    pub column: Option<u64>,
+    /// Element path.
+    pub element: String,
+    /// What was wrong.
+    pub reason: String,
+    /// Readings not written because of it.
+    pub readings: u64,
+}
+
+/// Counts of one conversion.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConvertCounts {
+    /// IntervalReadings read (written + rejected).
+    pub readings_read: u64,
+    /// Rows written to the readings table.
+    pub readings_written: u64,
+    /// Readings read but not written (see the rejections).
+    pub readings_rejected: u64,
+    /// Written readings whose ReadingType could not be linked (null unit and value).
+    pub readings_unlinked: u64,
+    /// Written readings whose start or duration was derived.
+    pub readings_time_derived: u64,
+    /// Written readings whose value could not be scaled (absurd multiplier).
+    pub readings_unscaled: u64,
+    /// Written readings whose `timePeriod/start` had a fraction (kept to the microsecond).
+    pub readings_fractional_start: u64,
+    /// Entries read (good and rejected).
+    pub entries: u64,
+    /// Entries rejected.
+    pub entries_rejected: u64,
+    /// IntervalBlocks read.
+    pub interval_blocks: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Resolution {
+    usage_point: u32,
+    meter_reading: u32,
+    attrs: Option<ReadingAttributes>,
+}
+
+#[derive(Debug)]
+struct Block {
+    meter_reading: u32,
+    rows: Range<usize>,
+    up: Option<String>,
+    this: Option<String>,
+    updated_us: Option<i64>,
+    interval_start_us: Option<i64>,
+    entry_index: u64,
+    entry_id: Option<String>,
+    offset: u64,
+    resolution: Option<Resolution>,
+}
+
+/// Raw readings as read, columns reused between batches.
+#[derive(Debug, Default)]
+struct RawReadings {
+    start: Vec<Option<i64>>,
+    fractional: Vec<bool>,
+    duration: Vec<Option<i64>>,
+    value: Vec<Option<i64>>,
+    cost: Vec<Option<i64>>,
+    tou: Vec<Option<i32>>,
+    tier: Vec<Option<i32>>,
+    cpp: Vec<Option<i32>>,
+    /// `qualities[quality_offsets[i]..quality_offsets[i + 1]]` are row i's codes.
+    quality_offsets: Vec<u32>,
+    qualities: Vec<i32>,
+}
+
+impl RawReadings {
+    fn len(&self) -> usize {
+        self.start.len()
+    }
+
+    fn push(&mut self, r: &Reading) {
+        if self.quality_offsets.is_empty() {
+            self.quality_offsets.push(0);
+        }
+        self.start.push(r.start_us);
+        self.fractional.push(r.start_fractional);
+        self.duration.push(r.duration_s);
+        self.value.push(r.value);
+        self.cost.push(r.cost);
+        self.tou.push(r.tou);
+        self.tier.push(r.consumption_tier);
+        self.cpp.push(r.cpp);
+        self.qualities.extend_from_slice(&r.qualities);
+        self.quality_offsets.push(self.qualities.len() as u32);
+    }
+
+    fn truncate(&mut self, rows: usize) {
+        self.start.truncate(rows);
+        self.fractional.truncate(rows);
+        self.duration.truncate(rows);
+        self.value.truncate(rows);
+        self.cost.truncate(rows);
+        self.tou.truncate(rows);
+        self.tier.truncate(rows);
+        self.cpp.truncate(rows);
+        if let Some(&end) = self.quality_offsets.get(rows) {
+            self.qualities.truncate(end as usize);
+            self.quality_offsets.truncate(rows + 1);
+        }
+    }
+
+    fn qualities_of(&self, row: usize) -> &[i32] {
+        let (a, b) = (self.quality_offsets[row], self.quality_offsets[row + 1]);
+        &self.qualities[a as usize..b as usize]
+    }
+
+    /// Keep only `ranges` (in order); returns their new ranges.
+    fn retain(&mut self, ranges: &[Range<usize>]) -> Vec<Range<usize>> {
+        let mut kept = RawReadings::default();
+        let mut out = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            let from = kept.len();
+            for i in r.clone() {
+                kept.start.push(self.start[i]);
+                kept.fractional.push(self.fractional[i]);
+                kept.duration.push(self.duration[i]);
+                kept.value.push(self.value[i]);
+                kept.cost.push(self.cost[i]);
+                kept.tou.push(self.tou[i]);
+                kept.tier.push(self.tier[i]);
+                kept.cpp.push(self.cpp[i]);
+                if kept.quality_offsets.is_empty() {
+                    kept.quality_offsets.push(0);
+                }
+                kept.qualities.extend_from_slice(self.qualities_of(i));
+                kept.quality_offsets.push(kept.qualities.len() as u32);
+            }
+            out.push(from..kept.len());
+        }
+        if kept.quality_offsets.is_empty() {
+            kept.quality_offsets.push(0);
+        }
+        // Keep the larger allocations of `self` for reuse when nothing is kept.
+        if ranges.is_empty() {
+            self.truncate(0);
+        } else {
+            *self = kept;
+        }
+        out
+    }
+}
+
+/// Interns strings (identities of usage points and meter readings) to ids.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    ids: HashMap<String, u32>,
+    pub(crate) strings: Vec<String>,
+}
+
+impl Interner {
+    pub(crate) fn id(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.strings.len() as u32;
+        self.strings.push(s.to_owned());
+        self.ids.insert(s.to_owned(), id);
+        id
+    }
+
+    pub(crate) fn get(&self, s: &str) -> Option<u32> {
+        self.ids.get(s).copied()
+    }
+}
+
+/// Per-batch dictionary over interned ids.
+#[derive(Default)]
+struct LocalDict {
+    local: HashMap<u32, i32>,
+    values: Vec<u32>,
+}
+
+impl LocalDict {
+    fn key(&mut self, id: u32) -> i32 {
+        *self.local.entry(id).or_insert_with(|| {
+            self.values.push(id);
+            (self.values.len() - 1) as i32
+        })
+    }
+
+    fn array(&self, keys: Vec<i32>, interner: &Interner) -> ArrayRef {
+        let values = StringArray::from_iter_values(
+            self.values.iter().map(|&id| interner.strings[id as usize].as_str()),
+        );
+        Arc::new(DictionaryArray::<Int32Type>::new(
+            Int32Array::from(keys),
+            Arc::new(values),
+        ))
+    }
+}
+
+/// Per-meter-reading statistics of written rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SeriesStats {
+    pub(crate) usage_point: u32,
+    pub(crate) readings: u64,
+    pub(crate) first_start_us: i64,
+    pub(crate) last_start_us: i64,
+}
+
+/// Converts one input's parser events into Arrow batches.
+///
+/// Give it to [`espi_core::parse_slice`] (or [`espi_core::Input::parse`]) as
+/// the sink, then call [`Converter::finish`]. Readings batches go to the
+/// callback as soon as they are resolved.
+///
+/// ```
+/// use espi_arrow::{ConvertOptions, Converter};
+/// use espi_core::{parse_slice, ParseOptions};
+/// let xml = br#"<feed xmlns="http://www.w3.org/2005/Atom">
+///  <entry><link rel="self" href="/UsagePoint/1/MeterReading/1"/><link rel="related" href="/ReadingType/1"/>
+///    <content><MeterReading xmlns="http://naesb.org/espi"/></content></entry>
+///  <entry><link rel="self" href="/ReadingType/1"/><content><ReadingType xmlns="http://naesb.org/espi">
+///    <powerOfTenMultiplier>-3</powerOfTenMultiplier><uom>72</uom><flowDirection>1</flowDirection></ReadingType></content></entry>
+///  <entry><link rel="up" href="/UsagePoint/1/MeterReading/1/IntervalBlock"/><content><IntervalBlock xmlns="http://naesb.org/espi">
+///    <IntervalReading><timePeriod><duration>900</duration><start>1700000000</start></timePeriod><value>1500</value></IntervalReading>
+///  </IntervalBlock></content></entry></feed>"#;
+/// let mut batches = Vec::new();
+/// let mut conv = Converter::new("example.xml", ConvertOptions::default(), |b| batches.push(b));
+/// parse_slice(xml, &ParseOptions::default(), &mut conv).unwrap();
+/// let done = conv.finish();
+/// assert_eq!(done.counts.readings_written, 1);
+/// let values = batches[0].column_by_name("value").unwrap();
+/// let values = values.as_any().downcast_ref::<arrow_array::Float64Array>().unwrap();
+/// assert_eq!(values.value(0), 0.0015); // 1500 x 10^-3 Wh = 0.0015 kWh
+/// ```
+pub struct Converter<F: FnMut(RecordBatch)> {
+    source: String,
+    options: ConvertOptions,
+    on_batch: F,
+    pub(crate) keys: Interner,
+    pub(crate) meta: Metadata,
+    resolutions: HashMap<u32, Resolution>,
+    raw: RawReadings,
+    blocks: Vec<Block>,
+    entry_first_row: usize,
+    pending_rows: usize,
+    pub(crate) series: HashMap<u32, SeriesStats>,
+    rejections: Vec<Rejection>,
+    counts: ConvertCounts,
+}
+
+/// What a finished conversion holds besides the readings batches.
+#[derive(Debug)]
+pub struct Conversion {
+    /// Counts.
+    pub counts: ConvertCounts,
+    /// Rejected entries and readings.
+    pub rejections: Vec<Rejection>,
+    /// The metadata tables (usage points, meter readings, reading types, entries).
+    pub tables: crate::metadata::MetadataTables,
+}
+
+impl<F: FnMut(RecordBatch)> Converter<F> {
+    /// A converter for the input named `source`, sending readings batches to `on_batch`.
+    pub fn new(source: &str, options: ConvertOptions, on_batch: F) -> Self {
+        Converter {
+            source: source.to_owned(),
+            options,
+            on_batch,
+            keys: Interner::default(),
+            meta: Metadata::default(),
+            resolutions: HashMap::new(),
+            raw: RawReadings::default(),
+            blocks: Vec::new(),
+            entry_first_row: 0,
+            pending_rows: 0,
+            series: HashMap::new(),
+            rejections: Vec::new(),
+            counts: ConvertCounts::default(),
+        }
+    }
+
+    /// Record an error that stopped the input (malformed XML, truncation):
+    /// readings of the unfinished entry are already counted as rejected.
+    pub fn record_fatal(&mut self, error: &ParseError) {
+        // The parser already reported the unfinished entry with this error.
+        if self.rejections.last().map(|r| r.offset) != Some(error.offset) {
+            self.rejections.push(self.rejection(error, 0));
+        }
+    }
+
+    /// Flush everything (linking what can still be linked) and build the
+    /// metadata tables.
+    pub fn finish(mut self) -> Conversion {
+        self.flush(true);
+        let tables = self.meta.tables(&self.source, &self.keys, &self.series);
+        Conversion {
+            counts: self.counts,
+            rejections: self.rejections,
+            tables,
+        }
+    }
+
+    fn rejection(&self, error: &ParseError, readings: u64) -> Rejection {
+        Rejection {
+            source: self.source.clone(),
+            entry_index: error.entry_index,
+            entry_id: error.entry_id.clone(),
+            offset: error.offset,
+            line: error.line,
+            column: error.column,
+            element: error.element.clone(),
+            reason: error.kind.to_string(),
+            readings,
+        }
+    }
+
+    fn on_interval_block(&mut self, entry: &Entry, block: &Resource, rows: Range<usize>) {
+        self.counts.interval_blocks += 1;
+        let href = entry.up_href.as_deref().or(entry.self_href.as_deref());
+        let mr_key = href.map_or("", |h| meter_reading_key_of_block(normalise_href(h)));
+        let meter_reading = self.keys.id(mr_key);
+        let interval_start_us = block
+            .field("interval/start")
+            .and_then(|s| parse_seconds_to_micros(s.as_bytes()).ok())
+            .map(|(us, _)| us);
+        self.blocks.push(Block {
+            meter_reading,
+            rows,
+            up: entry.up_href.as_deref().map(|h| normalise_href(h).to_owned()),
+            this: entry.self_href.as_deref().map(|h| normalise_href(h).to_owned()),
+            updated_us: entry.updated.as_deref().and_then(parse_rfc3339_micros),
+            interval_start_us,
+            entry_index: entry.index,
+            entry_id: entry.id.clone(),
+            offset: entry.offset,
+            resolution: None,
+        });
+    }
+
+    /// Link a block to its MeterReading, ReadingType and UsagePoint. `final_`:
+    /// the input has ended, so missing metadata will never come.
+    fn resolve(&mut self, block: &Block, final_: bool) -> Option<Resolution> {
+        if let Some(r) = self.resolutions.get(&block.meter_reading) {
+            return Some(*r);
+        }
+        let mr_key = self.keys.strings[block.meter_reading as usize].clone();
+        let mr = self.meta.meter_reading(&mr_key).or_else(|| {
+            [&block.up, &block.this]
+                .into_iter()
+                .flatten()
+                .find_map(|h| self.meta.meter_reading_by_related(h))
+        });
+        let (mr_identity, reading_type) = match mr {
+            Some(mr) => (mr.key.clone(), self.meta.reading_type_of(mr)),
+            None => (mr_key.clone(), None),
+        };
+        let attrs = reading_type.map(|rt| rt.attrs);
+        if attrs.is_none() && !final_ {
+            return None;
+        }
+        let up_key = usage_point_key_of_meter_reading(&mr_identity).to_owned();
+        let resolution = Resolution {
+            usage_point: self.keys.id(&up_key),
+            meter_reading: self.keys.id(&mr_identity),
+            attrs,
+        };
+        self.resolutions.insert(block.meter_reading, resolution);
+        Some(resolution)
+    }
+
+    /// Emit the rows of every resolvable block; keep the others.
+    fn flush(&mut self, final_: bool) {
+        let mut blocks = std::mem::take(&mut self.blocks);
+        for block in blocks.iter_mut() {
+            if block.resolution.is_none() {
+                block.resolution = self.resolve(block, final_);
+            }
+        }
+        let (ready, waiting): (Vec<Block>, Vec<Block>) =
+            blocks.into_iter().partition(|b| b.resolution.is_some());
+        if !ready.is_empty() {
+            let batch = self.build_batch(&ready);
+            if batch.num_rows() > 0 {
+                (self.on_batch)(batch);
+            }
+        }
+        let ranges: Vec<Range<usize>> = waiting.iter().map(|b| b.rows.clone()).collect();
+        let moved = self.raw.retain(&ranges);
+        self.blocks = waiting
+            .into_iter()
+            .zip(moved)
+            .map(|(mut b, rows)| {
+                b.rows = rows;
+                b
+            })
+            .collect();
+        self.pending_rows = self.raw.len();
+        self.entry_first_row = self.raw.len();
+    }
+
+    fn build_batch(&mut self, blocks: &[Block]) -> RecordBatch {
+        let rows: usize = blocks.iter().map(|b| b.rows.len()).sum();
+        let mut up_keys = Vec::with_capacity(rows);
+        let mut mr_keys = Vec::with_capacity(rows);
+        let mut unit_keys: Vec<Option<i32>> = Vec::with_capacity(rows);
+        let mut start = Vec::with_capacity(rows);
+        let mut duration = Vec::with_capacity(rows);
+        let mut value_raw = Vec::with_capacity(rows);
+        let mut multiplier = Vec::with_capacity(rows);
+        let mut uom = Vec::with_capacity(rows);
+        let mut value = Vec::with_capacity(rows);
+        let mut flow = Vec::with_capacity(rows);
+        let mut quality = Vec::with_capacity(rows);
+        let mut qualities = ListBuilder::with_capacity(Int32Builder::new(), rows)
+            .with_field(Arc::new(arrow_schema::Field::new_list_field(
+                arrow_schema::DataType::Int32,
+                false,
+            )));
+        let mut tou = Vec::with_capacity(rows);
+        let mut cost_raw = Vec::with_capacity(rows);
+        let mut cost = Vec::with_capacity(rows);
+        let mut tier = Vec::with_capacity(rows);
+        let mut cpp = Vec::with_capacity(rows);
+        let mut derived = Vec::with_capacity(rows);
+        let mut updated = Vec::with_capacity(rows);
+        let mut up_dict = LocalDict::default();
+        let mut mr_dict = LocalDict::default();
+        let mut units: Vec<String> = Vec::new();
+
+        for block in blocks {
+            let Some(res) = block.resolution else { continue };
+            let up_key = up_dict.key(res.usage_point);
+            let mr_key = mr_dict.key(res.meter_reading);
+            let attrs = res.attrs;
+            let (exponent, unit_key) = match attrs {
+                Some(a) => {
+                    let (shift, symbol) = match a.uom {
+                        Some(u) => {
+                            let n = normalise(u);
+                            let symbol = match n.symbol() {
+                                Some(s) => s.to_owned(),
+                                None => format!("uom:{u}"),
+                            };
+                            (n.exponent_shift, Some(symbol))
+                        }
+                        None => (0, None),
+                    };
+                    let key = symbol.map(|s| match units.iter().position(|u| *u == s) {
+                        Some(k) => k as i32,
+                        None => {
+                            units.push(s);
+                            (units.len() - 1) as i32
+                        }
+                    });
+                    let exp = a.power_of_ten_multiplier.saturating_add(shift as i64);
+                    let exp = if exp.abs() <= 300 { Some(exp as i32) } else { None };
+                    (exp, key)
+                }
+                None => (None, None),
+            };
+            let mut next_start = block.interval_start_us;
+            let mut series = self.series.get(&res.meter_reading).copied();
+            for i in block.rows.clone() {
+                let read_duration = self.raw.duration[i];
+                let dur = read_duration.or(attrs.and_then(|a| a.interval_length));
+                let Some(s) = self.raw.start[i].or(next_start) else {
+                    self.counts.readings_rejected += 1;
+                    self.rejections.push(Rejection {
+                        source: self.source.clone(),
+                        entry_index: Some(block.entry_index),
+                        entry_id: block.entry_id.clone(),
+                        offset: block.offset,
+                        line: None,
+                        column: None,
+                        element: "IntervalBlock/IntervalReading".into(),
+                        reason: "reading without timePeriod/start, and no block start or previous reading to derive it from".into(),
+                        readings: 1,
+                    });
+                    next_start = None;
+                    continue;
+                };
+                let was_derived = self.raw.start[i].is_none() || read_duration.is_none();
+                next_start = dur.and_then(|d| d.checked_mul(1_000_000)).and_then(|d| s.checked_add(d));
+                if was_derived {
+                    self.counts.readings_time_derived += 1;
+                }
+                if attrs.is_none() {
+                    self.counts.readings_unlinked += 1;
+                }
+                if self.raw.fractional[i] {
+                    self.counts.readings_fractional_start += 1;
+                }
+                series = Some(match series {
+                    None => SeriesStats {
+                        usage_point: res.usage_point,
+                        readings: 1,
+                        first_start_us: s,
+                        last_start_us: s,
+                    },
+                    Some(mut st) => {
+                        st.readings += 1;
+                        st.first_start_us = st.first_start_us.min(s);
+                        st.last_start_us = st.last_start_us.max(s);
+                        st
+                    }
+                });
+                up_keys.push(up_key);
+                mr_keys.push(mr_key);
+                unit_keys.push(unit_key);
+                start.push(s);
+                duration.push(dur.unwrap_or(0));
+                derived.push(was_derived);
+                let raw_value = self.raw.value[i];
+                value_raw.push(raw_value);
+                multiplier.push(attrs.map(|a| a.power_of_ten_multiplier as i32));
+                uom.push(attrs.and_then(|a| a.uom).map(|u| u as i32));
+                flow.push(attrs.and_then(|a| a.flow_direction).map(|f| f as i32));
+                let scaled = match (raw_value, exponent) {
+                    (Some(v), Some(e)) => {
+                        let x = scale_exact(v, e);
+                        if x.is_none() {
+                            self.counts.readings_unscaled += 1;
+                        }
+                        x
+                    }
+                    (Some(_), None) if attrs.is_some() => {
+                        self.counts.readings_unscaled += 1;
+                        None
+                    }
+                    _ => None,
+                };
+                value.push(scaled);
+                let q = self.raw.qualities_of(i);
+                quality.push(q.first().copied());
+                if q.is_empty() {
+                    qualities.append(false);
+                } else {
+                    qualities.values().append_slice(q);
+                    qualities.append(true);
+                }
+                tou.push(self.raw.tou[i]);
+                let c = self.raw.cost[i];
+                cost_raw.push(c);
+                cost.push(c.and_then(cost_in_currency));
+                tier.push(self.raw.tier[i]);
+                cpp.push(self.raw.cpp[i]);
+                updated.push(block.updated_us);
+            }
+            if let Some(st) = series {
+                self.series.insert(res.meter_reading, st);
+            }
+        }
+        let n = start.len();
+        self.counts.readings_written += n as u64;
+        let unit_values = StringArray::from_iter_values(units.iter());
+        let unit_array = DictionaryArray::<Int32Type>::new(
+            Int32Array::from(unit_keys),
+            Arc::new(unit_values),
+        );
+        let source_values = StringArray::from_iter_values([self.source.as_str()]);
+        let source_array =
+            DictionaryArray::<Int32Type>::new(Int32Array::from(vec![0; n]), Arc::new(source_values));
+        let columns: Vec<ArrayRef> = vec![
+            up_dict.array(up_keys, &self.keys),
+            mr_dict.array(mr_keys, &self.keys),
+            Arc::new(TimestampMicrosecondArray::from(start).with_timezone("UTC")),
+            Arc::new(Int64Array::from(duration)),
+            Arc::new(Int64Array::from(value_raw)),
+            Arc::new(Int32Array::from(multiplier)),
+            Arc::new(Int32Array::from(uom)),
+            Arc::new(unit_array),
+            Arc::new(Float64Array::from(value)),
+            Arc::new(Int32Array::from(flow)),
+            Arc::new(Int32Array::from(quality)),
+            Arc::new(qualities.finish()),
+            Arc::new(Int32Array::from(tou)),
+            Arc::new(Int64Array::from(cost_raw)),
+            Arc::new(Float64Array::from(cost)),
+            Arc::new(Int32Array::from(tier)),
+            Arc::new(Int32Array::from(cpp)),
+            Arc::new(BooleanArray::from(derived)),
+            Arc::new(TimestampMicrosecondArray::from(updated).with_timezone("UTC")),
+            Arc::new(source_array),
+        ];
+        RecordBatch::try_new(readings_schema(), columns)
+            .expect("readings columns match the readings schema")
+    }
+}
+
+impl<F: FnMut(RecordBatch)> Sink for Converter<F> {
+    #[inline]
+    fn reading(&mut self, reading: &Reading) {
+        self.raw.push(reading);
+    }
+
+    fn entry(&mut self, entry: Entry, resources: Vec<Resource>) {
+        self.counts.entries += 1;
+        let mut row = self.entry_first_row;
+        for resource in &resources {
+            if resource.is("IntervalBlock") {
+                let rows = row..row + resource.readings as usize;
+                row = rows.end;
+                self.counts.readings_read += resource.readings;
+                self.on_interval_block(&entry, resource, rows);
+            }
+        }
+        self.meta.add_entry(&self.source, &entry, resources);
+        self.entry_first_row = self.raw.len();
+        if self.raw.len() >= self.pending_rows + self.options.batch_size {
+            self.flush(false);
+        }
+    }
+
+    fn entry_rejected(&mut self, error: &ParseError, readings: u64) {
+        self.counts.entries += 1;
+        self.counts.entries_rejected += 1;
+        self.counts.readings_read += readings;
+        self.counts.readings_rejected += readings;
+        self.raw.truncate(self.entry_first_row);
+        let rejection = self.rejection(error, readings);
+        self.rejections.push(rejection);
+    }
+}

@@ -1,0 +1,51 @@
+//! ESPI (Green Button) feeds to Arrow record batches.
+//!
+//! A [`Converter`] is the [`espi_core::Sink`] of a parse: it turns the
+//! streamed IntervalReadings into batches of the readings table
+//! ([`readings_schema`]), linking each IntervalBlock to its MeterReading,
+//! ReadingType and UsagePoint through the Atom link hrefs whatever the entry
+//! order, applying `powerOfTenMultiplier` exactly and normalising units. The
+//! small resources become the metadata tables ([`MetadataTables`]).
+//!
+//! Every reading read is either in a batch or in a [`Rejection`]:
+//! `readings_read == readings_written + readings_rejected` ([`ConvertCounts`]).
+//!
+//! # Examples
+//!
+//! ```
+//! use espi_arrow::convert_slice;
+//! let xml = br#"<entry xmlns="http://www.w3.org/2005/Atom"><content>
+//!   <IntervalBlock xmlns="http://naesb.org/espi"><IntervalReading>
+//!     <timePeriod><duration>3600</duration><start>0</start></timePeriod><value>42</value>
+//!   </IntervalReading></IntervalBlock></content></entry>"#;
+//! let (batches, conversion) = convert_slice("one.xml", xml, &Default::default()).unwrap();
+//! assert_eq!(batches[0].num_rows(), 1);
+//! assert_eq!(conversion.counts.readings_unlinked, 1); // no ReadingType in this fragment
+//! ```
+#![warn(missing_docs)]
+
+mod converter;
+mod metadata;
+mod schema;
+
+pub use converter::{Conversion, ConvertCounts, ConvertOptions, Converter, Rejection};
+pub use metadata::MetadataTables;
+pub use schema::{dict_utf8, readings_schema, timestamp_utc};
+
+use arrow_array::RecordBatch;
+use espi_core::{parse_slice, ParseError, ParseOptions};
+
+/// Convert a document held in memory, collecting the readings batches.
+/// Stops at the first error (see [`Converter`] with
+/// [`ParseOptions::skip_bad_entries`] to skip bad entries instead).
+pub fn convert_slice(
+    source: &str,
+    input: &[u8],
+    options: &ConvertOptions,
+) -> Result<(Vec<RecordBatch>, Conversion), ParseError> {
+    let mut batches = Vec::new();
+    let mut converter = Converter::new(source, options.clone(), |b| batches.push(b));
+    parse_slice(input, &ParseOptions::default(), &mut converter)?;
+    let conversion = converter.finish();
+    Ok((batches, conversion))
+}

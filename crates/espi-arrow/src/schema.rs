@@ -1,0 +1,72 @@
+//! Arrow schemas of the tables espi writes.
+
+use std::sync::{Arc, OnceLock};
+
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+/// `Dictionary(Int32, Utf8)`: strings repeated on many rows.
+pub fn dict_utf8() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// Microsecond timestamps in UTC.
+pub fn timestamp_utc() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// The readings table: one row per IntervalReading.
+///
+/// | column | meaning |
+/// |---|---|
+/// | `usage_point` | UsagePoint identity (normalised href) |
+/// | `meter_reading` | MeterReading identity (normalised href) |
+/// | `start` | interval start, UTC |
+/// | `duration_s` | interval length in seconds |
+/// | `value_raw` | `value` as written |
+/// | `power_of_ten_multiplier`, `uom`, `flow_direction` | from the linked ReadingType |
+/// | `unit` | unit of `value` after normalisation (kWh, kW, kVArh, therm, ...) |
+/// | `value` | `value_raw x 10^multiplier` in `unit` |
+/// | `quality` | first ReadingQuality code; `qualities` has them all |
+/// | `tou`, `consumption_tier`, `cpp` | codes on the reading |
+/// | `cost_raw`, `cost` | cost in hundred-thousandths, and in currency units |
+/// | `time_derived` | the start or duration was derived, not read |
+/// | `entry_updated` | the IntervalBlock entry's Atom `updated` |
+/// | `source_file` | input the reading came from |
+///
+/// ```
+/// let schema = espi_arrow::readings_schema();
+/// assert_eq!(schema.field(2).name(), "start");
+/// ```
+pub fn readings_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                Field::new("usage_point", dict_utf8(), false),
+                Field::new("meter_reading", dict_utf8(), false),
+                Field::new("start", timestamp_utc(), false),
+                Field::new("duration_s", DataType::Int64, false),
+                Field::new("value_raw", DataType::Int64, true),
+                Field::new("power_of_ten_multiplier", DataType::Int32, true),
+                Field::new("uom", DataType::Int32, true),
+                Field::new("unit", dict_utf8(), true),
+                Field::new("value", DataType::Float64, true),
+                Field::new("flow_direction", DataType::Int32, true),
+                Field::new("quality", DataType::Int32, true),
+                Field::new(
+                    "qualities",
+                    DataType::List(Arc::new(Field::new_list_field(DataType::Int32, false))),
+                    true,
+                ),
+                Field::new("tou", DataType::Int32, true),
+                Field::new("cost_raw", DataType::Int64, true),
+                Field::new("cost", DataType::Float64, true),
+                Field::new("consumption_tier", DataType::Int32, true),
+                Field::new("cpp", DataType::Int32, true),
+                Field::new("time_derived", DataType::Boolean, false),
+                Field::new("entry_updated", timestamp_utc(), true),
+                Field::new("source_file", dict_utf8(), false),
+            ]))
+        })
+        .clone()
+}
