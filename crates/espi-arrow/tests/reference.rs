@@ -166,7 +166,9 @@ fn entry_order_does_not_change_the_readings() {
     let Some(dir) = samples_dir() else { return };
     for name in [
         "mtmckenna__pge_sample_data2.xml",
-        "gbcmdtest__oneusagepointsonecustomerthreemeasurements.xml",
+        // (Not gbcmdtest__oneusagepointsonecustomerthreemeasurements.xml: it
+        // defines ReadingType/2 twice with the same `updated`, so the first
+        // definition wins and reversing the file changes which that is.)
         "ryanmaule__DownLoadMyData_1.xml",
     ] {
         let bytes = std::fs::read(dir.join(name)).unwrap();
@@ -188,7 +190,15 @@ fn entry_order_does_not_change_the_readings() {
         let (b, cb) = convert_slice(name, reordered.as_bytes(), &options).unwrap();
         let (sa, sb) = (summarise(&a), summarise(&b));
         assert_eq!((sa.0, sa.1, sa.2), (sb.0, sb.1, sb.2), "{name}");
-        assert_eq!(format!("{:?}", sa.3), format!("{:?}", sb.3), "{name}");
+        assert_eq!(sa.3.keys().collect::<Vec<_>>(), sb.3.keys().collect::<Vec<_>>(), "{name}");
+        for (ga, gb) in sa.3.values().zip(sb.3.values()) {
+            assert_eq!(
+                (ga.count, ga.raw_sum, ga.cost_raw_sum, ga.scaled_count),
+                (gb.count, gb.raw_sum, gb.cost_raw_sum, gb.scaled_count),
+                "{name}"
+            );
+            assert!((ga.scaled_sum - gb.scaled_sum).abs() <= 1e-9 * ga.scaled_sum.abs().max(1.0));
+        }
         assert_eq!(ca.counts.readings_unlinked, cb.counts.readings_unlinked, "{name}");
     }
 }
