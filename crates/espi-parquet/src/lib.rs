@@ -1,0 +1,351 @@
+//! Parquet datasets from espi's Arrow batches.
+//!
+//! * [`OutputDir`]: a conversion writes every table under a hidden staging
+//!   folder and [`OutputDir::publish`] swaps each finished table into
+//!   `OUT/<table>/` with renames, so a reader (or a killed run) never sees a
+//!   half-written file under a final name and the previous output stays whole
+//!   until the new one replaces it.
+//! * [`DatasetWriter`]: writes one table as zstd Parquet files, optionally as a
+//!   hive-partitioned dataset (`month=2024-01/usage_point_bucket=07/…`) that
+//!   DuckDB, polars, Spark and Trino prune on.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::sync::Arc;
+//! use arrow_array::{Int64Array, RecordBatch};
+//! use espi_parquet::{DatasetWriter, OutputDir, WriterOptions};
+//!
+//! let root = tempfile::tempdir().unwrap();
+//! let out = OutputDir::create(root.path()).unwrap();
+//! let batch = RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(vec![1, 2])) as _)]).unwrap();
+//! let mut w = DatasetWriter::new(out.table_dir("numbers").unwrap(), "part-0", WriterOptions::default());
+//! w.write(&batch).unwrap();
+//! w.finish().unwrap();
+//! out.publish().unwrap();
+//! assert!(root.path().join("numbers/part-0-00000.parquet").is_file());
+//! ```
+#![warn(missing_docs)]
+
+mod partition;
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+pub use partition::{usage_point_bucket, Partitioning};
+
+/// Errors writing a dataset.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// A file system operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Parquet encoding failed.
+    #[error("{path}: {source}")]
+    Parquet {
+        /// The file being written.
+        path: PathBuf,
+        /// The underlying error.
+        source: parquet::errors::ParquetError,
+    },
+    /// Partitioning a batch failed.
+    #[error("partitioning: {0}")]
+    Partition(String),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// How tables are encoded.
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    /// zstd level (1-22).
+    pub zstd_level: i32,
+    /// Rows per row group.
+    pub row_group_rows: usize,
+    /// Rows per file before a new file is started.
+    pub file_rows: usize,
+    /// Hive partitioning of the table, if any.
+    pub partitioning: Option<Partitioning>,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            zstd_level: 3,
+            row_group_rows: 1 << 20,
+            file_rows: 1 << 25,
+            partitioning: None,
+        }
+    }
+}
+
+impl WriterOptions {
+    fn properties(&self) -> WriterProperties {
+        let level = ZstdLevel::try_new(self.zstd_level).unwrap_or_default();
+        WriterProperties::builder()
+            .set_compression(Compression::ZSTD(level))
+            .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
+            .set_created_by(format!("espi {}", env!("CARGO_PKG_VERSION")))
+            .build()
+    }
+}
+
+/// The output folder of a conversion, with its staging area.
+#[derive(Debug)]
+pub struct OutputDir {
+    root: PathBuf,
+    staging: PathBuf,
+}
+
+const STAGING_PREFIX: &str = ".espi-staging-";
+
+impl OutputDir {
+    /// Prepare `root` (created if missing) and a fresh staging folder in it.
+    /// Staging folders left by killed runs are removed.
+    pub fn create(root: &Path) -> Result<OutputDir, WriteError> {
+        fs::create_dir_all(root).map_err(io_err(root))?;
+        for entry in fs::read_dir(root).map_err(io_err(root))?.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(STAGING_PREFIX) || name.starts_with(".espi-replaced-") {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+        let staging = root.join(format!("{STAGING_PREFIX}{}", std::process::id()));
+        fs::create_dir_all(&staging).map_err(io_err(&staging))?;
+        Ok(OutputDir {
+            root: root.to_owned(),
+            staging,
+        })
+    }
+
+    /// The staging folder of `table` (created).
+    pub fn table_dir(&self, table: &str) -> Result<PathBuf, WriteError> {
+        let dir = self.staging.join(table);
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        Ok(dir)
+    }
+
+    /// Move every staged table to `root/<table>`, replacing the previous
+    /// version of that table, then remove the staging folder.
+    pub fn publish(self) -> Result<Vec<PathBuf>, WriteError> {
+        let mut published = Vec::new();
+        let mut tables: Vec<PathBuf> = fs::read_dir(&self.staging)
+            .map_err(io_err(&self.staging))?
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        tables.sort();
+        for staged in tables {
+            let name = staged.file_name().expect("staged table has a name").to_owned();
+            let target = self.root.join(&name);
+            if target.exists() {
+                let old = self.root.join(format!(
+                    ".espi-replaced-{}-{}",
+                    std::process::id(),
+                    name.to_string_lossy()
+                ));
+                fs::rename(&target, &old).map_err(io_err(&target))?;
+                fs::rename(&staged, &target).map_err(io_err(&target))?;
+                fs::remove_dir_all(&old).map_err(io_err(&old))?;
+            } else {
+                fs::rename(&staged, &target).map_err(io_err(&target))?;
+            }
+            published.push(target);
+        }
+        fs::remove_dir_all(&self.staging).map_err(io_err(&self.staging))?;
+        Ok(published)
+    }
+
+    /// Remove the staging folder without publishing (a failed run).
+    pub fn abandon(self) {
+        let _ = fs::remove_dir_all(&self.staging);
+    }
+}
+
+/// One open Parquet file, written under a temporary name.
+struct OpenFile {
+    writer: ArrowWriter<BufWriter<File>>,
+    temp: PathBuf,
+    path: PathBuf,
+    rows: usize,
+}
+
+impl OpenFile {
+    fn close(self) -> Result<PathBuf, WriteError> {
+        let OpenFile {
+            writer, temp, path, ..
+        } = self;
+        let mut inner = writer
+            .into_inner()
+            .map_err(|source| WriteError::Parquet {
+                path: temp.clone(),
+                source,
+            })?;
+        use std::io::Write;
+        inner.flush().map_err(io_err(&temp))?;
+        inner.get_ref().sync_all().map_err(io_err(&temp))?;
+        fs::rename(&temp, &path).map_err(io_err(&path))?;
+        Ok(path)
+    }
+}
+
+/// Writes one table as Parquet files under a folder.
+///
+/// Files are named `<prefix>-<n>.parquet` (n from 00000), written as
+/// `.<name>.inprogress` and renamed when complete.
+pub struct DatasetWriter {
+    dir: PathBuf,
+    prefix: String,
+    options: WriterOptions,
+    properties: WriterProperties,
+    /// Open file per partition path ("" when unpartitioned).
+    open: BTreeMap<String, OpenFile>,
+    sequence: BTreeMap<String, usize>,
+    written: Vec<PathBuf>,
+    rows: u64,
+}
+
+impl DatasetWriter {
+    /// A writer of files named `<prefix>-NNNNN.parquet` under `dir`.
+    pub fn new(dir: PathBuf, prefix: &str, options: WriterOptions) -> Self {
+        let properties = options.properties();
+        DatasetWriter {
+            dir,
+            prefix: prefix.to_owned(),
+            options,
+            properties,
+            open: BTreeMap::new(),
+            sequence: BTreeMap::new(),
+            written: Vec::new(),
+            rows: 0,
+        }
+    }
+
+    /// Write a batch (split by partition when partitioned).
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), WriteError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        match self.options.partitioning.clone() {
+            None => self.write_to("", batch),
+            Some(p) => {
+                for (path, part) in p.split(batch)? {
+                    self.write_to(&path, &part)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn write_to(&mut self, partition: &str, batch: &RecordBatch) -> Result<(), WriteError> {
+        if !self.open.contains_key(partition) {
+            let file = self.open_file(partition, batch)?;
+            self.open.insert(partition.to_owned(), file);
+        }
+        let file = self.open.get_mut(partition).expect("opened above");
+        file.writer
+            .write(batch)
+            .map_err(|source| WriteError::Parquet {
+                path: file.temp.clone(),
+                source,
+            })?;
+        file.rows += batch.num_rows();
+        self.rows += batch.num_rows() as u64;
+        if file.rows >= self.options.file_rows {
+            let file = self.open.remove(partition).expect("present");
+            self.written.push(file.close()?);
+        }
+        Ok(())
+    }
+
+    fn open_file(&mut self, partition: &str, batch: &RecordBatch) -> Result<OpenFile, WriteError> {
+        let dir = if partition.is_empty() {
+            self.dir.clone()
+        } else {
+            self.dir.join(partition)
+        };
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let n = self.sequence.entry(partition.to_owned()).or_insert(0);
+        let name = format!("{}-{:05}.parquet", self.prefix, *n);
+        *n += 1;
+        let path = dir.join(&name);
+        let temp = dir.join(format!(".{name}.inprogress"));
+        let file = File::create(&temp).map_err(io_err(&temp))?;
+        let writer = ArrowWriter::try_new(
+            BufWriter::with_capacity(1 << 20, file),
+            batch.schema(),
+            Some(self.properties.clone()),
+        )
+        .map_err(|source| WriteError::Parquet {
+            path: temp.clone(),
+            source,
+        })?;
+        Ok(OpenFile {
+            writer,
+            temp,
+            path,
+            rows: 0,
+        })
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Close every open file; returns the files written.
+    pub fn finish(mut self) -> Result<Vec<PathBuf>, WriteError> {
+        for (_, file) in std::mem::take(&mut self.open) {
+            self.written.push(file.close()?);
+        }
+        Ok(self.written)
+    }
+}
+
+/// Write `batch` as a single-file table `<dir>/<prefix>-00000.parquet` (for
+/// the small tables).
+pub fn write_table(
+    dir: PathBuf,
+    prefix: &str,
+    batches: &[RecordBatch],
+    options: &WriterOptions,
+) -> Result<Vec<PathBuf>, WriteError> {
+    let mut writer = DatasetWriter::new(
+        dir,
+        prefix,
+        WriterOptions {
+            partitioning: None,
+            ..options.clone()
+        },
+    );
+    for b in batches {
+        writer.write(b)?;
+    }
+    if writer.rows() == 0 {
+        // An empty table still gets a file, so that readers see its schema.
+        if let Some(first) = batches.first() {
+            let file = writer.open_file("", first)?;
+            writer.written.push(file.close()?);
+        }
+    }
+    writer.finish()
+}
