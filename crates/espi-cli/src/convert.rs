@@ -1,0 +1,435 @@
+//! `espi convert`: inputs to Parquet datasets, with counts and rejections.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
+use arrow_schema::{DataType, Field, Schema};
+use espi_arrow::{ConvertCounts, ConvertOptions, Converter, MetadataTables, Rejection};
+use espi_core::{Input, ParseOptions};
+use espi_parquet::{write_table, DatasetWriter, OutputDir, Partitioning, WriteError, WriterOptions};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::progress::{Progress, ProgressSink};
+use crate::ConvertArgs;
+
+/// What became of one input.
+pub(crate) struct FileOutcome {
+    pub(crate) source: String,
+    pub(crate) bytes: u64,
+    pub(crate) counts: ConvertCounts,
+    pub(crate) rejections: Vec<Rejection>,
+    pub(crate) tables: Option<MetadataTables>,
+    /// The error that stopped this input, if any.
+    pub(crate) fatal: Option<String>,
+}
+
+/// Display name of an input.
+pub(crate) fn source_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "<stdin>".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Parse one input into `on_batch`, returning what was read.
+pub(crate) fn convert_input(
+    path: &Path,
+    options: &ConvertOptions,
+    parse_options: &ParseOptions,
+    progress: &Progress,
+    on_batch: impl FnMut(RecordBatch),
+) -> FileOutcome {
+    let source = source_name(path);
+    let input = match Input::open(path) {
+        Ok(i) => i,
+        Err(e) => {
+            return FileOutcome {
+                source: source.clone(),
+                bytes: 0,
+                counts: ConvertCounts::default(),
+                rejections: Vec::new(),
+                tables: None,
+                fatal: Some(format!("{source}: cannot open: {e}")),
+            }
+        }
+    };
+    let size = input.len_hint();
+    let mut converter = Converter::new(&source, options.clone(), on_batch);
+    let mut sink = ProgressSink::new(&mut converter, progress);
+    let result = input.parse(parse_options, &mut sink);
+    let bytes = match &result {
+        Ok(stats) => stats.bytes,
+        Err(e) => size.unwrap_or(e.offset),
+    };
+    sink.finish(bytes);
+    let fatal = match result {
+        Ok(_) => None,
+        Err(e) => {
+            converter.record_fatal(&e);
+            Some(format!("{source}: {e}"))
+        }
+    };
+    let conversion = converter.finish();
+    FileOutcome {
+        source,
+        bytes,
+        counts: conversion.counts,
+        rejections: conversion.rejections,
+        tables: Some(conversion.tables),
+        fatal,
+    }
+}
+
+#[derive(Serialize, Default, Clone, Copy)]
+struct Totals {
+    files: u64,
+    files_failed: u64,
+    bytes: u64,
+    entries: u64,
+    entries_rejected: u64,
+    interval_blocks: u64,
+    readings_read: u64,
+    readings_written: u64,
+    readings_rejected: u64,
+    readings_unlinked: u64,
+    readings_time_derived: u64,
+    readings_unscaled: u64,
+    readings_fractional_start: u64,
+}
+
+impl Totals {
+    fn add(&mut self, o: &FileOutcome) {
+        let c = &o.counts;
+        self.files += 1;
+        self.files_failed += o.fatal.is_some() as u64;
+        self.bytes += o.bytes;
+        self.entries += c.entries;
+        self.entries_rejected += c.entries_rejected;
+        self.interval_blocks += c.interval_blocks;
+        self.readings_read += c.readings_read;
+        self.readings_written += c.readings_written;
+        self.readings_rejected += c.readings_rejected;
+        self.readings_unlinked += c.readings_unlinked;
+        self.readings_time_derived += c.readings_time_derived;
+        self.readings_unscaled += c.readings_unscaled;
+        self.readings_fractional_start += c.readings_fractional_start;
+    }
+}
+
+#[derive(Serialize)]
+struct RejectionReport<'a> {
+    source: &'a str,
+    entry_index: Option<u64>,
+    entry_id: Option<&'a str>,
+    offset: u64,
+    line: Option<u64>,
+    column: Option<u64>,
+    element: &'a str,
+    reason: &'a str,
+    readings: u64,
+}
+
+#[derive(Serialize)]
+struct FileReport<'a> {
+    source: &'a str,
+    bytes: u64,
+    readings_read: u64,
+    readings_written: u64,
+    readings_rejected: u64,
+    readings_unlinked: u64,
+    error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    output: String,
+    published: bool,
+    seconds: f64,
+    bytes_per_second: f64,
+    totals: Totals,
+    files: Vec<FileReport<'a>>,
+    warnings: Vec<&'a str>,
+    rejections: Vec<RejectionReport<'a>>,
+}
+
+pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
+    let started = Instant::now();
+    let partitioning = match &args.partition_by {
+        Some(spec) => Some(Partitioning::parse(spec, args.buckets)?),
+        None => None,
+    };
+    if args.inputs.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err("stdin (`-`) can be given once".into());
+    }
+    let writer_options = WriterOptions {
+        zstd_level: args.zstd_level,
+        partitioning: partitioning.clone(),
+        row_group_rows: if partitioning.is_some() { 1 << 18 } else { 1 << 20 },
+        ..WriterOptions::default()
+    };
+    let options = ConvertOptions {
+        batch_size: args.batch_size.max(1),
+    };
+    let parse_options = ParseOptions {
+        skip_bad_entries: args.skip_bad_entries,
+    };
+    let out = OutputDir::create(&args.output).map_err(|e| e.to_string())?;
+    let readings_dir = out.table_dir("readings").map_err(|e| e.to_string())?;
+    let total_bytes: u64 = args
+        .inputs
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok().filter(|m| m.is_file()).map(|m| m.len()))
+        .sum();
+    let progress = Progress::new(total_bytes, args.quiet);
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let outcomes: Vec<Result<FileOutcome, WriteError>> = pool.install(|| {
+        args.inputs
+            .par_iter()
+            .enumerate()
+            .map(|(index, path)| {
+                let mut writer = DatasetWriter::new(
+                    readings_dir.clone(),
+                    &format!("part-{index:05}"),
+                    writer_options.clone(),
+                );
+                let mut write_error: Option<WriteError> = None;
+                let outcome = convert_input(path, &options, &parse_options, &progress, |batch| {
+                    if write_error.is_none() {
+                        if let Err(e) = writer.write(&batch) {
+                            write_error = Some(e);
+                        }
+                    }
+                });
+                if let Some(e) = write_error {
+                    return Err(e);
+                }
+                writer.finish()?;
+                Ok(outcome)
+            })
+            .collect()
+    });
+    progress.finish();
+    let outcomes = match outcomes.into_iter().collect::<Result<Vec<_>, _>>() {
+        Ok(o) => o,
+        Err(e) => {
+            out.abandon();
+            return Err(format!("writing output: {e}"));
+        }
+    };
+
+    let mut totals = Totals::default();
+    for o in &outcomes {
+        totals.add(o);
+    }
+    let failed: Vec<&str> = outcomes.iter().filter_map(|o| o.fatal.as_deref()).collect();
+    for message in &failed {
+        eprintln!("espi: error: {message}");
+    }
+    let strict_failure = !failed.is_empty() && !args.skip_bad_entries;
+    let published = if strict_failure {
+        out.abandon();
+        false
+    } else {
+        write_small_tables(&out, &outcomes, &writer_options).map_err(|e| e.to_string())?;
+        out.publish().map_err(|e| e.to_string())?;
+        true
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let warnings: Vec<&str> = outcomes
+        .iter()
+        .filter_map(|o| o.tables.as_ref())
+        .flat_map(|t| t.warnings.iter().map(String::as_str))
+        .collect();
+    print_rejections(&outcomes, &warnings);
+    print_summary(&totals, seconds, &args.output, published);
+
+    if let Some(path) = &args.report {
+        let report = Report {
+            output: args.output.display().to_string(),
+            published,
+            seconds,
+            bytes_per_second: totals.bytes as f64 / seconds.max(1e-9),
+            totals,
+            files: outcomes
+                .iter()
+                .map(|o| FileReport {
+                    source: &o.source,
+                    bytes: o.bytes,
+                    readings_read: o.counts.readings_read,
+                    readings_written: o.counts.readings_written,
+                    readings_rejected: o.counts.readings_rejected,
+                    readings_unlinked: o.counts.readings_unlinked,
+                    error: o.fatal.as_deref(),
+                })
+                .collect(),
+            warnings: warnings.clone(),
+            rejections: outcomes
+                .iter()
+                .flat_map(|o| o.rejections.iter())
+                .map(|r| RejectionReport {
+                    source: &r.source,
+                    entry_index: r.entry_index,
+                    entry_id: r.entry_id.as_deref(),
+                    offset: r.offset,
+                    line: r.line,
+                    column: r.column,
+                    element: &r.element,
+                    reason: &r.reason,
+                    readings: r.readings,
+                })
+                .collect(),
+        };
+        let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        write_atomically(path, json.as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let temp = path.with_file_name(format!(".{name}.inprogress"));
+    std::fs::write(&temp, bytes)?;
+    std::fs::rename(&temp, path)
+}
+
+fn write_small_tables(
+    out: &OutputDir,
+    outcomes: &[FileOutcome],
+    options: &WriterOptions,
+) -> Result<(), WriteError> {
+    let tables: Vec<&MetadataTables> = outcomes.iter().filter_map(|o| o.tables.as_ref()).collect();
+    let pick = |f: fn(&MetadataTables) -> &RecordBatch| -> Vec<RecordBatch> {
+        tables.iter().map(|t| f(t).clone()).collect()
+    };
+    for (name, batches) in [
+        ("usage_points", pick(|t| &t.usage_points)),
+        ("meter_readings", pick(|t| &t.meter_readings)),
+        ("reading_types", pick(|t| &t.reading_types)),
+        ("entries", pick(|t| &t.entries)),
+        ("rejects", vec![rejects_batch(outcomes)]),
+    ] {
+        if batches.is_empty() {
+            continue;
+        }
+        write_table(out.table_dir(name)?, "part", &batches, options)?;
+    }
+    Ok(())
+}
+
+fn rejects_batch(outcomes: &[FileOutcome]) -> RecordBatch {
+    let r: Vec<&Rejection> = outcomes.iter().flat_map(|o| o.rejections.iter()).collect();
+    let schema = Schema::new(vec![
+        Field::new("source_file", DataType::Utf8, false),
+        Field::new("entry_index", DataType::UInt64, true),
+        Field::new("entry_id", DataType::Utf8, true),
+        Field::new("offset", DataType::UInt64, false),
+        Field::new("line", DataType::UInt64, true),
+        Field::new("column", DataType::UInt64, true),
+        Field::new("element", DataType::Utf8, false),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("readings", DataType::UInt64, false),
+    ]);
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(r.iter().map(|x| x.source.as_str()))),
+        Arc::new(UInt64Array::from_iter(r.iter().map(|x| x.entry_index))),
+        Arc::new(StringArray::from_iter(r.iter().map(|x| x.entry_id.as_deref()))),
+        Arc::new(UInt64Array::from_iter_values(r.iter().map(|x| x.offset))),
+        Arc::new(UInt64Array::from_iter(r.iter().map(|x| x.line))),
+        Arc::new(UInt64Array::from_iter(r.iter().map(|x| x.column))),
+        Arc::new(StringArray::from_iter_values(r.iter().map(|x| x.element.as_str()))),
+        Arc::new(StringArray::from_iter_values(r.iter().map(|x| x.reason.as_str()))),
+        Arc::new(UInt64Array::from_iter_values(r.iter().map(|x| x.readings))),
+    ];
+    RecordBatch::try_new(Arc::new(schema), columns).expect("rejects columns match")
+}
+
+fn print_rejections(outcomes: &[FileOutcome], warnings: &[&str]) {
+    const SHOWN: usize = 20;
+    let all: Vec<&Rejection> = outcomes.iter().flat_map(|o| o.rejections.iter()).collect();
+    for r in all.iter().take(SHOWN) {
+        let position = match (r.line, r.column) {
+            (Some(l), Some(c)) => format!("line {l}, column {c}"),
+            _ => format!("byte {}", r.offset),
+        };
+        let entry = r
+            .entry_index
+            .map(|i| format!(", entry #{i}"))
+            .unwrap_or_default();
+        eprintln!(
+            "espi: rejected: {}: {position}{entry}, in <{}>: {} ({} readings)",
+            r.source, r.element, r.reason, r.readings
+        );
+    }
+    if all.len() > SHOWN {
+        eprintln!(
+            "espi: … {} more rejections (see the rejects table or --report)",
+            all.len() - SHOWN
+        );
+    }
+    for w in warnings.iter().take(SHOWN) {
+        eprintln!("espi: warning: {w}");
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn print_summary(t: &Totals, seconds: f64, output: &Path, published: bool) {
+    let mb = t.bytes as f64 / 1e6;
+    println!(
+        "files: {} ({} failed), {:.1} MB in {:.2} s ({:.1} MB/s)",
+        t.files,
+        t.files_failed,
+        mb,
+        seconds,
+        mb / seconds.max(1e-9)
+    );
+    println!(
+        "entries: {} ({} rejected), interval blocks: {}",
+        thousands(t.entries),
+        thousands(t.entries_rejected),
+        thousands(t.interval_blocks)
+    );
+    println!(
+        "readings: {} read = {} written + {} rejected",
+        thousands(t.readings_read),
+        thousands(t.readings_written),
+        thousands(t.readings_rejected)
+    );
+    if t.readings_unlinked + t.readings_time_derived + t.readings_unscaled > 0 {
+        println!(
+            "notes: {} readings without a linked ReadingType (null unit and value), {} with derived start/duration, {} with an unusable multiplier",
+            thousands(t.readings_unlinked),
+            thousands(t.readings_time_derived),
+            thousands(t.readings_unscaled)
+        );
+    }
+    if published {
+        println!("output: {}/{{readings,usage_points,meter_readings,reading_types,entries,rejects}}", output.display());
+    } else {
+        println!("output: nothing written (fix the input or use --skip-bad-entries)");
+    }
+}
