@@ -20,7 +20,9 @@ use arrow_array::{
     StringArray, TimestampMicrosecondArray,
 };
 use espi_core::{ParseError, Reading, Sink};
-use espi_model::links::{meter_reading_key_of_block, normalise_href, usage_point_key_of_meter_reading};
+use espi_model::links::{
+    meter_reading_key_of_block, normalise_href, usage_point_key_of_meter_reading,
+};
 use espi_model::numbers::{parse_rfc3339_micros, parse_seconds_to_micros};
 use espi_model::resource::{Entry, ReadingAttributes, Resource};
 use espi_model::units::{cost_in_currency, normalise, scale_exact};
@@ -243,7 +245,9 @@ impl LocalDict {
 
     fn array(&self, keys: Vec<i32>, interner: &Interner) -> ArrayRef {
         let values = StringArray::from_iter_values(
-            self.values.iter().map(|&id| interner.strings[id as usize].as_str()),
+            self.values
+                .iter()
+                .map(|&id| interner.strings[id as usize].as_str()),
         );
         Arc::new(DictionaryArray::<Int32Type>::new(
             Int32Array::from(keys),
@@ -381,8 +385,14 @@ impl<F: FnMut(RecordBatch)> Converter<F> {
         self.blocks.push(Block {
             meter_reading,
             rows,
-            up: entry.up_href.as_deref().map(|h| normalise_href(h).to_owned()),
-            this: entry.self_href.as_deref().map(|h| normalise_href(h).to_owned()),
+            up: entry
+                .up_href
+                .as_deref()
+                .map(|h| normalise_href(h).to_owned()),
+            this: entry
+                .self_href
+                .as_deref()
+                .map(|h| normalise_href(h).to_owned()),
             updated_us: entry.updated.as_deref().and_then(parse_rfc3339_micros),
             interval_start_us,
             entry_index: entry.index,
@@ -466,11 +476,10 @@ impl<F: FnMut(RecordBatch)> Converter<F> {
         let mut value = Vec::with_capacity(rows);
         let mut flow = Vec::with_capacity(rows);
         let mut quality = Vec::with_capacity(rows);
-        let mut qualities = ListBuilder::with_capacity(Int32Builder::new(), rows)
-            .with_field(Arc::new(arrow_schema::Field::new_list_field(
-                arrow_schema::DataType::Int32,
-                false,
-            )));
+        let mut qualities =
+            ListBuilder::with_capacity(Int32Builder::new(), rows).with_field(Arc::new(
+                arrow_schema::Field::new_list_field(arrow_schema::DataType::Int32, false),
+            ));
         let mut tou = Vec::with_capacity(rows);
         let mut cost_raw = Vec::with_capacity(rows);
         let mut cost = Vec::with_capacity(rows);
@@ -483,7 +492,9 @@ impl<F: FnMut(RecordBatch)> Converter<F> {
         let mut units: Vec<String> = Vec::new();
 
         for block in blocks {
-            let Some(res) = block.resolution else { continue };
+            let Some(res) = block.resolution else {
+                continue;
+            };
             let up_key = up_dict.key(res.usage_point);
             let mr_key = mr_dict.key(res.meter_reading);
             let attrs = res.attrs;
@@ -508,7 +519,11 @@ impl<F: FnMut(RecordBatch)> Converter<F> {
                         }
                     });
                     let exp = a.power_of_ten_multiplier.saturating_add(shift as i64);
-                    let exp = if exp.abs() <= 300 { Some(exp as i32) } else { None };
+                    let exp = if exp.abs() <= 300 {
+                        Some(exp as i32)
+                    } else {
+                        None
+                    };
                     (exp, key)
                 }
                 None => (None, None),
@@ -535,7 +550,9 @@ impl<F: FnMut(RecordBatch)> Converter<F> {
                     continue;
                 };
                 let was_derived = self.raw.start[i].is_none() || read_duration.is_none();
-                next_start = dur.and_then(|d| d.checked_mul(1_000_000)).and_then(|d| s.checked_add(d));
+                next_start = dur
+                    .and_then(|d| d.checked_mul(1_000_000))
+                    .and_then(|d| s.checked_add(d));
                 if was_derived {
                     self.counts.readings_time_derived += 1;
                 }
@@ -608,13 +625,13 @@ impl<F: FnMut(RecordBatch)> Converter<F> {
         let n = start.len();
         self.counts.readings_written += n as u64;
         let unit_values = StringArray::from_iter_values(units.iter());
-        let unit_array = DictionaryArray::<Int32Type>::new(
-            Int32Array::from(unit_keys),
-            Arc::new(unit_values),
-        );
+        let unit_array =
+            DictionaryArray::<Int32Type>::new(Int32Array::from(unit_keys), Arc::new(unit_values));
         let source_values = StringArray::from_iter_values([self.source.as_str()]);
-        let source_array =
-            DictionaryArray::<Int32Type>::new(Int32Array::from(vec![0; n]), Arc::new(source_values));
+        let source_array = DictionaryArray::<Int32Type>::new(
+            Int32Array::from(vec![0; n]),
+            Arc::new(source_values),
+        );
         let columns: Vec<ArrayRef> = vec![
             up_dict.array(up_keys, &self.keys),
             mr_dict.array(mr_keys, &self.keys),

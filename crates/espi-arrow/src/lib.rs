@@ -42,7 +42,7 @@ pub fn convert_slice(
     source: &str,
     input: &[u8],
     options: &ConvertOptions,
-) -> Result<(Vec<RecordBatch>, Conversion), ParseError> {
+) -> Result<(Vec<RecordBatch>, Conversion), Box<ParseError>> {
     let mut batches = Vec::new();
     let mut converter = Converter::new(source, options.clone(), |b| batches.push(b));
     parse_slice(input, &ParseOptions::default(), &mut converter)?;

@@ -74,7 +74,10 @@ impl Metadata {
             if resource.is("IntervalBlock") {
                 continue;
             }
-            let self_key = entry.self_href.as_deref().map(|h| normalise_href(h).to_owned());
+            let self_key = entry
+                .self_href
+                .as_deref()
+                .map(|h| normalise_href(h).to_owned());
             match (resource.name.as_str(), &self_key) {
                 ("MeterReading", Some(key)) => {
                     let related: Vec<String> = entry
@@ -83,7 +86,9 @@ impl Metadata {
                         .map(|h| normalise_href(h).to_owned())
                         .collect();
                     for r in &related {
-                        self.by_related.entry(r.clone()).or_insert_with(|| key.clone());
+                        self.by_related
+                            .entry(r.clone())
+                            .or_insert_with(|| key.clone());
                     }
                     if !self.meter_readings.contains_key(key) {
                         self.meter_reading_order.push(key.clone());
@@ -118,7 +123,10 @@ impl Metadata {
                                 if newer { "its later `updated` wins" } else { "the first definition is kept (no later `updated`)" }
                             ));
                             if !newer {
-                                self.records.push(EntryRecord { entry: entry.clone(), resource });
+                                self.records.push(EntryRecord {
+                                    entry: entry.clone(),
+                                    resource,
+                                });
                                 continue;
                             }
                         }
@@ -225,17 +233,21 @@ impl Metadata {
         )));
         fields.push(Field::new("service_kind_name", DataType::Utf8, true));
         all.push(Arc::new(StringArray::from_iter(
-            service_kind.iter().map(|v| v.and_then(codes::service_kind_name)),
+            service_kind
+                .iter()
+                .map(|v| v.and_then(codes::service_kind_name)),
         )));
         for (name, path) in [("status", "status"), ("role_flags", "roleFlags")] {
             fields.push(Field::new(name, DataType::Utf8, true));
             all.push(Arc::new(StringArray::from_iter(
-                rows.iter().map(|(_, r)| r.and_then(|r| r.resource.field(path))),
+                rows.iter()
+                    .map(|(_, r)| r.and_then(|r| r.resource.field(path))),
             )));
         }
         fields.push(Field::new("fields", DataType::Utf8, true));
         all.push(Arc::new(StringArray::from_iter(
-            rows.iter().map(|(_, r)| r.map(|r| fields_json(&r.resource.fields))),
+            rows.iter()
+                .map(|(_, r)| r.map(|r| fields_json(&r.resource.fields))),
         )));
         push_source(&mut fields, &mut all, source, rows.len());
         batch(fields, all)
@@ -273,7 +285,9 @@ impl Metadata {
                 ids.iter().map(|k| usage_point_key_of_meter_reading(k)),
             )),
             Arc::new(StringArray::from_iter(
-                metas.iter().map(|m| m.and_then(|m| self.reading_type_key_of(m))),
+                metas
+                    .iter()
+                    .map(|m| m.and_then(|m| self.reading_type_key_of(m))),
             )),
         ];
         fields.extend(envelope_fields());
@@ -314,9 +328,13 @@ impl Metadata {
                 rts.iter().map(|(_, m)| int_field(&m.resource, path)),
             )));
         }
-        let named: [(&str, fn(i64) -> Option<&'static str>, &str); 7] = [
+        let named: [(&str, CodeName, &str); 7] = [
             ("uom_symbol", codes::uom_symbol, "uom"),
-            ("flow_direction_name", codes::flow_direction_name, "flowDirection"),
+            (
+                "flow_direction_name",
+                codes::flow_direction_name,
+                "flowDirection",
+            ),
             ("kind_name", codes::measurement_kind_name, "kind"),
             ("commodity_name", codes::commodity_name, "commodity"),
             (
@@ -324,7 +342,11 @@ impl Metadata {
                 codes::accumulation_behaviour_name,
                 "accumulationBehaviour",
             ),
-            ("data_qualifier_name", codes::data_qualifier_name, "dataQualifier"),
+            (
+                "data_qualifier_name",
+                codes::data_qualifier_name,
+                "dataQualifier",
+            ),
             ("currency_code", codes::currency_code, "currency"),
         ];
         for (column, name_of, path) in named {
@@ -335,24 +357,28 @@ impl Metadata {
             )));
         }
         fields.push(Field::new("unit", DataType::Utf8, true));
-        all.push(Arc::new(StringArray::from_iter(rts.iter().map(|(_, m)| {
-            m.attrs.uom.map(|u| {
-                normalise(u)
-                    .symbol()
-                    .map_or_else(|| format!("uom:{u}"), str::to_owned)
-            })
-        }))));
+        all.push(Arc::new(StringArray::from_iter(rts.iter().map(
+            |(_, m)| {
+                m.attrs.uom.map(|u| {
+                    normalise(u)
+                        .symbol()
+                        .map_or_else(|| format!("uom:{u}"), str::to_owned)
+                })
+            },
+        ))));
         fields.push(Field::new("other_fields", DataType::Utf8, true));
-        all.push(Arc::new(StringArray::from_iter(rts.iter().map(|(_, m)| {
-            let other: Vec<(String, String)> = m
-                .resource
-                .fields
-                .iter()
-                .filter(|(p, _)| !READING_TYPE_FIELDS.iter().any(|(k, _)| k == p))
-                .cloned()
-                .collect();
-            (!other.is_empty()).then(|| fields_json(&other))
-        }))));
+        all.push(Arc::new(StringArray::from_iter(rts.iter().map(
+            |(_, m)| {
+                let other: Vec<(String, String)> = m
+                    .resource
+                    .fields
+                    .iter()
+                    .filter(|(p, _)| !READING_TYPE_FIELDS.iter().any(|(k, _)| k == p))
+                    .cloned()
+                    .collect();
+                (!other.is_empty()).then(|| fields_json(&other))
+            },
+        ))));
         push_source(&mut fields, &mut all, source, rts.len());
         batch(fields, all)
     }
@@ -391,6 +417,9 @@ fn is_newer(candidate: &Entry, current: &Entry) -> bool {
         _ => false,
     }
 }
+
+/// A code table lookup (see [`espi_model::codes`]).
+type CodeName = fn(i64) -> Option<&'static str>;
 
 fn lenient_attributes(rt: &Resource) -> ReadingAttributes {
     ReadingAttributes {
@@ -464,7 +493,8 @@ fn envelope_columns<'a>(entries: impl Iterator<Item = Option<&'a Entry>> + Clone
     let time = |f: fn(&Entry) -> Option<&str>| -> ArrayRef {
         Arc::new(
             TimestampMicrosecondArray::from_iter(
-                e.iter().map(|x| x.and_then(f).and_then(parse_rfc3339_micros)),
+                e.iter()
+                    .map(|x| x.and_then(f).and_then(parse_rfc3339_micros)),
             )
             .with_timezone("UTC"),
         )
@@ -484,7 +514,9 @@ fn envelope_columns<'a>(entries: impl Iterator<Item = Option<&'a Entry>> + Clone
     vec![
         text(|x| x.id.as_deref()),
         Arc::new(UInt64Array::from_iter(e.iter().map(|x| x.map(|x| x.index)))),
-        Arc::new(UInt64Array::from_iter(e.iter().map(|x| x.map(|x| x.offset)))),
+        Arc::new(UInt64Array::from_iter(
+            e.iter().map(|x| x.map(|x| x.offset)),
+        )),
         text(|x| x.self_href.as_deref().map(str::trim)),
         text(|x| x.up_href.as_deref().map(str::trim)),
         Arc::new(related.finish()),

@@ -35,7 +35,9 @@ fn opt_i32(v: &serde_json::Value) -> Option<i32> {
     v.as_i64().map(|x| x as i32)
 }
 
-fn summarise(batches: &[RecordBatch]) -> (u64, Option<i64>, Option<i64>, BTreeMap<GroupKey, Group>) {
+fn summarise(
+    batches: &[RecordBatch],
+) -> (u64, Option<i64>, Option<i64>, BTreeMap<GroupKey, Group>) {
     let mut groups: BTreeMap<GroupKey, Group> = BTreeMap::new();
     let (mut n, mut first, mut last) = (0u64, None::<i64>, None::<i64>);
     for b in batches {
@@ -87,9 +89,13 @@ fn bundled_samples() -> Vec<(String, PathBuf)> {
     readme
         .lines()
         .filter_map(|line| {
-            let cells: Vec<&str> = line.split('|').map(|c| c.trim().trim_matches('`')).collect();
+            let cells: Vec<&str> = line
+                .split('|')
+                .map(|c| c.trim().trim_matches('`'))
+                .collect();
             let (here, original) = (cells.get(1)?, cells.get(7)?);
-            here.ends_with(".xml").then(|| (original.to_string(), testdata.join(here)))
+            here.ends_with(".xml")
+                .then(|| (original.to_string(), testdata.join(here)))
         })
         .collect()
 }
@@ -124,7 +130,9 @@ fn check_against_reference(samples: &BTreeMap<String, PathBuf>, minimum: usize) 
         let expected: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let name = expected["file"].as_str().unwrap().to_owned();
-        let Some(sample) = samples.get(&name) else { continue };
+        let Some(sample) = samples.get(&name) else {
+            continue;
+        };
         let bytes = std::fs::read(sample).unwrap();
         let result = convert_slice(&name, &bytes, &ConvertOptions { batch_size: 1000 });
         if expected.get("error").is_some() {
@@ -133,7 +141,11 @@ fn check_against_reference(samples: &BTreeMap<String, PathBuf>, minimum: usize) 
         }
         let (batches, conversion) = result.unwrap_or_else(|e| panic!("{name}: {e}"));
         let c = conversion.counts;
-        assert_eq!(c.readings_read, c.readings_written + c.readings_rejected, "{name}");
+        assert_eq!(
+            c.readings_read,
+            c.readings_written + c.readings_rejected,
+            "{name}"
+        );
         let (n, first, last, groups) = summarise(&batches);
         let want_n = expected["readings"].as_u64().unwrap();
         if n != want_n {
@@ -144,12 +156,17 @@ fn check_against_reference(samples: &BTreeMap<String, PathBuf>, minimum: usize) 
             continue;
         }
         files_with_readings += 1;
-        if first != expected["first_start_us"].as_i64() || last != expected["last_start_us"].as_i64() {
+        if first != expected["first_start_us"].as_i64()
+            || last != expected["last_start_us"].as_i64()
+        {
             failures.push(format!("{name}: span {first:?}..{last:?}"));
         }
         let want_groups = expected["groups"].as_array().unwrap();
         if want_groups.len() != groups.len() {
-            failures.push(format!("{name}: groups {:?}", groups.keys().collect::<Vec<_>>()));
+            failures.push(format!(
+                "{name}: groups {:?}",
+                groups.keys().collect::<Vec<_>>()
+            ));
             continue;
         }
         for wg in want_groups {
@@ -176,7 +193,10 @@ fn check_against_reference(samples: &BTreeMap<String, PathBuf>, minimum: usize) 
                     let want: f64 = s.parse().unwrap();
                     let tolerance = 1e-9 * want.abs().max(1.0);
                     if g.scaled_count != g.raw_count || (g.scaled_sum - want).abs() > tolerance {
-                        failures.push(format!("{name}: group {key:?} scaled {} vs {want}", g.scaled_sum));
+                        failures.push(format!(
+                            "{name}: group {key:?} scaled {} vs {want}",
+                            g.scaled_sum
+                        ));
                     }
                 }
                 None => {
@@ -188,7 +208,10 @@ fn check_against_reference(samples: &BTreeMap<String, PathBuf>, minimum: usize) 
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(files_with_readings >= minimum, "only {files_with_readings} files with readings");
+    assert!(
+        files_with_readings >= minimum,
+        "only {files_with_readings} files with readings"
+    );
 }
 
 /// Entries in reverse order (IntervalBlocks before their MeterReading and
@@ -222,7 +245,11 @@ fn entry_order_does_not_change_the_readings() {
         let (b, cb) = convert_slice(name, reordered.as_bytes(), &options).unwrap();
         let (sa, sb) = (summarise(&a), summarise(&b));
         assert_eq!((sa.0, sa.1, sa.2), (sb.0, sb.1, sb.2), "{name}");
-        assert_eq!(sa.3.keys().collect::<Vec<_>>(), sb.3.keys().collect::<Vec<_>>(), "{name}");
+        assert_eq!(
+            sa.3.keys().collect::<Vec<_>>(),
+            sb.3.keys().collect::<Vec<_>>(),
+            "{name}"
+        );
         for (ga, gb) in sa.3.values().zip(sb.3.values()) {
             assert_eq!(
                 (ga.count, ga.raw_sum, ga.cost_raw_sum, ga.scaled_count),
@@ -231,6 +258,9 @@ fn entry_order_does_not_change_the_readings() {
             );
             assert!((ga.scaled_sum - gb.scaled_sum).abs() <= 1e-9 * ga.scaled_sum.abs().max(1.0));
         }
-        assert_eq!(ca.counts.readings_unlinked, cb.counts.readings_unlinked, "{name}");
+        assert_eq!(
+            ca.counts.readings_unlinked, cb.counts.readings_unlinked,
+            "{name}"
+        );
     }
 }

@@ -9,7 +9,9 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use espi_arrow::{ConvertCounts, ConvertOptions, Converter, MetadataTables, Rejection};
 use espi_core::{Input, ParseOptions};
-use espi_parquet::{write_table, DatasetWriter, OutputDir, Partitioning, WriteError, WriterOptions};
+use espi_parquet::{
+    write_table, DatasetWriter, OutputDir, Partitioning, WriteError, WriterOptions,
+};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -169,7 +171,11 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     let writer_options = WriterOptions {
         zstd_level: args.zstd_level,
         partitioning: partitioning.clone(),
-        row_group_rows: if partitioning.is_some() { 1 << 18 } else { 1 << 20 },
+        row_group_rows: if partitioning.is_some() {
+            1 << 18
+        } else {
+            1 << 20
+        },
         ..WriterOptions::default()
     };
     let options = ConvertOptions {
@@ -183,7 +189,12 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     let total_bytes: u64 = args
         .inputs
         .iter()
-        .filter_map(|p| std::fs::metadata(p).ok().filter(|m| m.is_file()).map(|m| m.len()))
+        .filter_map(|p| {
+            std::fs::metadata(p)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+        })
         .sum();
     let progress = Progress::new(total_bytes, args.quiet);
 
@@ -289,8 +300,7 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
                 .collect(),
         };
         let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-        write_atomically(path, json.as_bytes())
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        write_atomically(path, json.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(if failed.is_empty() {
         ExitCode::SUCCESS
@@ -300,7 +310,10 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let temp = path.with_file_name(format!(".{name}.inprogress"));
     std::fs::write(&temp, bytes)?;
     std::fs::rename(&temp, path)
@@ -344,14 +357,22 @@ fn rejects_batch(outcomes: &[FileOutcome]) -> RecordBatch {
         Field::new("readings", DataType::UInt64, false),
     ]);
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(r.iter().map(|x| x.source.as_str()))),
+        Arc::new(StringArray::from_iter_values(
+            r.iter().map(|x| x.source.as_str()),
+        )),
         Arc::new(UInt64Array::from_iter(r.iter().map(|x| x.entry_index))),
-        Arc::new(StringArray::from_iter(r.iter().map(|x| x.entry_id.as_deref()))),
+        Arc::new(StringArray::from_iter(
+            r.iter().map(|x| x.entry_id.as_deref()),
+        )),
         Arc::new(UInt64Array::from_iter_values(r.iter().map(|x| x.offset))),
         Arc::new(UInt64Array::from_iter(r.iter().map(|x| x.line))),
         Arc::new(UInt64Array::from_iter(r.iter().map(|x| x.column))),
-        Arc::new(StringArray::from_iter_values(r.iter().map(|x| x.element.as_str()))),
-        Arc::new(StringArray::from_iter_values(r.iter().map(|x| x.reason.as_str()))),
+        Arc::new(StringArray::from_iter_values(
+            r.iter().map(|x| x.element.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            r.iter().map(|x| x.reason.as_str()),
+        )),
         Arc::new(UInt64Array::from_iter_values(r.iter().map(|x| x.readings))),
     ];
     RecordBatch::try_new(Arc::new(schema), columns).expect("rejects columns match")
@@ -428,7 +449,10 @@ fn print_summary(t: &Totals, seconds: f64, output: &Path, published: bool) {
         );
     }
     if published {
-        println!("output: {}/{{readings,usage_points,meter_readings,reading_types,entries,rejects}}", output.display());
+        println!(
+            "output: {}/{{readings,usage_points,meter_readings,reading_types,entries,rejects}}",
+            output.display()
+        );
     } else {
         println!("output: nothing written (fix the input or use --skip-bad-entries)");
     }

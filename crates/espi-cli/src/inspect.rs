@@ -220,7 +220,11 @@ pub(crate) fn run(args: &InspectArgs) -> Result<ExitCode, String> {
             .join(", ")
     };
     if stats.readings > 0 {
-        let _ = writeln!(out, "quality: {}", distribution(&stats.quality, codes::quality_name));
+        let _ = writeln!(
+            out,
+            "quality: {}",
+            distribution(&stats.quality, codes::quality_name)
+        );
         let _ = writeln!(out, "tou: {}", distribution(&stats.tou, |_| None));
     }
     for w in &tables.warnings {

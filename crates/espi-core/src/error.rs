@@ -59,7 +59,10 @@ impl fmt::Display for ErrorKind {
                 write!(f, "value {value} is out of range ({allowed})")
             }
             ErrorKind::UndefinedEntity(name) => {
-                write!(f, "entity `&{name};` is not predefined and is never expanded")
+                write!(
+                    f,
+                    "entity `&{name};` is not predefined and is never expanded"
+                )
             }
             ErrorKind::Io(msg) => write!(f, "read error: {msg}"),
         }

@@ -70,7 +70,11 @@ impl Input {
     }
 
     /// Parse the input into `sink`.
-    pub fn parse<S: Sink>(self, options: &ParseOptions, sink: &mut S) -> Result<ParseStats, ParseError> {
+    pub fn parse<S: Sink>(
+        self,
+        options: &ParseOptions,
+        sink: &mut S,
+    ) -> Result<ParseStats, Box<ParseError>> {
         match self {
             Input::Mapped(m) => parse_slice(&m, options, sink),
             Input::Empty => parse_slice(&[], options, sink),

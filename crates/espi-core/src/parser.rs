@@ -136,7 +136,7 @@ pub fn parse_slice<S: Sink>(
     input: &[u8],
     options: &ParseOptions,
     sink: &mut S,
-) -> Result<ParseStats, ParseError> {
+) -> Result<ParseStats, Box<ParseError>> {
     let bom = if input.starts_with(b"\xEF\xBB\xBF") {
         3
     } else {
@@ -176,7 +176,7 @@ pub fn parse_reader<R: BufRead, S: Sink>(
     mut input: R,
     options: &ParseOptions,
     sink: &mut S,
-) -> Result<ParseStats, ParseError> {
+) -> Result<ParseStats, Box<ParseError>> {
     let mut bom = 0;
     if let Ok(head) = input.fill_buf() {
         if head.starts_with(b"\xEF\xBB\xBF") {
@@ -214,9 +214,9 @@ fn configure<R>(reader: &mut NsReader<R>) {
 
 fn finish<S: Sink>(
     mut machine: Machine<'_, '_>,
-    result: Result<(), ParseError>,
+    result: Result<(), Box<ParseError>>,
     sink: &mut S,
-) -> Result<ParseStats, ParseError> {
+) -> Result<ParseStats, Box<ParseError>> {
     match result {
         Ok(()) => Ok(machine.stats),
         Err(error) => {
@@ -301,7 +301,7 @@ struct EntryState {
     entry: Entry,
     resources: Vec<Resource>,
     readings: u64,
-    error: Option<ParseError>,
+    error: Option<Box<ParseError>>,
 }
 
 struct Machine<'o, 'i> {
@@ -375,7 +375,7 @@ impl<'o, 'i> Machine<'o, 'i> {
         event: Event<'_>,
         pos: u64,
         sink: &mut S,
-    ) -> Result<bool, ParseError> {
+    ) -> Result<bool, Box<ParseError>> {
         let offset = pos + self.base_offset;
         match event {
             Event::Start(e) => self.on_start(&ns, &e, offset)?,
@@ -397,7 +397,11 @@ impl<'o, 'i> Machine<'o, 'i> {
                         "apos" => Some('\''),
                         _ => None,
                     },
-                    Err(e) => return self.fail(ErrorKind::Xml(e.to_string()), offset).map(|_| true),
+                    Err(e) => {
+                        return self
+                            .fail(ErrorKind::Xml(e.to_string()), offset)
+                            .map(|_| true)
+                    }
                 };
                 match ch {
                     Some(c) => {
@@ -429,7 +433,7 @@ impl<'o, 'i> Machine<'o, 'i> {
     }
 
     #[inline]
-    fn on_text(&mut self, text: &str, offset: u64) -> Result<(), ParseError> {
+    fn on_text(&mut self, text: &str, offset: u64) -> Result<(), Box<ParseError>> {
         if self.stack.is_empty() {
             if !text.trim_ascii().is_empty() {
                 let kind = if self.root_seen {
@@ -451,7 +455,7 @@ impl<'o, 'i> Machine<'o, 'i> {
         ns: &ResolveResult<'_>,
         e: &BytesStart<'_>,
         offset: u64,
-    ) -> Result<(), ParseError> {
+    ) -> Result<(), Box<ParseError>> {
         let qname = e.name();
         let local = qname.local_name().into_inner();
         let parent = self.stack.last().map(|f| f.tag);
@@ -642,7 +646,7 @@ impl<'o, 'i> Machine<'o, 'i> {
     }
 
     #[inline]
-    fn on_end<S: Sink>(&mut self, offset: u64, sink: &mut S) -> Result<(), ParseError> {
+    fn on_end<S: Sink>(&mut self, offset: u64, sink: &mut S) -> Result<(), Box<ParseError>> {
         let Some(&frame) = self.stack.last() else {
             return Err(self.error(ErrorKind::Xml("unmatched end tag".into()), offset));
         };
@@ -662,7 +666,12 @@ impl<'o, 'i> Machine<'o, 'i> {
         result
     }
 
-    fn close<S: Sink>(&mut self, frame: Frame, leaf: bool, sink: &mut S) -> Result<(), ParseError> {
+    fn close<S: Sink>(
+        &mut self,
+        frame: Frame,
+        leaf: bool,
+        sink: &mut S,
+    ) -> Result<(), Box<ParseError>> {
         let offset = frame.offset;
         match frame.tag {
             Tag::PeriodStart => match parse_seconds_to_micros(self.text.as_bytes()) {
@@ -781,7 +790,7 @@ impl<'o, 'i> Machine<'o, 'i> {
     }
 
     #[inline]
-    fn int(&mut self, offset: u64) -> Result<Option<i64>, ParseError> {
+    fn int(&mut self, offset: u64) -> Result<Option<i64>, Box<ParseError>> {
         match parse_i64(self.text.as_bytes()) {
             Ok(v) => Ok(Some(v)),
             Err(e) => {
@@ -792,7 +801,7 @@ impl<'o, 'i> Machine<'o, 'i> {
     }
 
     #[inline]
-    fn int32(&mut self, offset: u64) -> Result<Option<i32>, ParseError> {
+    fn int32(&mut self, offset: u64) -> Result<Option<i32>, Box<ParseError>> {
         match self.int(offset)? {
             None => Ok(None),
             Some(v) => match i32::try_from(v) {
@@ -815,7 +824,7 @@ impl<'o, 'i> Machine<'o, 'i> {
         &mut self,
         e: espi_model::numbers::NumberError,
         offset: u64,
-    ) -> Result<(), ParseError> {
+    ) -> Result<(), Box<ParseError>> {
         let text: String = self.text.trim().chars().take(64).collect();
         self.fail(
             ErrorKind::InvalidNumber {
@@ -828,7 +837,7 @@ impl<'o, 'i> Machine<'o, 'i> {
 
     /// An error confined to the current entry: skip the entry when allowed,
     /// stop otherwise.
-    fn fail(&mut self, kind: ErrorKind, offset: u64) -> Result<(), ParseError> {
+    fn fail(&mut self, kind: ErrorKind, offset: u64) -> Result<(), Box<ParseError>> {
         let error = self.error(kind, offset);
         if self.options.skip_bad_entries && !error.is_fatal() {
             if let Some(state) = self.entry.as_mut() {
@@ -841,16 +850,16 @@ impl<'o, 'i> Machine<'o, 'i> {
         Err(error)
     }
 
-    fn xml_error(&self, e: &quick_xml::Error, pos: u64) -> ParseError {
+    fn xml_error(&self, e: &quick_xml::Error, pos: u64) -> Box<ParseError> {
         self.error(ErrorKind::Xml(e.to_string()), pos + self.base_offset)
     }
 
-    fn error(&self, kind: ErrorKind, offset: u64) -> ParseError {
+    fn error(&self, kind: ErrorKind, offset: u64) -> Box<ParseError> {
         let (line, column) = match self.locate(offset) {
             Some((l, c)) => (Some(l), Some(c)),
             None => (None, None),
         };
-        ParseError {
+        Box::new(ParseError {
             kind,
             offset,
             line,
@@ -858,7 +867,7 @@ impl<'o, 'i> Machine<'o, 'i> {
             element: self.element_path(),
             entry_index: self.entry.as_ref().map(|s| s.entry.index),
             entry_id: self.entry.as_ref().and_then(|s| s.entry.id.clone()),
-        }
+        })
     }
 
     /// Line and column of `offset` in the in-memory input.

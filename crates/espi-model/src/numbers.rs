@@ -259,7 +259,10 @@ mod tests {
         assert_eq!(parse_i64(b"\r\n\t 123 \n"), Ok(123));
         assert_eq!(parse_i64(b"-9223372036854775808"), Ok(i64::MIN));
         assert_eq!(parse_i64(b"9223372036854775807"), Ok(i64::MAX));
-        assert_eq!(parse_i64(b"9223372036854775808"), Err(NumberError::Overflow));
+        assert_eq!(
+            parse_i64(b"9223372036854775808"),
+            Err(NumberError::Overflow)
+        );
         assert_eq!(parse_i64(b""), Err(NumberError::Empty));
         assert_eq!(parse_i64(b"   "), Err(NumberError::Empty));
         assert_eq!(parse_i64(b"-"), Err(NumberError::InvalidDigit));

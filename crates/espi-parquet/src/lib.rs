@@ -155,7 +155,10 @@ impl OutputDir {
             .collect();
         tables.sort();
         for staged in tables {
-            let name = staged.file_name().expect("staged table has a name").to_owned();
+            let name = staged
+                .file_name()
+                .expect("staged table has a name")
+                .to_owned();
             let target = self.root.join(&name);
             if target.exists() {
                 let old = self.root.join(format!(
@@ -194,12 +197,10 @@ impl OpenFile {
         let OpenFile {
             writer, temp, path, ..
         } = self;
-        let mut inner = writer
-            .into_inner()
-            .map_err(|source| WriteError::Parquet {
-                path: temp.clone(),
-                source,
-            })?;
+        let mut inner = writer.into_inner().map_err(|source| WriteError::Parquet {
+            path: temp.clone(),
+            source,
+        })?;
         use std::io::Write;
         inner.flush().map_err(io_err(&temp))?;
         inner.get_ref().sync_all().map_err(io_err(&temp))?;

@@ -1,0 +1,311 @@
+//! The `espi` binary end to end: Parquet output equals the in-memory Arrow
+//! conversion (itself checked against an independent extraction), errors are
+//! positioned, nothing is published on failure, counts add up.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use arrow_array::RecordBatch;
+use espi_arrow::{convert_slice, ConvertOptions};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+fn espi() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_espi"))
+}
+
+fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(name)
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("espi runs");
+    eprintln!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Every Parquet file under `dir` (recursively, sorted by path).
+fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn read_table(dir: &Path) -> Vec<RecordBatch> {
+    parquet_files(dir)
+        .iter()
+        .flat_map(|f| {
+            let file = std::fs::File::open(f).unwrap();
+            ParquetRecordBatchReaderBuilder::try_new(file)
+                .unwrap()
+                .build()
+                .unwrap()
+                .map(|b| b.unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(|b| b.num_rows()).sum()
+}
+
+fn concat(batches: &[RecordBatch]) -> RecordBatch {
+    arrow_select::concat::concat_batches(&batches[0].schema(), batches).unwrap()
+}
+
+#[test]
+fn parquet_readings_equal_the_arrow_conversion_for_every_bundled_file() {
+    for name in [
+        "ameren_15min.xml",
+        "pge_interval_blocks_ns_prefixes.xml",
+        "three_usage_points_net_metered.xml",
+        "gas_daily.xml",
+        "pge_e6_tou_hourly.xml",
+        "bom_15min.xml",
+        "relative_hrefs_gas_electric.xml",
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let input = testdata(name);
+        let result = run(espi().arg("convert").arg(&input).arg("-o").arg(out.path()));
+        assert!(result.status.success(), "{name}");
+        let written = read_table(&out.path().join("readings"));
+        let bytes = std::fs::read(&input).unwrap();
+        let source = input.display().to_string();
+        let (expected, conversion) =
+            convert_slice(&source, &bytes, &ConvertOptions::default()).unwrap();
+        assert_eq!(
+            rows(&written),
+            conversion.counts.readings_written as usize,
+            "{name}"
+        );
+        assert_eq!(concat(&written), concat(&expected), "{name}");
+        let stdout = String::from_utf8_lossy(&result.stdout);
+        let count = conversion.counts.readings_read;
+        assert!(
+            stdout.contains(&format!("{} read", thousands(count))),
+            "{name}: summary lacks the reading count: {stdout}"
+        );
+        for table in [
+            "usage_points",
+            "meter_readings",
+            "reading_types",
+            "entries",
+            "rejects",
+        ] {
+            assert!(
+                !parquet_files(&out.path().join(table)).is_empty(),
+                "{name}: {table}"
+            );
+        }
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[test]
+fn malformed_input_fails_with_a_position_and_publishes_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    let result = run(espi()
+        .arg("convert")
+        .arg(testdata("ameren_15min.xml"))
+        .arg(testdata("invalid/junk_after_root.xml"))
+        .arg("-o")
+        .arg(out.path()));
+    assert_eq!(result.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("junk_after_root.xml: line 56, column 1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("after the root element"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(out.path()).unwrap().collect();
+    assert!(left.is_empty(), "nothing may be published: {left:?}");
+}
+
+const BAD_VALUE_FEED: &str = r#"<?xml version="1.0"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:espi="http://naesb.org/espi">
+<entry><id>good</id><link rel="up" href="/UsagePoint/1/MeterReading/1/IntervalBlock"/>
+<content><espi:IntervalBlock>
+<espi:IntervalReading><espi:timePeriod><espi:duration>900</espi:duration><espi:start>0</espi:start></espi:timePeriod><espi:value>1</espi:value></espi:IntervalReading>
+</espi:IntervalBlock></content></entry>
+<entry><id>bad</id><link rel="up" href="/UsagePoint/1/MeterReading/1/IntervalBlock"/>
+<content><espi:IntervalBlock>
+<espi:IntervalReading><espi:timePeriod><espi:duration>900</espi:duration><espi:start>900</espi:start></espi:timePeriod><espi:value>2</espi:value></espi:IntervalReading>
+<espi:IntervalReading><espi:timePeriod><espi:duration>900</espi:duration><espi:start>1800</espi:start></espi:timePeriod><espi:value>12kWh</espi:value></espi:IntervalReading>
+</espi:IntervalBlock></content></entry>
+</feed>
+"#;
+
+#[test]
+fn a_bad_value_stops_the_run_or_is_skipped_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bad.xml");
+    std::fs::write(&input, BAD_VALUE_FEED).unwrap();
+
+    let strict = dir.path().join("strict");
+    let result = run(espi().arg("convert").arg(&input).arg("-o").arg(&strict));
+    assert_eq!(result.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("bad.xml: line 10, column 121")
+            && stderr.contains("IntervalReading/value")
+            && stderr.contains("\"12kWh\"")
+            && stderr.contains("entry #1 (bad)"),
+        "{stderr}"
+    );
+    assert!(!strict.join("readings").exists());
+
+    let lenient = dir.path().join("lenient");
+    let report = dir.path().join("report.json");
+    let result = run(espi()
+        .arg("convert")
+        .arg(&input)
+        .arg("-o")
+        .arg(&lenient)
+        .arg("--skip-bad-entries")
+        .arg("--report")
+        .arg(&report));
+    assert!(result.status.success());
+    assert_eq!(rows(&read_table(&lenient.join("readings"))), 1);
+    assert_eq!(rows(&read_table(&lenient.join("rejects"))), 1);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let totals = &report["totals"];
+    assert_eq!(totals["readings_read"], 3);
+    assert_eq!(totals["readings_written"], 1);
+    assert_eq!(totals["readings_rejected"], 2);
+    let rejection = &report["rejections"][0];
+    assert_eq!(rejection["entry_id"], "bad");
+    assert_eq!(rejection["line"], 10);
+    assert_eq!(rejection["readings"], 2);
+}
+
+#[test]
+fn partitioned_output_holds_every_row_in_hive_folders() {
+    let out = tempfile::tempdir().unwrap();
+    let result = run(espi()
+        .arg("convert")
+        .arg(testdata("three_usage_points_net_metered.xml"))
+        .arg(testdata("ameren_15min.xml"))
+        .args([
+            "--partition-by",
+            "month,usage-point-bucket",
+            "--buckets",
+            "4",
+        ])
+        .arg("-o")
+        .arg(out.path()));
+    assert!(result.status.success());
+    let files = parquet_files(&out.path().join("readings"));
+    assert!(files.len() > 2);
+    for f in &files {
+        let rel = f
+            .strip_prefix(out.path().join("readings"))
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        assert!(
+            rel.starts_with("month=") && rel.contains("/usage_point_bucket="),
+            "{rel}"
+        );
+    }
+    let total = rows(&read_table(&out.path().join("readings")));
+    assert_eq!(total, 384 + 2976);
+}
+
+#[test]
+fn stdin_gives_the_same_readings_as_the_file() {
+    let input = testdata("bom_15min.xml");
+    let out = tempfile::tempdir().unwrap();
+    let mut child = espi()
+        .args(["convert", "-", "-o"])
+        .arg(out.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bytes = std::fs::read(&input).unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let (expected, _) = convert_slice("<stdin>", &bytes, &ConvertOptions::default()).unwrap();
+    assert_eq!(
+        concat(&read_table(&out.path().join("readings"))),
+        concat(&expected)
+    );
+}
+
+#[test]
+fn a_second_run_replaces_the_first() {
+    let out = tempfile::tempdir().unwrap();
+    for name in ["ameren_15min.xml", "gas_daily.xml"] {
+        let result = run(espi()
+            .arg("convert")
+            .arg(testdata(name))
+            .arg("-o")
+            .arg(out.path()));
+        assert!(result.status.success());
+    }
+    assert_eq!(rows(&read_table(&out.path().join("readings"))), 816);
+    let hidden: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
+}
+
+#[test]
+fn inspect_lists_meter_readings_with_their_reading_types() {
+    let result = run(espi()
+        .arg("inspect")
+        .arg(testdata("three_usage_points_net_metered.xml")));
+    assert!(result.status.success());
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(stdout.contains("usage points (3)"), "{stdout}");
+    assert!(stdout.contains("flow reverse (19)"), "{stdout}");
+    assert!(stdout.contains("unit kWh"), "{stdout}");
+    assert!(stdout.contains("384 read"), "{stdout}");
+}
+
+#[test]
+fn help_explains_each_command_with_an_example() {
+    for cmd in ["convert", "inspect"] {
+        let result = run(espi().arg(cmd).arg("--help"));
+        let stdout = String::from_utf8_lossy(&result.stdout);
+        assert!(
+            stdout.contains("espi ") && stdout.contains("Example"),
+            "{cmd}: {stdout}"
+        );
+    }
+}
