@@ -183,6 +183,7 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     };
     let parse_options = ParseOptions {
         skip_bad_entries: args.skip_bad_entries,
+        ..ParseOptions::default()
     };
     let out = OutputDir::create(&args.output).map_err(|e| e.to_string())?;
     let readings_dir = out.table_dir("readings").map_err(|e| e.to_string())?;

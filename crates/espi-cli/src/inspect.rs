@@ -114,6 +114,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<ExitCode, String> {
         &ConvertOptions::default(),
         &ParseOptions {
             skip_bad_entries: true,
+            ..ParseOptions::default()
         },
         &Progress::new(0, true),
         |b| stats.add(&b),

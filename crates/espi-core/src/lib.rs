@@ -24,13 +24,14 @@
 //! assert_eq!(err.line, Some(3));
 //! assert!(err.element.ends_with("IntervalReading/value"));
 //!
-//! let skip = ParseOptions { skip_bad_entries: true };
+//! let skip = ParseOptions { skip_bad_entries: true, ..Default::default() };
 //! let stats = parse_slice(xml, &skip, &mut NullSink).unwrap();
 //! assert_eq!((stats.readings, stats.rejected_readings), (1, 1));
 //! ```
 #![warn(missing_docs)]
 
 mod error;
+mod fast;
 mod input;
 mod parser;
 

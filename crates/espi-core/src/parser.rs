@@ -15,6 +15,7 @@ use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 
 use crate::error::{ErrorKind, ParseError};
+use crate::fast::{scan_readings, Tags};
 
 /// ESPI usage namespace.
 pub const NS_ESPI: &str = "http://naesb.org/espi";
@@ -47,7 +48,7 @@ pub struct Reading {
 }
 
 impl Reading {
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.start_us = None;
         self.start_fractional = false;
         self.duration_s = None;
@@ -87,13 +88,25 @@ impl Sink for NullSink {
     fn entry_rejected(&mut self, _: &ParseError, _: u64) {}
 }
 
-/// How the parser treats bad input.
-#[derive(Debug, Clone, Default)]
+/// How the parser treats its input.
+#[derive(Debug, Clone)]
 pub struct ParseOptions {
     /// Skip an entry with a bad value (reporting it through
     /// [`Sink::entry_rejected`]) instead of stopping. Errors that make the
     /// rest of the input unreadable (malformed XML, truncation) always stop.
     pub skip_bad_entries: bool,
+    /// Read runs of IntervalReadings of in-memory inputs with the specialised
+    /// scanner (on by default; off only to compare the two paths).
+    pub fast_readings: bool,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            skip_bad_entries: false,
+            fast_readings: true,
+        }
+    }
 }
 
 /// Counts from one parse.
@@ -148,12 +161,26 @@ pub fn parse_slice<S: Sink>(
     machine.input = Some(input);
     let result = loop {
         let pos = reader.buffer_position();
-        let step = match reader.read_resolved_event() {
-            Ok((ns, event)) => machine.on_event(ns, event, pos, sink),
-            Err(e) => Err(machine.xml_error(&e, reader.error_position())),
+        let (step, markup) = match reader.read_resolved_event() {
+            Ok((ns, event)) => {
+                let markup = matches!(event, Event::Start(_) | Event::End(_) | Event::Empty(_));
+                (machine.on_event(ns, event, pos, sink), markup)
+            }
+            Err(e) => (Err(machine.xml_error(&e, reader.error_position())), false),
         };
         match step {
-            Ok(true) => continue,
+            Ok(true) => {
+                // Right after a tag the reader has consumed exactly up to its
+                // `>`; inside an IntervalBlock the scanner may take over.
+                if markup && options.fast_readings && machine.in_block() {
+                    let rest: &[u8] = reader.get_ref();
+                    let consumed = machine.scan_readings(rest, sink);
+                    if consumed > 0 {
+                        *reader.get_mut() = &rest[consumed..];
+                        machine.base_offset += consumed as u64;
+                    }
+                }
+            }
             Ok(false) => break Ok(()),
             Err(e) => break Err(e),
         }
@@ -324,6 +351,8 @@ struct Machine<'o, 'i> {
     /// Path below the resource element for generic fields.
     field_path: String,
     reading: Reading,
+    /// Tag names of the current IntervalBlock's prefix, for the scanner.
+    block_tags: Option<Tags>,
     text: String,
     stats: ParseStats,
 }
@@ -362,6 +391,7 @@ impl<'o, 'i> Machine<'o, 'i> {
             resource: None,
             field_path: String::new(),
             reading: Reading::default(),
+            block_tags: None,
             text: String::with_capacity(64),
             stats: ParseStats::default(),
         }
@@ -485,7 +515,7 @@ impl<'o, 'i> Machine<'o, 'i> {
                     // A bare resource as the document: an entry without envelope.
                     _ => {
                         self.begin_entry(offset);
-                        self.begin_resource(local, namespace)
+                        self.begin_resource(e, namespace)
                     }
                 }
             }
@@ -512,7 +542,7 @@ impl<'o, 'i> Machine<'o, 'i> {
                 // Atom envelope fields misplaced inside content (seen in real files).
                 (Namespace::Atom, "published") => Tag::EntryPublished,
                 (Namespace::Atom, "updated") => Tag::EntryUpdated,
-                _ => self.begin_resource(local, namespace),
+                _ => self.begin_resource(e, namespace),
             },
             Some(Tag::Generic) => {
                 self.field_path.push('/');
@@ -591,13 +621,52 @@ impl<'o, 'i> Machine<'o, 'i> {
         self.entries_seen += 1;
     }
 
-    fn begin_resource(&mut self, local: &str, namespace: Namespace) -> Tag {
+    fn begin_resource(&mut self, e: &BytesStart<'_>, namespace: Namespace) -> Tag {
+        let qname = e.name();
+        let local = qname.local_name().into_inner();
         self.resource = Some(Resource::new(local, namespace));
         self.field_path.clear();
         if local == "IntervalBlock" {
+            let prefix = qname.prefix().map_or("", |p| p.into_inner());
+            self.block_tags = Some(Tags::new(prefix));
             Tag::Block
         } else {
             Tag::Generic
+        }
+    }
+
+    /// Is the innermost open element an IntervalBlock (whose children the
+    /// scanner may read)?
+    #[inline]
+    fn in_block(&self) -> bool {
+        matches!(self.stack.last(), Some(f) if f.tag == Tag::Block)
+    }
+
+    /// Read the run of IntervalReadings at the start of `rest` with the
+    /// scanner; returns the bytes consumed.
+    fn scan_readings<S: Sink>(&mut self, rest: &[u8], sink: &mut S) -> usize {
+        let Some(tags) = self.block_tags.take() else {
+            return 0;
+        };
+        let mut reading = std::mem::take(&mut self.reading);
+        let consumed = scan_readings(rest, &tags, &mut reading, |r| self.emit_reading(r, sink));
+        self.reading = reading;
+        self.block_tags = Some(tags);
+        consumed
+    }
+
+    /// Count a complete reading and pass it on (unless its entry is bad).
+    #[inline]
+    fn emit_reading<S: Sink>(&mut self, reading: &Reading, sink: &mut S) {
+        self.stats.readings += 1;
+        if let Some(state) = self.entry.as_mut() {
+            state.readings += 1;
+            if state.error.is_none() {
+                sink.reading(reading);
+            }
+        }
+        if let Some(block) = self.resource.as_mut() {
+            block.readings += 1;
         }
     }
 
@@ -706,16 +775,9 @@ impl<'o, 'i> Machine<'o, 'i> {
                 }
             }
             Tag::Reading => {
-                self.stats.readings += 1;
-                if let Some(state) = self.entry.as_mut() {
-                    state.readings += 1;
-                    if state.error.is_none() {
-                        sink.reading(&self.reading);
-                    }
-                }
-                if let Some(block) = self.resource.as_mut() {
-                    block.readings += 1;
-                }
+                let reading = std::mem::take(&mut self.reading);
+                self.emit_reading(&reading, sink);
+                self.reading = reading;
             }
             Tag::BlockIntervalStart | Tag::BlockIntervalDuration => {
                 let name = if frame.tag == Tag::BlockIntervalStart {
