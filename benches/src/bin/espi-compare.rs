@@ -1,0 +1,117 @@
+//! The comparison harness: on one file, in one run, time a plain read pass,
+//! a bare quick-xml event loop, espi XML to Arrow and espi XML to Parquet
+//! (one thread each), and print MB/s, readings/s, peak anonymous memory and
+//! the ratios to the bare event loop.
+//!
+//! Usage: `espi-compare FILE [RUNS]` (default 5 runs; medians are reported).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use espi_bench::{bare_quick_xml_events, espi_to_arrow, espi_to_parquet, read_pass, PeakMemory};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+struct Stage {
+    name: &'static str,
+    seconds: f64,
+    peak_anon: u64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, u64, T) {
+    let mut times = Vec::new();
+    let mut peak = 0;
+    let mut last = None;
+    for _ in 0..runs {
+        let probe = PeakMemory::start();
+        let t = Instant::now();
+        let out = f();
+        times.push(t.elapsed().as_secs_f64());
+        peak = peak.max(probe.stop());
+        last = Some(out);
+    }
+    (median(times), peak, last.expect("at least one run"))
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let Some(path) = args.next().map(PathBuf::from) else {
+        eprintln!("usage: espi-compare FILE [RUNS]");
+        std::process::exit(2);
+    };
+    let runs: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(5).max(1);
+    let file = std::fs::File::open(&path).expect("open input");
+    // SAFETY: read-only map of a file nobody modifies during the benchmark.
+    let map = unsafe { memmap2::Mmap::map(&file) }.expect("map input");
+    let input: &[u8] = &map;
+    let mb = input.len() as f64 / 1e6;
+    // Warm the page cache.
+    std::hint::black_box(read_pass(input));
+
+    let (t_read, m_read, _) = time(runs, || std::hint::black_box(read_pass(input)));
+    let (t_bare, m_bare, events) = time(runs, || bare_quick_xml_events(input));
+    let (t_arrow, m_arrow, counts) = time(runs, || espi_to_arrow(input));
+    let out = tempfile::tempdir().expect("temp dir");
+    let (t_parquet, m_parquet, _) = time(runs, || {
+        let dir = out.path().join("readings");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        espi_to_parquet(input, &dir)
+    });
+    let readings = counts.readings_written as f64;
+    let stages = [
+        Stage {
+            name: "plain read pass",
+            seconds: t_read,
+            peak_anon: m_read,
+        },
+        Stage {
+            name: "bare quick-xml event loop",
+            seconds: t_bare,
+            peak_anon: m_bare,
+        },
+        Stage {
+            name: "espi XML -> Arrow",
+            seconds: t_arrow,
+            peak_anon: m_arrow,
+        },
+        Stage {
+            name: "espi XML -> Parquet (zstd)",
+            seconds: t_parquet,
+            peak_anon: m_parquet,
+        },
+    ];
+    println!(
+        "input: {} ({:.1} MB, {} readings, {} XML events), median of {runs} runs, 1 thread",
+        path.display(),
+        mb,
+        counts.readings_written,
+        events
+    );
+    println!(
+        "{:<28} {:>9} {:>10} {:>14} {:>14} {:>9}",
+        "stage", "seconds", "MB/s", "readings/s", "peak anon MiB", "vs bare"
+    );
+    for s in &stages {
+        println!(
+            "{:<28} {:>9.3} {:>10.1} {:>14.0} {:>14.1} {:>8.2}x",
+            s.name,
+            s.seconds,
+            mb / s.seconds,
+            readings / s.seconds,
+            s.peak_anon as f64 / (1024.0 * 1024.0),
+            t_bare / s.seconds
+        );
+    }
+    println!(
+        "targets: XML->Arrow >= 1.20x bare: {:.2}x; XML->Parquet >= 0.80x bare: {:.2}x",
+        t_bare / t_arrow,
+        t_bare / t_parquet
+    );
+}

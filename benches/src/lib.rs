@@ -1,0 +1,111 @@
+//! Shared pieces of the espi benchmarks: the baselines espi is measured
+//! against and a peak-memory probe.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use arrow_array::RecordBatch;
+use espi_arrow::{ConvertCounts, ConvertOptions, Converter};
+use espi_core::{parse_slice, ParseOptions};
+use espi_parquet::{DatasetWriter, WriterOptions};
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+/// The baseline: a bare quick-xml event loop over the bytes (no namespace
+/// resolution, no field extraction). Returns the number of events.
+///
+/// ```
+/// assert_eq!(espi_bench::bare_quick_xml_events(b"<a><b>1</b></a>"), 5);
+/// ```
+pub fn bare_quick_xml_events(input: &[u8]) -> u64 {
+    let mut reader = Reader::from_reader(input);
+    let mut events = 0u64;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Eof) => break,
+            Ok(_) => events += 1,
+            Err(_) => break,
+        }
+    }
+    events
+}
+
+/// A plain read pass: every byte touched once (sum of bytes).
+pub fn read_pass(input: &[u8]) -> u64 {
+    input
+        .chunks(64)
+        .map(|c| c.iter().map(|&b| b as u64).sum::<u64>())
+        .sum()
+}
+
+/// espi XML to Arrow batches on one thread (batches are dropped).
+pub fn espi_to_arrow(input: &[u8]) -> ConvertCounts {
+    let mut converter = Converter::new("bench", ConvertOptions::default(), |b: RecordBatch| {
+        std::hint::black_box(b);
+    });
+    parse_slice(input, &ParseOptions::default(), &mut converter).expect("valid feed");
+    converter.finish().counts
+}
+
+/// espi XML to a zstd Parquet readings dataset under `dir`, on one thread.
+pub fn espi_to_parquet(input: &[u8], dir: &std::path::Path) -> ConvertCounts {
+    let mut writer = DatasetWriter::new(dir.to_owned(), "part", WriterOptions::default());
+    let mut converter = Converter::new("bench", ConvertOptions::default(), |b: RecordBatch| {
+        writer.write(&b).expect("write");
+    });
+    parse_slice(input, &ParseOptions::default(), &mut converter).expect("valid feed");
+    let counts = converter.finish().counts;
+    writer.finish().expect("finish");
+    counts
+}
+
+/// Anonymous resident memory of this process in bytes (`RssAnon`: heap and
+/// stacks, not the pages of memory-mapped files).
+pub fn anon_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Samples [`anon_rss_bytes`] every millisecond until stopped; reports the peak.
+pub struct PeakMemory {
+    stop: Arc<AtomicBool>,
+    peak: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl PeakMemory {
+    /// Start sampling.
+    pub fn start() -> PeakMemory {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(anon_rss_bytes()));
+        let thread = {
+            let (stop, peak) = (stop.clone(), peak.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    peak.fetch_max(anon_rss_bytes(), Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            })
+        };
+        PeakMemory {
+            stop,
+            peak,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stop and return the peak in bytes.
+    pub fn stop(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.peak.load(Ordering::Relaxed).max(anon_rss_bytes())
+    }
+}
