@@ -91,6 +91,22 @@ pub struct ConvertCounts {
     pub interval_blocks: u64,
 }
 
+impl ConvertCounts {
+    /// Add another conversion's counts.
+    pub fn add(&mut self, o: &ConvertCounts) {
+        self.readings_read += o.readings_read;
+        self.readings_written += o.readings_written;
+        self.readings_rejected += o.readings_rejected;
+        self.readings_unlinked += o.readings_unlinked;
+        self.readings_time_derived += o.readings_time_derived;
+        self.readings_unscaled += o.readings_unscaled;
+        self.readings_fractional_start += o.readings_fractional_start;
+        self.entries += o.entries;
+        self.entries_rejected += o.entries_rejected;
+        self.interval_blocks += o.interval_blocks;
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Resolution {
     usage_point: u32,
@@ -213,6 +229,7 @@ pub(crate) struct Interner {
 }
 
 impl Interner {
+    /// The id of `s`, interning it.
     pub(crate) fn id(&mut self, s: &str) -> u32 {
         if let Some(&id) = self.ids.get(s) {
             return id;
@@ -297,6 +314,9 @@ pub struct Converter<F: FnMut(RecordBatch)> {
     on_batch: F,
     pub(crate) keys: Interner,
     pub(crate) meta: Metadata,
+    /// Complete metadata of the whole input, when known in advance (parts of
+    /// a feed parsed in parallel): blocks are linked against it at once.
+    links: Option<Arc<Metadata>>,
     resolutions: HashMap<u32, Resolution>,
     raw: RawReadings,
     blocks: Vec<Block>,
@@ -305,6 +325,14 @@ pub struct Converter<F: FnMut(RecordBatch)> {
     pub(crate) series: HashMap<u32, SeriesStats>,
     rejections: Vec<Rejection>,
     counts: ConvertCounts,
+}
+
+/// What one part of a parallel conversion found.
+pub(crate) struct PartResult {
+    pub(crate) counts: ConvertCounts,
+    pub(crate) rejections: Vec<Rejection>,
+    /// (meter reading, usage point, statistics).
+    pub(crate) series: Vec<(String, String, SeriesStats)>,
 }
 
 /// What a finished conversion holds besides the readings batches.
@@ -327,6 +355,7 @@ impl<F: FnMut(RecordBatch)> Converter<F> {
             on_batch,
             keys: Interner::default(),
             meta: Metadata::default(),
+            links: None,
             resolutions: HashMap::new(),
             raw: RawReadings::default(),
             blocks: Vec::new(),
@@ -335,6 +364,42 @@ impl<F: FnMut(RecordBatch)> Converter<F> {
             series: HashMap::new(),
             rejections: Vec::new(),
             counts: ConvertCounts::default(),
+        }
+    }
+
+    /// A converter for one part of an input whose complete metadata is
+    /// `links`: every block is linked as soon as its entry ends, and the
+    /// part's own metadata entries are not collected again.
+    pub(crate) fn with_links(
+        source: &str,
+        options: ConvertOptions,
+        links: Arc<Metadata>,
+        on_batch: F,
+    ) -> Self {
+        let mut c = Converter::new(source, options, on_batch);
+        c.links = Some(links);
+        c
+    }
+
+    /// Finish a part: flush, and return its counts, rejections and
+    /// per-meter-reading statistics by identity.
+    pub(crate) fn finish_part(mut self) -> PartResult {
+        self.flush(true);
+        let series = self
+            .series
+            .iter()
+            .map(|(&mr, st)| {
+                (
+                    self.keys.strings[mr as usize].clone(),
+                    self.keys.strings[st.usage_point as usize].clone(),
+                    *st,
+                )
+            })
+            .collect();
+        PartResult {
+            counts: self.counts,
+            rejections: self.rejections,
+            series,
         }
     }
 
@@ -408,15 +473,20 @@ impl<F: FnMut(RecordBatch)> Converter<F> {
         if let Some(r) = self.resolutions.get(&block.meter_reading) {
             return Some(*r);
         }
+        let final_ = final_ || self.links.is_some();
+        let meta: &Metadata = match &self.links {
+            Some(links) => links,
+            None => &self.meta,
+        };
         let mr_key = self.keys.strings[block.meter_reading as usize].clone();
-        let mr = self.meta.meter_reading(&mr_key).or_else(|| {
+        let mr = meta.meter_reading(&mr_key).or_else(|| {
             [&block.up, &block.this]
                 .into_iter()
                 .flatten()
-                .find_map(|h| self.meta.meter_reading_by_related(h))
+                .find_map(|h| meta.meter_reading_by_related(h))
         });
         let (mr_identity, reading_type) = match mr {
-            Some(mr) => (mr.key.clone(), self.meta.reading_type_of(mr)),
+            Some(mr) => (mr.key.clone(), meta.reading_type_of(mr)),
             None => (mr_key.clone(), None),
         };
         let attrs = reading_type.map(|rt| rt.attrs);
@@ -676,7 +746,9 @@ impl<F: FnMut(RecordBatch)> Sink for Converter<F> {
                 self.on_interval_block(&entry, resource, rows);
             }
         }
-        self.meta.add_entry(&self.source, &entry, resources);
+        if self.links.is_none() {
+            self.meta.add_entry(&self.source, &entry, resources);
+        }
         self.entry_first_row = self.raw.len();
         if self.raw.len() >= self.pending_rows + self.options.batch_size {
             self.flush(false);

@@ -26,10 +26,12 @@
 
 mod converter;
 mod metadata;
+mod parallel;
 mod schema;
 
 pub use converter::{Conversion, ConvertCounts, ConvertOptions, Converter, Rejection};
 pub use metadata::MetadataTables;
+pub use parallel::{convert_parallel, convert_sequential, BatchSink, ParallelConversion};
 pub use schema::{dict_utf8, readings_schema, timestamp_utc};
 
 use arrow_array::RecordBatch;

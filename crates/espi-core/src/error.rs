@@ -97,6 +97,19 @@ pub struct ParseError {
 }
 
 impl ParseError {
+    /// A malformed-XML error at `offset` with no element context.
+    pub(crate) fn new_xml(message: String, offset: u64) -> ParseError {
+        ParseError {
+            kind: ErrorKind::Xml(message),
+            offset,
+            line: None,
+            column: None,
+            element: String::new(),
+            entry_index: None,
+            entry_id: None,
+        }
+    }
+
     /// Fill in line and column from the input the offset refers to.
     pub fn locate_in(&mut self, input: &[u8]) {
         let end = (self.offset as usize).min(input.len());

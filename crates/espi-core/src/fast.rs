@@ -21,6 +21,15 @@ pub(crate) struct Tags {
 }
 
 impl Tags {
+    /// `</P:name>`.
+    pub(crate) fn end_tag(&self, name: &[u8]) -> Vec<u8> {
+        let mut t = b"</".to_vec();
+        t.extend_from_slice(&self.prefix);
+        t.extend_from_slice(name);
+        t.push(b'>');
+        t
+    }
+
     pub(crate) fn new(prefix: &str) -> Tags {
         let mut p = prefix.as_bytes().to_vec();
         if !p.is_empty() {

@@ -34,9 +34,11 @@ mod error;
 mod fast;
 mod input;
 mod parser;
+mod split;
 
 pub use error::{ErrorKind, ParseError};
 pub use input::Input;
+pub use split::{parse_part, FeedLayout};
 pub use parser::{
     parse_reader, parse_slice, NullSink, ParseOptions, ParseStats, Reading, Sink, NS_ATOM,
     NS_CUSTOMER, NS_ESPI,

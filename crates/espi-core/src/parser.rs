@@ -98,6 +98,9 @@ pub struct ParseOptions {
     /// Read runs of IntervalReadings of in-memory inputs with the specialised
     /// scanner (on by default; off only to compare the two paths).
     pub fast_readings: bool,
+    /// Skip the content of IntervalBlocks (in-memory inputs): read only the
+    /// entries' envelopes and the small resources. Blocks report 0 readings.
+    pub skip_interval_blocks: bool,
 }
 
 impl Default for ParseOptions {
@@ -105,6 +108,7 @@ impl Default for ParseOptions {
         ParseOptions {
             skip_bad_entries: false,
             fast_readings: true,
+            skip_interval_blocks: false,
         }
     }
 }
@@ -156,9 +160,24 @@ pub fn parse_slice<S: Sink>(
         0
     };
     let mut reader = NsReader::from_reader(&input[bom..]);
-    configure(&mut reader);
     let mut machine = Machine::new(options, bom as u64);
     machine.input = Some(input);
+    run_slice(&mut reader, &mut machine, options, sink, input.len() as u64)
+}
+
+/// Drive `machine` over a slice reader to the end (shared by whole documents
+/// and parts of one).
+pub(crate) fn run_slice<S: Sink>(
+    reader: &mut NsReader<&[u8]>,
+    machine: &mut Machine<'_, '_>,
+    options: &ParseOptions,
+    sink: &mut S,
+    len: u64,
+) -> Result<ParseStats, Box<ParseError>> {
+    configure(reader);
+    if machine.part_root.is_some() {
+        reader.config_mut().allow_unmatched_ends = true;
+    }
     let result = loop {
         let pos = reader.buffer_position();
         let (step, markup) = match reader.read_resolved_event() {
@@ -172,9 +191,15 @@ pub fn parse_slice<S: Sink>(
             Ok(true) => {
                 // Right after a tag the reader has consumed exactly up to its
                 // `>`; inside an IntervalBlock the scanner may take over.
-                if markup && options.fast_readings && machine.in_block() {
+                if markup && machine.in_block() {
                     let rest: &[u8] = reader.get_ref();
-                    let consumed = machine.scan_readings(rest, sink);
+                    let consumed = if options.skip_interval_blocks {
+                        machine.skip_block(rest)
+                    } else if options.fast_readings {
+                        machine.scan_readings(rest, sink)
+                    } else {
+                        0
+                    };
                     if consumed > 0 {
                         *reader.get_mut() = &rest[consumed..];
                         machine.base_offset += consumed as u64;
@@ -185,9 +210,10 @@ pub fn parse_slice<S: Sink>(
             Err(e) => break Err(e),
         }
     };
-    machine.stats.bytes = input.len() as u64;
+    machine.stats.bytes = len;
     finish(machine, result, sink)
 }
+
 
 /// Parse a document from a buffered reader (stdin, a pipe, a decompressor),
 /// in memory bounded by the largest single event. Errors carry the byte
@@ -212,9 +238,9 @@ pub fn parse_reader<R: BufRead, S: Sink>(
         }
     }
     let mut reader = NsReader::from_reader(input);
-    configure(&mut reader);
     let mut machine = Machine::new(options, bom);
     let mut buf = Vec::with_capacity(64 * 1024);
+    configure(&mut reader);
     let result = loop {
         buf.clear();
         let pos = reader.buffer_position();
@@ -229,7 +255,7 @@ pub fn parse_reader<R: BufRead, S: Sink>(
         }
     };
     machine.stats.bytes = reader.buffer_position() + bom;
-    finish(machine, result, sink)
+    finish(&mut machine, result, sink)
 }
 
 fn configure<R>(reader: &mut NsReader<R>) {
@@ -240,7 +266,7 @@ fn configure<R>(reader: &mut NsReader<R>) {
 }
 
 fn finish<S: Sink>(
-    mut machine: Machine<'_, '_>,
+    machine: &mut Machine<'_, '_>,
     result: Result<(), Box<ParseError>>,
     sink: &mut S,
 ) -> Result<ParseStats, Box<ParseError>> {
@@ -331,10 +357,12 @@ struct EntryState {
     error: Option<Box<ParseError>>,
 }
 
-struct Machine<'o, 'i> {
+pub(crate) struct Machine<'o, 'i> {
     options: &'o ParseOptions,
     /// The whole input when it is in memory, to give errors a line and column.
-    input: Option<&'i [u8]>,
+    pub(crate) input: Option<&'i [u8]>,
+    /// When parsing a part of a feed: the root element's qualified name.
+    pub(crate) part_root: Option<String>,
     /// Last located position (offset, line, offset of that line's start), so
     /// that locating many errors in order stays linear.
     located: std::cell::Cell<(u64, u64, u64)>,
@@ -375,10 +403,11 @@ fn is_atom(ns: Namespace) -> bool {
 }
 
 impl<'o, 'i> Machine<'o, 'i> {
-    fn new(options: &'o ParseOptions, base_offset: u64) -> Self {
+    pub(crate) fn new(options: &'o ParseOptions, base_offset: u64) -> Self {
         Machine {
             options,
             input: None,
+            part_root: None,
             located: std::cell::Cell::new((0, 1, 0)),
             base_offset,
             stack: Vec::with_capacity(32),
@@ -413,7 +442,22 @@ impl<'o, 'i> Machine<'o, 'i> {
                 self.on_start(&ns, &e, offset)?;
                 self.on_end(offset, sink)?;
             }
-            Event::End(_) => self.on_end(offset, sink)?,
+            Event::End(e) => {
+                if self.stack.len() == 1 {
+                    if let Some(root) = &self.part_root {
+                        if e.name().into_inner() != root {
+                            let found = e.name().into_inner().to_owned();
+                            return Err(self.error(
+                                ErrorKind::Xml(format!(
+                                    "expected </{root}>, found </{found}>"
+                                )),
+                                offset,
+                            ));
+                        }
+                    }
+                }
+                self.on_end(offset, sink)?
+            }
             Event::Text(t) => self.on_text(&t, offset)?,
             Event::CData(t) => self.on_text(&t, offset)?,
             Event::GeneralRef(r) => {
@@ -446,7 +490,8 @@ impl<'o, 'i> Machine<'o, 'i> {
                 }
             }
             Event::Eof => {
-                if let Some(frame) = self.stack.last() {
+                let part_open_root = self.part_root.is_some() && self.stack.len() == 1;
+                if let (Some(frame), false) = (self.stack.last(), part_open_root) {
                     let open = self.frame_name(self.stack.len() - 1, frame).to_owned();
                     return Err(self.error(ErrorKind::UnexpectedEof { open }, offset));
                 }
@@ -633,6 +678,25 @@ impl<'o, 'i> Machine<'o, 'i> {
         } else {
             Tag::Generic
         }
+    }
+
+    /// Start parsing a part of a feed: the root `name` is open and the first
+    /// entry of the part is number `first_entry_index`.
+    pub(crate) fn open_root_for_part(&mut self, name: &str, first_entry_index: u64) {
+        let local = name.rsplit(':').next().unwrap_or(name);
+        self.push(Tag::Feed, Some(local), self.base_offset);
+        self.root_seen = true;
+        self.entries_seen = first_entry_index;
+        self.part_root = Some(name.to_owned());
+    }
+
+    /// Skip an IntervalBlock's content: the bytes up to its end tag.
+    fn skip_block(&mut self, rest: &[u8]) -> usize {
+        let Some(tags) = &self.block_tags else {
+            return 0;
+        };
+        let end_tag = tags.end_tag(b"IntervalBlock");
+        memchr::memmem::find(rest, &end_tag).unwrap_or(0)
     }
 
     /// Is the innermost open element an IntervalBlock (whose children the

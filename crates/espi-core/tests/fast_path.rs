@@ -39,7 +39,10 @@ fn both_paths(xml: &[u8], skip: bool) -> (String, String) {
 fn assert_same(xml: &[u8], label: &str) {
     for skip in [false, true] {
         let (fast, general) = both_paths(xml, skip);
-        assert!(fast == general, "{label} (skip {skip}):\nfast:\n{fast}\ngeneral:\n{general}");
+        assert!(
+            fast == general,
+            "{label} (skip {skip}):\nfast:\n{fast}\ngeneral:\n{general}"
+        );
     }
 }
 
@@ -53,7 +56,10 @@ fn every_sample_reads_the_same_on_both_paths() {
     for dir in dirs.iter().filter(|d| d.is_dir()) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) {
+            if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
+            {
                 assert_same(&std::fs::read(&path).unwrap(), &path.display().to_string());
                 n += 1;
             }
@@ -99,7 +105,10 @@ fn variations_read_the_same_on_both_paths() {
             "</p:ReadingQuality><p:ReadingQuality><p:quality>8</p:quality></p:ReadingQuality>",
         ),
         READING.replace("<p:tou>1</p:tou>", "<p:extra>1</p:extra>"),
-        READING.replace("<p:tou>1</p:tou>", "<q:tou xmlns:q=\"http://naesb.org/espi\">1</q:tou>"),
+        READING.replace(
+            "<p:tou>1</p:tou>",
+            "<q:tou xmlns:q=\"http://naesb.org/espi\">1</q:tou>",
+        ),
         READING.replace("<p:tou>1</p:tou>", "<z:tou>1</z:tou>"),
         READING.replace("</p:IntervalReading>", "</p:IntervalReading >"),
         READING.replace("<p:value>42</p:value>", ""),

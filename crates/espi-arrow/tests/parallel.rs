@@ -1,0 +1,190 @@
+//! Converting a feed in parallel parts gives what one sequential pass gives:
+//! the same rows, counts, rejections, errors and metadata tables.
+
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::{Array, RecordBatch};
+use espi_arrow::{convert_parallel, convert_sequential, ConvertOptions, ParallelConversion};
+use espi_core::ParseOptions;
+
+type Rows = Vec<String>;
+
+/// Every readings row as text, sorted (parts may order blocks differently
+/// only where a sequential pass had to wait for metadata).
+fn rows(batches: &[RecordBatch]) -> Rows {
+    let mut out = Vec::new();
+    for b in batches {
+        let dict = |name: &str, i: usize| {
+            let c = b.column_by_name(name).unwrap();
+            let d = c.as_dictionary::<Int32Type>();
+            if d.is_null(i) {
+                return "-".to_owned();
+            }
+            d.values().as_string::<i32>().value(d.keys().value(i) as usize).to_owned()
+        };
+        let i64s = |name: &str, i: usize| {
+            let c = b.column_by_name(name).unwrap();
+            let a = c.as_primitive::<Int64Type>();
+            if a.is_null(i) { None } else { Some(a.value(i)) }
+        };
+        let i32s = |name: &str, i: usize| {
+            let c = b.column_by_name(name).unwrap();
+            let a = c.as_primitive::<Int32Type>();
+            if a.is_null(i) { None } else { Some(a.value(i)) }
+        };
+        let start = b.column_by_name("start").unwrap().as_primitive::<TimestampMicrosecondType>().clone();
+        let value = b.column_by_name("value").unwrap().as_primitive::<Float64Type>().clone();
+        for i in 0..b.num_rows() {
+            out.push(format!(
+                "{} {} {} {:?} {:?} {:?} {} {:?} {:?} {:?} {:?} {:?}",
+                dict("meter_reading", i),
+                dict("usage_point", i),
+                start.value(i),
+                i64s("duration_s", i),
+                i64s("value_raw", i),
+                (!value.is_null(i)).then(|| value.value(i).to_bits()),
+                dict("unit", i),
+                i32s("flow_direction", i),
+                i32s("power_of_ten_multiplier", i),
+                i32s("quality", i),
+                i32s("tou", i),
+                i64s("cost_raw", i),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// One part's batches; emptied when the part is discarded.
+#[derive(Default)]
+struct PartBatches(Vec<RecordBatch>);
+
+impl espi_arrow::BatchSink for PartBatches {
+    fn batch(&mut self, batch: RecordBatch) {
+        self.0.push(batch);
+    }
+    fn discard(&mut self) {
+        self.0.clear();
+    }
+}
+
+fn run(input: &[u8], parts: usize, skip: bool) -> (ParallelConversion<PartBatches>, Vec<RecordBatch>) {
+    let options = ParseOptions { skip_bad_entries: skip, ..Default::default() };
+    let convert = ConvertOptions { batch_size: 500 };
+    let mut done = if parts == 1 {
+        convert_sequential("f", input, &convert, &options, PartBatches::default())
+    } else {
+        convert_parallel("f", input, &convert, &options, parts, |_| PartBatches::default())
+    };
+    let batches = done.sinks.iter_mut().flat_map(|s| std::mem::take(&mut s.0)).collect();
+    (done, batches)
+}
+
+/// Compare row lists without printing thousands of rows.
+fn assert_rows_eq(a: &Rows, b: &Rows, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: row counts");
+    if let Some(i) = (0..a.len()).find(|&i| a[i] != b[i]) {
+        panic!("{what}: first difference at sorted row {i}:\n{}\n{}", a[i], b[i]);
+    }
+}
+
+fn assert_same(input: &[u8], label: &str) {
+    for skip in [false, true] {
+        let (seq, seq_batches) = run(input, 1, skip);
+        for parts in [2, 3, 8] {
+            let (par, par_batches) = run(input, parts, skip);
+            let what = format!("{label} parts={parts} skip={skip}");
+            assert_eq!(seq.conversion.counts, par.conversion.counts, "{what}");
+            assert_eq!(seq.error, par.error, "{what}");
+            assert_eq!(seq.conversion.rejections, par.conversion.rejections, "{what}");
+            assert_rows_eq(&rows(&seq_batches), &rows(&par_batches), &what);
+            let (a, b) = (&seq.conversion.tables, &par.conversion.tables);
+            assert_eq!(a.usage_points, b.usage_points, "{what}");
+            assert_eq!(a.meter_readings, b.meter_readings, "{what}");
+            assert_eq!(a.reading_types, b.reading_types, "{what}");
+            assert_eq!(a.entries, b.entries, "{what}");
+        }
+    }
+}
+
+fn sample_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in [
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/espi-samples/public"),
+    ] {
+        if let Ok(rd) = std::fs::read_dir(&dir) {
+            for e in rd {
+                let p = e.unwrap().path();
+                if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("xml")) {
+                    files.push(p);
+                }
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn parts_give_what_one_pass_gives_on_every_sample() {
+    let files = sample_files();
+    assert!(files.len() >= 7);
+    for f in files {
+        assert_same(&std::fs::read(&f).unwrap(), &f.display().to_string());
+    }
+}
+
+const ENTRY: &str = r#"<a:entry><a:id>ID</a:id><a:link rel="up" href="/UsagePoint/1/MeterReading/1/IntervalBlock"/><a:content><e:IntervalBlock><e:IntervalReading><e:timePeriod><e:duration>900</e:duration><e:start>START</e:start></e:timePeriod><e:value>VALUE</e:value></e:IntervalReading></e:IntervalBlock></a:content></a:entry>
+"#;
+
+fn feed(entries: &[String]) -> String {
+    format!(
+        "<a:feed xmlns:a=\"http://www.w3.org/2005/Atom\" xmlns:e=\"http://naesb.org/espi\">\n<a:entry><a:link rel=\"self\" href=\"/UsagePoint/1/MeterReading/1\"/><a:link rel=\"related\" href=\"/ReadingType/1\"/><a:content><e:MeterReading/></a:content></a:entry>\n{}<a:entry><a:link rel=\"self\" href=\"/ReadingType/1\"/><a:content><e:ReadingType><e:powerOfTenMultiplier>-3</e:powerOfTenMultiplier><e:uom>72</e:uom></e:ReadingType></a:content></a:entry>\n</a:feed>\n",
+        entries.concat()
+    )
+}
+
+fn entries(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            ENTRY
+                .replace("ID", &i.to_string())
+                .replace("START", &(i * 900).to_string())
+                .replace("VALUE", &(i % 97).to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn metadata_after_the_blocks_still_links_every_part() {
+    let xml = feed(&entries(200));
+    let (par, batches) = run(xml.as_bytes(), 4, false);
+    assert_eq!(par.parts, 4);
+    assert_eq!(par.conversion.counts.readings_unlinked, 0);
+    assert_eq!(rows(&batches).len(), 200);
+    assert_same(xml.as_bytes(), "late metadata");
+}
+
+#[test]
+fn entry_end_tags_inside_cdata_or_comments_fall_back_to_one_pass() {
+    let mut e = entries(100);
+    e[30] = e[30].replace("<a:id>", "<a:id><![CDATA[</a:entry>]]>");
+    e[60] = e[60].replace("<a:content>", "<!-- </a:entry> --><a:content>");
+    assert_same(feed(&e).as_bytes(), "cdata");
+}
+
+#[test]
+fn errors_in_a_late_part_are_reported_as_one_pass_reports_them() {
+    let mut e = entries(100);
+    e[80] = e[80].replace("<e:value>", "<e:value>x");
+    assert_same(feed(&e).as_bytes(), "bad value");
+    let mut e = entries(100);
+    e[70] = e[70].replace("</e:timePeriod>", "</e:timeperiod>");
+    assert_same(feed(&e).as_bytes(), "malformed");
+    let xml = feed(&entries(100));
+    assert_same(&xml.as_bytes()[..xml.len() - 200], "truncated");
+}

@@ -1,0 +1,155 @@
+//! Splitting one large feed at entry boundaries for parallel parsing.
+//!
+//! [`FeedLayout::of`] reads the head of a document up to its first entry:
+//! the root element (whose namespace declarations every part needs) and the
+//! exact end tag of an entry (`</entry>`, `</atom:entry>`, ...).
+//! [`FeedLayout::split`] cuts the entries into parts right after such end
+//! tags, and [`parse_part`] parses one part as if the document's root were
+//! open around it. A cut that is not a real entry boundary (the end tag text
+//! inside a comment or CDATA section) makes a part fail to parse; callers then
+//! fall back to parsing the whole document in one piece.
+
+use std::ops::Range;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::NsReader;
+
+use crate::error::ParseError;
+use crate::parser::{run_slice, Machine, ParseOptions, ParseStats, Sink, NS_ATOM};
+
+/// Where the entries of a feed are, and what every part needs to know.
+#[derive(Debug, Clone)]
+pub struct FeedLayout {
+    /// The root start tag's content (name and attributes, without `<` `>`).
+    root_content: String,
+    /// Length of the root element's qualified name.
+    root_name_len: usize,
+    /// `</entry>` as the document writes it.
+    entry_end: Vec<u8>,
+    /// Offset of the first entry's start tag.
+    first_entry: usize,
+    /// Offset after the UTF-8 byte-order mark, if any.
+    bom: usize,
+}
+
+impl FeedLayout {
+    /// Read the head of `input`. `None` when the document is not an Atom feed
+    /// with entries, or its head is not well-formed: such inputs are parsed in
+    /// one piece.
+    ///
+    /// ```
+    /// use espi_core::FeedLayout;
+    /// let xml = b"<a:feed xmlns:a='http://www.w3.org/2005/Atom'><a:entry/><a:entry></a:entry></a:feed>";
+    /// let layout = FeedLayout::of(xml).unwrap();
+    /// let parts = layout.split(xml, 2);
+    /// assert_eq!(parts.first().unwrap().start, 46);
+    /// assert_eq!(parts.last().unwrap().end, xml.len());
+    /// ```
+    pub fn of(input: &[u8]) -> Option<FeedLayout> {
+        let bom = if input.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let body = &input[bom..];
+        let mut reader = NsReader::from_reader(body);
+        let mut root: Option<(String, usize)> = None;
+        let mut depth = 0usize;
+        loop {
+            let pos = reader.buffer_position() as usize;
+            let (ns, event) = reader.read_resolved_event().ok()?;
+            let atom = match ns {
+                ResolveResult::Bound(n) => n.0 == NS_ATOM,
+                ResolveResult::Unbound => true,
+                ResolveResult::Unknown(_) => return None,
+            };
+            let opens = matches!(event, Event::Start(_));
+            match event {
+                Event::Start(e) if depth == 0 => {
+                    if e.local_name().into_inner() != "feed" || !atom {
+                        return None;
+                    }
+                    root = Some((e.to_string(), e.name().into_inner().len()));
+                    depth = 1;
+                }
+                Event::Start(e) | Event::Empty(e) if depth == 1 => {
+                    if e.local_name().into_inner() == "entry" && atom {
+                        let (root_content, root_name_len) = root?;
+                        let entry_end = format!("</{}>", e.name().into_inner()).into_bytes();
+                        return Some(FeedLayout {
+                            root_content,
+                            root_name_len,
+                            entry_end,
+                            first_entry: bom + pos,
+                            bom,
+                        });
+                    }
+                    if opens {
+                        depth += 1;
+                    }
+                }
+                Event::Start(_) => depth += 1,
+                Event::Empty(_) if depth == 0 => return None,
+                Event::End(_) => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return None;
+                    }
+                }
+                Event::Eof => return None,
+                _ => {}
+            }
+        }
+    }
+
+    /// Cut the entries into at most `parts` ranges of about equal size, each
+    /// ending right after an entry end tag (the last one at the end of input).
+    pub fn split(&self, input: &[u8], parts: usize) -> Vec<Range<usize>> {
+        let finder = memchr::memmem::Finder::new(&self.entry_end);
+        let span = input.len().saturating_sub(self.first_entry);
+        let parts = parts.max(1);
+        let mut cuts = vec![self.first_entry];
+        for k in 1..parts {
+            let target = self.first_entry + span * k / parts;
+            let from = target.max(*cuts.last().expect("non-empty"));
+            if let Some(found) = finder.find(&input[from..]) {
+                let cut = from + found + self.entry_end.len();
+                if cut < input.len() && cut > *cuts.last().expect("non-empty") {
+                    cuts.push(cut);
+                }
+            }
+        }
+        cuts.push(input.len());
+        cuts.windows(2).map(|w| w[0]..w[1]).collect()
+    }
+
+    /// Offset after the byte-order mark (0 without one).
+    pub fn bom(&self) -> usize {
+        self.bom
+    }
+}
+
+/// Parse `input[range]`, a part from [`FeedLayout::split`], as the content of
+/// the document's root element. `first_entry_index` numbers its entries;
+/// error offsets, lines and columns refer to the whole `input`.
+pub fn parse_part<S: Sink>(
+    input: &[u8],
+    layout: &FeedLayout,
+    range: Range<usize>,
+    first_entry_index: u64,
+    options: &ParseOptions,
+    sink: &mut S,
+) -> Result<ParseStats, Box<ParseError>> {
+    let part = &input[range.clone()];
+    let mut reader = NsReader::from_reader(part);
+    reader.config_mut().allow_unmatched_ends = true;
+    let root = BytesStart::from_content(layout.root_content.as_str(), layout.root_name_len);
+    reader
+        .resolver_mut()
+        .push(&root)
+        .map_err(|e| Box::new(ParseError::new_xml(e.to_string(), range.start as u64)))?;
+    let mut machine = Machine::new(options, range.start as u64);
+    machine.input = Some(input);
+    machine.open_root_for_part(
+        &layout.root_content[..layout.root_name_len],
+        first_entry_index,
+    );
+    run_slice(&mut reader, &mut machine, options, sink, part.len() as u64)
+}
