@@ -1,13 +1,16 @@
 //! `espi convert`: inputs to Parquet datasets, with counts and rejections.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
 use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
-use espi_arrow::{ConvertCounts, ConvertOptions, Converter, MetadataTables, Rejection};
+use espi_arrow::{
+    convert_parallel, BatchSink, ConvertCounts, ConvertOptions, Converter, MetadataTables,
+    Rejection,
+};
 use espi_core::{Input, ParseOptions};
 use espi_parquet::{
     write_table, DatasetWriter, OutputDir, Partitioning, WriteError, WriterOptions,
@@ -38,6 +41,137 @@ pub(crate) fn source_name(path: &Path) -> String {
     }
 }
 
+/// Inputs at least this large are split into parts converted in parallel
+/// when there are more cores than inputs.
+const PARALLEL_MIN_BYTES: u64 = 16 << 20;
+
+/// Writes one part's readings batches to its own Parquet files.
+struct PartWriter {
+    writer: Option<DatasetWriter>,
+    error: Option<WriteError>,
+}
+
+impl PartWriter {
+    fn new(dir: PathBuf, prefix: &str, options: &WriterOptions) -> PartWriter {
+        PartWriter {
+            writer: Some(DatasetWriter::new(dir, prefix, options.clone())),
+            error: None,
+        }
+    }
+
+    fn finish(self) -> Result<(), WriteError> {
+        if let Some(e) = self.error {
+            if let Some(w) = self.writer {
+                w.abort();
+            }
+            return Err(e);
+        }
+        match self.writer {
+            Some(w) => w.finish().map(|_| ()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl BatchSink for PartWriter {
+    fn batch(&mut self, batch: RecordBatch) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Some(w) = self.writer.as_mut() {
+            if let Err(e) = w.write(&batch) {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    fn discard(&mut self) {
+        if let Some(w) = self.writer.take() {
+            w.abort();
+        }
+    }
+}
+
+/// How many parallel parts to cut an input of `bytes` into.
+fn parts_for(bytes: u64, inputs: usize, threads: usize) -> usize {
+    if inputs >= threads || bytes < PARALLEL_MIN_BYTES {
+        return 1;
+    }
+    let per_input = threads.div_ceil(inputs);
+    (per_input * 2).min((bytes / (8 << 20)) as usize).max(1)
+}
+
+/// What every input of a `convert` run shares.
+struct ConvertJob<'a> {
+    readings_dir: PathBuf,
+    writer_options: WriterOptions,
+    options: ConvertOptions,
+    parse_options: ParseOptions,
+    progress: &'a Progress,
+    threads: usize,
+    inputs: usize,
+}
+
+impl ConvertJob<'_> {
+    /// Convert input number `index` into readings files named after it.
+    fn convert_file(&self, index: usize, path: &Path) -> Result<FileOutcome, WriteError> {
+        let (dir, writer_options, options, parse_options, progress) = (
+            &self.readings_dir,
+            &self.writer_options,
+            &self.options,
+            &self.parse_options,
+            self.progress,
+        );
+        let parts = |bytes| parts_for(bytes, self.inputs, self.threads);
+        let prefix = format!("part-{index:05}");
+        let source = source_name(path);
+        let input = match Input::open(path) {
+            Ok(input) => input,
+            Err(e) => return Ok(FileOutcome::unreadable(source, &e)),
+        };
+        let n = input.len_hint().map_or(1, &parts);
+        if let (Some(slice), true) = (input.as_slice(), n > 1) {
+            let bytes = slice.len() as u64;
+            let done = convert_parallel(&source, slice, options, parse_options, n, |k| {
+                PartWriter::new(dir.to_owned(), &format!("{prefix}-{k:03}"), writer_options)
+            });
+            for sink in done.sinks {
+                sink.finish()?;
+            }
+            progress.advance(bytes);
+            let fatal = done.error.map(|e| format!("{source}: {e}"));
+            return Ok(FileOutcome {
+                source,
+                bytes,
+                counts: done.conversion.counts,
+                rejections: done.conversion.rejections,
+                tables: Some(done.conversion.tables),
+                fatal,
+            });
+        }
+        let mut part = PartWriter::new(dir.to_owned(), &prefix, writer_options);
+        let outcome = convert_opened(source, input, options, parse_options, progress, |b| {
+            part.batch(b)
+        });
+        part.finish()?;
+        Ok(outcome)
+    }
+}
+
+impl FileOutcome {
+    fn unreadable(source: String, e: &std::io::Error) -> FileOutcome {
+        let fatal = Some(format!("{source}: cannot open: {e}"));
+        FileOutcome {
+            source,
+            bytes: 0,
+            counts: ConvertCounts::default(),
+            rejections: Vec::new(),
+            tables: None,
+            fatal,
+        }
+    }
+}
+
 /// Parse one input into `on_batch`, returning what was read.
 pub(crate) fn convert_input(
     path: &Path,
@@ -47,19 +181,21 @@ pub(crate) fn convert_input(
     on_batch: impl FnMut(RecordBatch),
 ) -> FileOutcome {
     let source = source_name(path);
-    let input = match Input::open(path) {
-        Ok(i) => i,
-        Err(e) => {
-            return FileOutcome {
-                source: source.clone(),
-                bytes: 0,
-                counts: ConvertCounts::default(),
-                rejections: Vec::new(),
-                tables: None,
-                fatal: Some(format!("{source}: cannot open: {e}")),
-            }
-        }
-    };
+    match Input::open(path) {
+        Ok(input) => convert_opened(source, input, options, parse_options, progress, on_batch),
+        Err(e) => FileOutcome::unreadable(source, &e),
+    }
+}
+
+/// Parse an opened input in one pass into `on_batch`.
+fn convert_opened(
+    source: String,
+    input: Input,
+    options: &ConvertOptions,
+    parse_options: &ParseOptions,
+    progress: &Progress,
+    on_batch: impl FnMut(RecordBatch),
+) -> FileOutcome {
     let size = input.len_hint();
     let mut converter = Converter::new(&source, options.clone(), on_batch);
     let mut sink = ProgressSink::new(&mut converter, progress);
@@ -203,30 +339,20 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .map_err(|e| e.to_string())?;
+    let job = ConvertJob {
+        readings_dir,
+        writer_options: writer_options.clone(),
+        options,
+        parse_options,
+        progress: &progress,
+        threads: pool.current_num_threads(),
+        inputs: args.inputs.len(),
+    };
     let outcomes: Vec<Result<FileOutcome, WriteError>> = pool.install(|| {
         args.inputs
             .par_iter()
             .enumerate()
-            .map(|(index, path)| {
-                let mut writer = DatasetWriter::new(
-                    readings_dir.clone(),
-                    &format!("part-{index:05}"),
-                    writer_options.clone(),
-                );
-                let mut write_error: Option<WriteError> = None;
-                let outcome = convert_input(path, &options, &parse_options, &progress, |batch| {
-                    if write_error.is_none() {
-                        if let Err(e) = writer.write(&batch) {
-                            write_error = Some(e);
-                        }
-                    }
-                });
-                if let Some(e) = write_error {
-                    return Err(e);
-                }
-                writer.finish()?;
-                Ok(outcome)
-            })
+            .map(|(index, path)| job.convert_file(index, path))
             .collect()
     });
     progress.finish();

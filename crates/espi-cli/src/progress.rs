@@ -32,7 +32,8 @@ impl Progress {
         Progress { bar }
     }
 
-    fn advance(&self, bytes: u64) {
+    /// Count `bytes` as done.
+    pub(crate) fn advance(&self, bytes: u64) {
         if let Some(bar) = &self.bar {
             bar.inc(bytes);
         }

@@ -38,8 +38,8 @@ mod split;
 
 pub use error::{ErrorKind, ParseError};
 pub use input::Input;
-pub use split::{parse_part, FeedLayout};
 pub use parser::{
     parse_reader, parse_slice, NullSink, ParseOptions, ParseStats, Reading, Sink, NS_ATOM,
     NS_CUSTOMER, NS_ESPI,
 };
+pub use split::{parse_part, FeedLayout};

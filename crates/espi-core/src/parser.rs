@@ -214,7 +214,6 @@ pub(crate) fn run_slice<S: Sink>(
     finish(machine, result, sink)
 }
 
-
 /// Parse a document from a buffered reader (stdin, a pipe, a decompressor),
 /// in memory bounded by the largest single event. Errors carry the byte
 /// offset; line and column are not known for streams.
@@ -448,9 +447,7 @@ impl<'o, 'i> Machine<'o, 'i> {
                         if e.name().into_inner() != root {
                             let found = e.name().into_inner().to_owned();
                             return Err(self.error(
-                                ErrorKind::Xml(format!(
-                                    "expected </{root}>, found </{found}>"
-                                )),
+                                ErrorKind::Xml(format!("expected </{root}>, found </{found}>")),
                                 offset,
                             ));
                         }

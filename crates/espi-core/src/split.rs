@@ -47,7 +47,11 @@ impl FeedLayout {
     /// assert_eq!(parts.last().unwrap().end, xml.len());
     /// ```
     pub fn of(input: &[u8]) -> Option<FeedLayout> {
-        let bom = if input.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let bom = if input.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
         let body = &input[bom..];
         let mut reader = NsReader::from_reader(body);
         let mut root: Option<(String, usize)> = None;

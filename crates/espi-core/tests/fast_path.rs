@@ -29,6 +29,7 @@ fn both_paths(xml: &[u8], skip: bool) -> (String, String) {
         let options = ParseOptions {
             skip_bad_entries: skip,
             fast_readings: fast,
+            ..Default::default()
         };
         let result = parse_slice(xml, &options, &mut rec);
         format!("{result:?}\n{}", rec.events.join("\n"))

@@ -313,6 +313,18 @@ impl DatasetWriter {
         self.rows
     }
 
+    /// Remove every file this writer wrote or is writing (its output is void).
+    pub fn abort(mut self) {
+        for (_, file) in std::mem::take(&mut self.open) {
+            let temp = file.temp.clone();
+            drop(file);
+            let _ = fs::remove_file(temp);
+        }
+        for path in self.written.drain(..) {
+            let _ = fs::remove_file(path);
+        }
+    }
+
     /// Close every open file; returns the files written.
     pub fn finish(mut self) -> Result<Vec<PathBuf>, WriteError> {
         for (_, file) in std::mem::take(&mut self.open) {
