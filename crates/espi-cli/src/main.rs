@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod convert;
+mod generate;
 mod inspect;
 mod progress;
 
@@ -48,6 +49,44 @@ enum Command {
     ///   espi inspect testdata/pge_electric_15min.xml
     #[command(verbatim_doc_comment)]
     Inspect(InspectArgs),
+    /// Write a synthetic, realistic ESPI feed (deterministic for a seed):
+    /// many usage points, 15-minute and hourly electric, daily gas,
+    /// net-metered points with delivered and received series, TOU and quality
+    /// codes, UsageSummary entries, DST days, corrections of earlier days.
+    ///
+    /// Examples:
+    ///   espi gen --size 1GB -o bulk.xml
+    ///   espi gen --usage-points 500 --days 365 --kind history -o history.xml
+    #[command(verbatim_doc_comment)]
+    Gen(GenArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct GenArgs {
+    /// Output file (`-` or absent: stdout).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Approximate size (e.g. 500MB, 1GB, 2GiB); sets --usage-points.
+    #[arg(long)]
+    size: Option<String>,
+    /// Number of usage points.
+    #[arg(long, default_value_t = 100)]
+    usage_points: u32,
+    /// Days of interval data per usage point.
+    #[arg(long, default_value_t = 1)]
+    days: u32,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// `bulk` (a daily Bulk feed) or `history`.
+    #[arg(long, default_value = "bulk")]
+    kind: String,
+    /// Namespace style: `default`, `espi` or `ns0` (PG&E-like ns0:/ns1:).
+    #[arg(long, default_value = "default")]
+    prefix: String,
+    /// Fraction of usage points with a corrected earlier day.
+    #[arg(long, default_value_t = 0.05)]
+    corrections: f64,
 }
 
 #[derive(Args, Debug)]
@@ -99,6 +138,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Convert(args) => convert::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Gen(args) => generate::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -14,13 +14,66 @@ use espi_model::numbers::{parse_i64, parse_seconds_to_micros};
 
 use crate::parser::Reading;
 
-/// The element names the scanner recognises, with the IntervalBlock's prefix.
+/// The tags the scanner recognises, spelled with the IntervalBlock's prefix.
 pub(crate) struct Tags {
     /// `P:` (empty for the default namespace).
     prefix: Vec<u8>,
+    open_reading: Vec<u8>,
+    /// End tags, indexed by [`Child`].
+    ends: [Vec<u8>; CHILDREN],
 }
 
+/// The child elements of an IntervalReading the scanner reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Child {
+    IntervalReading,
+    TimePeriod,
+    Start,
+    Duration,
+    Value,
+    Cost,
+    Tou,
+    ConsumptionTier,
+    Cpp,
+    ReadingQuality,
+    Quality,
+}
+
+const CHILDREN: usize = 11;
+const NAMES: [&[u8]; CHILDREN] = [
+    b"IntervalReading",
+    b"timePeriod",
+    b"start",
+    b"duration",
+    b"value",
+    b"cost",
+    b"tou",
+    b"consumptionTier",
+    b"cpp",
+    b"ReadingQuality",
+    b"quality",
+];
+
 impl Tags {
+    pub(crate) fn new(prefix: &str) -> Tags {
+        let mut p = prefix.as_bytes().to_vec();
+        if !p.is_empty() {
+            p.push(b':');
+        }
+        let tag = |open: &[u8], name: &[u8]| {
+            let mut t = open.to_vec();
+            t.extend_from_slice(&p);
+            t.extend_from_slice(name);
+            t.push(b'>');
+            t
+        };
+        Tags {
+            open_reading: tag(b"<", b"IntervalReading"),
+            ends: NAMES.map(|n| tag(b"</", n)),
+            prefix: p,
+        }
+    }
+
     /// `</P:name>`.
     pub(crate) fn end_tag(&self, name: &[u8]) -> Vec<u8> {
         let mut t = b"</".to_vec();
@@ -30,13 +83,39 @@ impl Tags {
         t
     }
 
-    pub(crate) fn new(prefix: &str) -> Tags {
-        let mut p = prefix.as_bytes().to_vec();
-        if !p.is_empty() {
-            p.push(b':');
-        }
-        Tags { prefix: p }
+    #[inline]
+    fn end(&self, child: Child) -> &[u8] {
+        &self.ends[child as usize]
     }
+}
+
+/// Equality of two short byte strings with word loads (no library call).
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            if word(a, i) != word(b, i) {
+                return false;
+            }
+            i += 8;
+        }
+        return word(a, n - 8) == word(b, n - 8);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Does `input` hold `pattern` at `pos`?
+#[inline(always)]
+fn at(input: &[u8], pos: usize, pattern: &[u8]) -> bool {
+    input
+        .get(pos..pos + pattern.len())
+        .is_some_and(|s| same(s, pattern))
 }
 
 #[inline]
@@ -52,41 +131,55 @@ fn skip_space(input: &[u8], mut pos: usize) -> usize {
     pos
 }
 
-/// Where a child tag starts: `<P:name>` (returns the name and the position
-/// after `>`), or `None` for anything else (including an end tag).
+/// Which known child a name is.
 #[inline]
-fn open_tag<'a>(input: &'a [u8], pos: usize, tags: &Tags) -> Option<(&'a [u8], usize)> {
-    let rest = input.get(pos..)?;
-    let rest = rest.strip_prefix(b"<")?;
-    let rest = rest.strip_prefix(tags.prefix.as_slice())?;
-    let len = rest.iter().position(|&b| !b.is_ascii_alphabetic())?;
+fn child(name: &[u8]) -> Option<Child> {
+    let c = match name.len() {
+        3 if same(name, b"tou") => Child::Tou,
+        3 if same(name, b"cpp") => Child::Cpp,
+        4 if same(name, b"cost") => Child::Cost,
+        5 if same(name, b"value") => Child::Value,
+        5 if same(name, b"start") => Child::Start,
+        7 if same(name, b"quality") => Child::Quality,
+        8 if same(name, b"duration") => Child::Duration,
+        10 if same(name, b"timePeriod") => Child::TimePeriod,
+        14 if same(name, b"ReadingQuality") => Child::ReadingQuality,
+        15 if same(name, b"IntervalReading") => Child::IntervalReading,
+        15 if same(name, b"consumptionTier") => Child::ConsumptionTier,
+        _ => return None,
+    };
+    Some(c)
+}
+
+/// A child start tag `<P:name>` at `pos`: which child, and the position after `>`.
+#[inline]
+fn open_tag(input: &[u8], pos: usize, tags: &Tags) -> Option<(Child, usize)> {
+    if input.get(pos) != Some(&b'<') {
+        return None;
+    }
+    let name_start = pos + 1 + tags.prefix.len();
+    if !at(input, pos + 1, &tags.prefix) {
+        return None;
+    }
+    let rest = input.get(name_start..)?;
+    let len = rest.iter().take(16).position(|&b| !b.is_ascii_alphabetic())?;
     if len == 0 || rest[len] != b'>' {
         return None;
     }
-    Some((&rest[..len], pos + 1 + tags.prefix.len() + len + 1))
+    Some((child(&rest[..len])?, name_start + len + 1))
 }
 
-/// `</P:name>` at `pos`: the position after it.
+/// The text of a leaf (from `pos`, after its start tag) and the position
+/// after its end tag.
 #[inline]
-fn close_tag(input: &[u8], pos: usize, tags: &Tags, name: &[u8]) -> Option<usize> {
-    let rest = input.get(pos..)?;
-    let rest = rest.strip_prefix(b"</")?;
-    let rest = rest.strip_prefix(tags.prefix.as_slice())?;
-    let rest = rest.strip_prefix(name)?;
-    rest.first().filter(|&&b| b == b'>')?;
-    Some(pos + 2 + tags.prefix.len() + name.len() + 1)
-}
-
-/// The text of a leaf `<P:name>text</P:name>` starting at `pos` (after the
-/// open tag): the text and the position after the end tag.
-#[inline]
-fn leaf<'a>(input: &'a [u8], pos: usize, tags: &Tags, name: &[u8]) -> Option<(&'a [u8], usize)> {
+fn leaf<'a>(input: &'a [u8], pos: usize, tags: &Tags, which: Child) -> Option<(&'a [u8], usize)> {
     let end = pos + memchr::memchr(b'<', input.get(pos..)?)?;
     let text = &input[pos..end];
-    if memchr::memchr(b'&', text).is_some() {
+    if text.contains(&b'&') {
         return None;
     }
-    Some((text, close_tag(input, end, tags, name)?))
+    let close = tags.end(which);
+    at(input, end, close).then_some((text, end + close.len()))
 }
 
 #[inline]
@@ -103,29 +196,31 @@ fn int32(text: &[u8]) -> Option<i32> {
 /// (after its open tag) into `r`; the position after its end tag.
 fn reading_body(input: &[u8], mut pos: usize, tags: &Tags, r: &mut Reading) -> Option<usize> {
     r.clear();
+    let end_reading = tags.end(Child::IntervalReading);
     loop {
         pos = skip_space(input, pos);
-        if let Some(end) = close_tag(input, pos, tags, b"IntervalReading") {
-            return Some(end);
+        if at(input, pos, end_reading) {
+            return Some(pos + end_reading.len());
         }
-        let (name, after) = open_tag(input, pos, tags)?;
-        pos = match name {
-            b"timePeriod" => {
+        let (which, after) = open_tag(input, pos, tags)?;
+        pos = match which {
+            Child::TimePeriod => {
+                let end_period = tags.end(Child::TimePeriod);
                 let mut p = after;
                 loop {
                     p = skip_space(input, p);
-                    if let Some(end) = close_tag(input, p, tags, b"timePeriod") {
-                        break end;
+                    if at(input, p, end_period) {
+                        break p + end_period.len();
                     }
-                    let (child, after) = open_tag(input, p, tags)?;
-                    let (text, end) = leaf(input, after, tags, child)?;
-                    match child {
-                        b"start" => {
+                    let (inner, after) = open_tag(input, p, tags)?;
+                    let (text, end) = leaf(input, after, tags, inner)?;
+                    match inner {
+                        Child::Start => {
                             let (us, fractional) = parse_seconds_to_micros(text).ok()?;
                             r.start_us = Some(us);
                             r.start_fractional = fractional;
                         }
-                        b"duration" => {
+                        Child::Duration => {
                             let d = int(text).filter(|d| *d >= 0)?;
                             r.duration_s = Some(d);
                         }
@@ -134,28 +229,33 @@ fn reading_body(input: &[u8], mut pos: usize, tags: &Tags, r: &mut Reading) -> O
                     p = end;
                 }
             }
-            b"ReadingQuality" => {
+            Child::ReadingQuality => {
                 let p = skip_space(input, after);
-                let (child, after) = open_tag(input, p, tags)?;
-                if child != b"quality" {
+                let (inner, after) = open_tag(input, p, tags)?;
+                if inner != Child::Quality {
                     return None;
                 }
-                let (text, end) = leaf(input, after, tags, child)?;
+                let (text, end) = leaf(input, after, tags, inner)?;
                 r.qualities.push(int32(text)?);
-                close_tag(input, skip_space(input, end), tags, b"ReadingQuality")?
+                let p = skip_space(input, end);
+                let end_rq = tags.end(Child::ReadingQuality);
+                if !at(input, p, end_rq) {
+                    return None;
+                }
+                p + end_rq.len()
             }
-            _ => {
-                let (text, end) = leaf(input, after, tags, name)?;
-                match name {
-                    b"value" => r.value = Some(int(text)?),
-                    b"cost" => r.cost = Some(int(text)?),
-                    b"tou" => r.tou = Some(int32(text)?),
-                    b"consumptionTier" => r.consumption_tier = Some(int32(text)?),
-                    b"cpp" => r.cpp = Some(int32(text)?),
-                    _ => return None,
+            Child::Value | Child::Cost | Child::Tou | Child::ConsumptionTier | Child::Cpp => {
+                let (text, end) = leaf(input, after, tags, which)?;
+                match which {
+                    Child::Value => r.value = Some(int(text)?),
+                    Child::Cost => r.cost = Some(int(text)?),
+                    Child::Tou => r.tou = Some(int32(text)?),
+                    Child::ConsumptionTier => r.consumption_tier = Some(int32(text)?),
+                    _ => r.cpp = Some(int32(text)?),
                 }
                 end
             }
+            _ => return None,
         };
     }
 }
@@ -172,13 +272,10 @@ pub(crate) fn scan_readings(
     let mut committed = 0;
     loop {
         let pos = skip_space(input, committed);
-        let Some((name, after)) = open_tag(input, pos, tags) else {
-            return committed;
-        };
-        if name != b"IntervalReading" {
+        if !at(input, pos, &tags.open_reading) {
             return committed;
         }
-        match reading_body(input, after, tags, reading) {
+        match reading_body(input, pos + tags.open_reading.len(), tags, reading) {
             Some(end) => {
                 on_reading(reading);
                 committed = end;
