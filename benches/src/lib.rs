@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use arrow_array::RecordBatch;
-use espi_arrow::{ConvertCounts, ConvertOptions, Converter};
+use espi_arrow::{ConvertCounts, ConvertOptions, Converter, Table};
 use espi_core::{parse_slice, ParseOptions};
 use espi_parquet::{DatasetWriter, WriterOptions};
 use quick_xml::events::Event;
@@ -42,7 +42,7 @@ pub fn read_pass(input: &[u8]) -> u64 {
 
 /// espi XML to Arrow batches on one thread (batches are dropped).
 pub fn espi_to_arrow(input: &[u8]) -> ConvertCounts {
-    let mut converter = Converter::new("bench", ConvertOptions::default(), |b: RecordBatch| {
+    let mut converter = Converter::new("bench", ConvertOptions::default(), |_, b: RecordBatch| {
         std::hint::black_box(b);
     });
     parse_slice(input, &ParseOptions::default(), &mut converter).expect("valid feed");
@@ -52,9 +52,15 @@ pub fn espi_to_arrow(input: &[u8]) -> ConvertCounts {
 /// espi XML to a zstd Parquet readings dataset under `dir`, on one thread.
 pub fn espi_to_parquet(input: &[u8], dir: &std::path::Path) -> ConvertCounts {
     let mut writer = DatasetWriter::new(dir.to_owned(), "part", WriterOptions::default());
-    let mut converter = Converter::new("bench", ConvertOptions::default(), |b: RecordBatch| {
-        writer.write(&b).expect("write");
-    });
+    let mut converter = Converter::new(
+        "bench",
+        ConvertOptions::default(),
+        |table, b: RecordBatch| {
+            if table == Table::Readings {
+                writer.write(&b).expect("write");
+            }
+        },
+    );
     parse_slice(input, &ParseOptions::default(), &mut converter).expect("valid feed");
     let counts = converter.finish().counts;
     writer.finish().expect("finish");

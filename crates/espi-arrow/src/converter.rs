@@ -27,7 +27,7 @@ use espi_model::numbers::{parse_rfc3339_micros, parse_seconds_to_micros};
 use espi_model::resource::{Entry, ReadingAttributes, Resource};
 use espi_model::units::{cost_in_currency, normalise, scale_exact};
 
-use crate::metadata::Metadata;
+use crate::metadata::{empty_tables, final_tables, Links, Table, TableRows};
 use crate::readings_schema;
 
 /// Options of a conversion.
@@ -300,7 +300,11 @@ pub(crate) struct SeriesStats {
 ///    <IntervalReading><timePeriod><duration>900</duration><start>1700000000</start></timePeriod><value>1500</value></IntervalReading>
 ///  </IntervalBlock></content></entry></feed>"#;
 /// let mut batches = Vec::new();
-/// let mut conv = Converter::new("example.xml", ConvertOptions::default(), |b| batches.push(b));
+/// let mut conv = Converter::new("example.xml", ConvertOptions::default(), |table, b| {
+///     if table == espi_arrow::Table::Readings {
+///         batches.push(b)
+///     }
+/// });
 /// parse_slice(xml, &ParseOptions::default(), &mut conv).unwrap();
 /// let done = conv.finish();
 /// assert_eq!(done.counts.readings_written, 1);
@@ -308,15 +312,17 @@ pub(crate) struct SeriesStats {
 /// let values = values.as_any().downcast_ref::<arrow_array::Float64Array>().unwrap();
 /// assert_eq!(values.value(0), 0.0015); // 1500 x 10^-3 Wh = 0.0015 kWh
 /// ```
-pub struct Converter<F: FnMut(RecordBatch)> {
+pub struct Converter<F: FnMut(Table, RecordBatch)> {
     source: String,
     options: ConvertOptions,
     on_batch: F,
     pub(crate) keys: Interner,
-    pub(crate) meta: Metadata,
-    /// Complete metadata of the whole input, when known in advance (parts of
-    /// a feed parsed in parallel): blocks are linked against it at once.
-    links: Option<Arc<Metadata>>,
+    /// Links gathered from this input so far.
+    links: Links,
+    /// Complete links of the whole input, when known in advance (parts of a
+    /// feed parsed in parallel): blocks are linked against them at once.
+    global: Option<Arc<Links>>,
+    rows: TableRows,
     resolutions: HashMap<u32, Resolution>,
     raw: RawReadings,
     blocks: Vec<Block>,
@@ -335,18 +341,19 @@ pub(crate) struct PartResult {
     pub(crate) series: Vec<(String, String, SeriesStats)>,
 }
 
-/// What a finished conversion holds besides the readings batches.
+/// What a finished conversion found besides its batches.
 #[derive(Debug)]
 pub struct Conversion {
     /// Counts.
     pub counts: ConvertCounts,
     /// Rejected entries and readings.
     pub rejections: Vec<Rejection>,
-    /// The metadata tables (usage points, meter readings, reading types, entries).
-    pub tables: crate::metadata::MetadataTables,
+    /// Problems found in metadata (a non-numeric ReadingType field, a
+    /// redefined ReadingType, ...).
+    pub warnings: Vec<String>,
 }
 
-impl<F: FnMut(RecordBatch)> Converter<F> {
+impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     /// A converter for the input named `source`, sending readings batches to `on_batch`.
     pub fn new(source: &str, options: ConvertOptions, on_batch: F) -> Self {
         Converter {
@@ -354,8 +361,9 @@ impl<F: FnMut(RecordBatch)> Converter<F> {
             options,
             on_batch,
             keys: Interner::default(),
-            meta: Metadata::default(),
-            links: None,
+            links: Links::default(),
+            global: None,
+            rows: TableRows::default(),
             resolutions: HashMap::new(),
             raw: RawReadings::default(),
             blocks: Vec::new(),
@@ -373,18 +381,27 @@ impl<F: FnMut(RecordBatch)> Converter<F> {
     pub(crate) fn with_links(
         source: &str,
         options: ConvertOptions,
-        links: Arc<Metadata>,
+        links: Arc<Links>,
         on_batch: F,
     ) -> Self {
         let mut c = Converter::new(source, options, on_batch);
-        c.links = Some(links);
+        c.global = Some(links);
         c
+    }
+
+    /// Hand on the small-table batches that are due.
+    fn emit_tables(&mut self, batches: Vec<(Table, RecordBatch)>) {
+        for (table, batch) in batches {
+            (self.on_batch)(table, batch);
+        }
     }
 
     /// Finish a part: flush, and return its counts, rejections and
     /// per-meter-reading statistics by identity.
     pub(crate) fn finish_part(mut self) -> PartResult {
         self.flush(true);
+        let due = self.rows.flush(&self.source, true);
+        self.emit_tables(due);
         let series = self
             .series
             .iter()
@@ -412,15 +429,23 @@ impl<F: FnMut(RecordBatch)> Converter<F> {
         }
     }
 
-    /// Flush everything (linking what can still be linked) and build the
-    /// metadata tables.
+    /// Flush everything (linking what can still be linked), hand on the
+    /// remaining table batches (meter readings last) and return the counts.
     pub fn finish(mut self) -> Conversion {
         self.flush(true);
-        let tables = self.meta.tables(&self.source, &self.keys, &self.series);
+        let mut due = self.rows.flush(&self.source, true);
+        due.extend(empty_tables(&self.source));
+        due.extend(final_tables(
+            &self.links,
+            &self.source,
+            &self.keys,
+            &self.series,
+        ));
+        self.emit_tables(due);
         Conversion {
             counts: self.counts,
             rejections: self.rejections,
-            tables,
+            warnings: self.links.warning_lines(&self.source),
         }
     }
 
@@ -473,10 +498,10 @@ impl<F: FnMut(RecordBatch)> Converter<F> {
         if let Some(r) = self.resolutions.get(&block.meter_reading) {
             return Some(*r);
         }
-        let final_ = final_ || self.links.is_some();
-        let meta: &Metadata = match &self.links {
+        let final_ = final_ || self.global.is_some();
+        let meta: &Links = match &self.global {
             Some(links) => links,
-            None => &self.meta,
+            None => &self.links,
         };
         let mr_key = self.keys.strings[block.meter_reading as usize].clone();
         let mr = meta.meter_reading(&mr_key).or_else(|| {
@@ -516,7 +541,7 @@ impl<F: FnMut(RecordBatch)> Converter<F> {
         if !ready.is_empty() {
             let batch = self.build_batch(&ready);
             if batch.num_rows() > 0 {
-                (self.on_batch)(batch);
+                (self.on_batch)(Table::Readings, batch);
             }
         }
         let ranges: Vec<Range<usize>> = waiting.iter().map(|b| b.rows.clone()).collect();
@@ -729,7 +754,7 @@ impl<F: FnMut(RecordBatch)> Converter<F> {
     }
 }
 
-impl<F: FnMut(RecordBatch)> Sink for Converter<F> {
+impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
     #[inline]
     fn reading(&mut self, reading: &Reading) {
         self.raw.push(reading);
@@ -746,9 +771,14 @@ impl<F: FnMut(RecordBatch)> Sink for Converter<F> {
                 self.on_interval_block(&entry, resource, rows);
             }
         }
-        if self.links.is_none() {
-            self.meta.add_entry(&self.source, &entry, resources);
+        if self.global.is_none() {
+            self.links.add_entry(&entry, &resources);
         }
+        let links = self.global.as_deref().unwrap_or(&self.links);
+        let due = self.rows.add(&self.source, &entry, resources, |e| {
+            links.reading_type_accepted(e)
+        });
+        self.emit_tables(due);
         self.entry_first_row = self.raw.len();
         if self.raw.len() >= self.pending_rows + self.options.batch_size {
             self.flush(false);

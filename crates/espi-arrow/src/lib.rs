@@ -5,7 +5,7 @@
 //! ([`readings_schema`]), linking each IntervalBlock to its MeterReading,
 //! ReadingType and UsagePoint through the Atom link hrefs whatever the entry
 //! order, applying `powerOfTenMultiplier` exactly and normalising units. The
-//! small resources become the metadata tables ([`MetadataTables`]).
+//! small resources become the other tables ([`Table`]), streamed in batches.
 //!
 //! Every reading read is either in a batch or in a [`Rejection`]:
 //! `readings_read == readings_written + readings_rejected` ([`ConvertCounts`]).
@@ -19,7 +19,7 @@
 //!     <timePeriod><duration>3600</duration><start>0</start></timePeriod><value>42</value>
 //!   </IntervalReading></IntervalBlock></content></entry>"#;
 //! let (batches, conversion) = convert_slice("one.xml", xml, &Default::default()).unwrap();
-//! assert_eq!(batches[0].num_rows(), 1);
+//! assert_eq!(batches[&espi_arrow::Table::Readings][0].num_rows(), 1);
 //! assert_eq!(conversion.counts.readings_unlinked, 1); // no ReadingType in this fragment
 //! ```
 #![warn(missing_docs)]
@@ -30,23 +30,28 @@ mod parallel;
 mod schema;
 
 pub use converter::{Conversion, ConvertCounts, ConvertOptions, Converter, Rejection};
-pub use metadata::MetadataTables;
+pub use metadata::{empty_batch, Table, TABLE_BATCH_ROWS};
 pub use parallel::{convert_parallel, convert_sequential, BatchSink, ParallelConversion};
 pub use schema::{dict_utf8, readings_schema, timestamp_utc};
 
 use arrow_array::RecordBatch;
 use espi_core::{parse_slice, ParseError, ParseOptions};
 
-/// Convert a document held in memory, collecting the readings batches.
+/// Every batch of a conversion, by table.
+pub type Batches = std::collections::BTreeMap<Table, Vec<RecordBatch>>;
+
+/// Convert a document held in memory, collecting every batch by table.
 /// Stops at the first error (see [`Converter`] with
 /// [`ParseOptions::skip_bad_entries`] to skip bad entries instead).
 pub fn convert_slice(
     source: &str,
     input: &[u8],
     options: &ConvertOptions,
-) -> Result<(Vec<RecordBatch>, Conversion), Box<ParseError>> {
-    let mut batches = Vec::new();
-    let mut converter = Converter::new(source, options.clone(), |b| batches.push(b));
+) -> Result<(Batches, Conversion), Box<ParseError>> {
+    let mut batches = Batches::new();
+    let mut converter = Converter::new(source, options.clone(), |table, b| {
+        batches.entry(table).or_default().push(b)
+    });
     parse_slice(input, &ParseOptions::default(), &mut converter)?;
     let conversion = converter.finish();
     Ok((batches, conversion))

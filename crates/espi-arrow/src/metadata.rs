@@ -1,7 +1,14 @@
-//! The small tables: usage points, meter readings, reading types and every
-//! other entry, kept whole while readings stream past.
+//! The small tables (usage points, meter readings, reading types, every
+//! other entry) and the compact links that tie IntervalBlocks to their
+//! MeterReading and ReadingType.
+//!
+//! Table rows are not kept: they are built into Arrow batches of
+//! [`TABLE_BATCH_ROWS`] rows and handed on as the input streams past, so
+//! memory does not grow with the number of customers in a feed. Only the
+//! links (a few hundred bytes per MeterReading and ReadingType) are kept.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use arrow_array::builder::{ListBuilder, StringBuilder};
@@ -19,399 +26,684 @@ use espi_model::units::normalise;
 use crate::converter::{Interner, SeriesStats};
 use crate::schema::timestamp_utc;
 
-#[derive(Debug)]
-pub(crate) struct MeterReadingMeta {
-    pub(crate) key: String,
-    related: Vec<String>,
-    entry: Entry,
-}
+/// Rows per batch of the small tables.
+pub const TABLE_BATCH_ROWS: usize = 4096;
 
-#[derive(Debug)]
-pub(crate) struct ReadingTypeMeta {
-    pub(crate) attrs: ReadingAttributes,
-    entry: Entry,
-    resource: Resource,
-}
+/// Warnings kept in full; more are only counted.
+const WARNINGS_KEPT: usize = 1000;
 
-/// A non-IntervalBlock resource with its envelope.
-#[derive(Debug)]
-struct EntryRecord {
-    entry: Entry,
-    resource: Resource,
-}
-
-/// Metadata gathered from one input.
-#[derive(Debug, Default)]
-pub(crate) struct Metadata {
-    meter_readings: HashMap<String, MeterReadingMeta>,
-    meter_reading_order: Vec<String>,
-    by_related: HashMap<String, String>,
-    reading_types: HashMap<String, ReadingTypeMeta>,
-    reading_type_order: Vec<String>,
-    usage_points: Vec<usize>,
-    records: Vec<EntryRecord>,
-    pub(crate) warnings: Vec<String>,
-}
-
-/// The metadata tables of one input, as Arrow batches.
-#[derive(Debug)]
-pub struct MetadataTables {
-    /// One row per UsagePoint (entries, and identities readings refer to).
-    pub usage_points: RecordBatch,
+/// The tables a conversion writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    /// One row per IntervalReading.
+    Readings,
+    /// One row per UsagePoint.
+    UsagePoints,
     /// One row per MeterReading, with its reading count and date span.
-    pub meter_readings: RecordBatch,
-    /// One row per ReadingType, every field that appears.
-    pub reading_types: RecordBatch,
-    /// One row per resource other than IntervalBlock, with its fields as JSON.
-    pub entries: RecordBatch,
-    /// Problems found in metadata (for example a non-numeric ReadingType field).
-    pub warnings: Vec<String>,
+    MeterReadings,
+    /// One row per accepted ReadingType definition, every field.
+    ReadingTypes,
+    /// One row per resource other than IntervalBlock, fields as JSON.
+    Entries,
 }
 
-impl Metadata {
-    pub(crate) fn add_entry(&mut self, source: &str, entry: &Entry, resources: Vec<Resource>) {
-        for resource in resources {
-            if resource.is("IntervalBlock") {
-                continue;
-            }
-            let self_key = entry
-                .self_href
-                .as_deref()
-                .map(|h| normalise_href(h).to_owned());
-            match (resource.name.as_str(), &self_key) {
-                ("MeterReading", Some(key)) => {
-                    let related: Vec<String> = entry
-                        .related_hrefs
-                        .iter()
-                        .map(|h| normalise_href(h).to_owned())
-                        .collect();
-                    for r in &related {
-                        self.by_related
-                            .entry(r.clone())
-                            .or_insert_with(|| key.clone());
-                    }
-                    if !self.meter_readings.contains_key(key) {
-                        self.meter_reading_order.push(key.clone());
-                    }
-                    self.meter_readings.insert(
-                        key.clone(),
-                        MeterReadingMeta {
-                            key: key.clone(),
-                            related,
-                            entry: entry.clone(),
-                        },
-                    );
-                }
-                ("ReadingType", Some(key)) => {
-                    let attrs = match ReadingAttributes::from_reading_type(&resource) {
-                        Ok(a) => a,
-                        Err((field, e)) => {
-                            self.warnings.push(format!(
-                                "{source}: entry #{} ReadingType {key}: {field}: {e}; the field is ignored",
-                                entry.index
-                            ));
-                            lenient_attributes(&resource)
-                        }
-                    };
-                    if let Some(existing) = self.reading_types.get(key) {
-                        if existing.resource.fields != resource.fields {
-                            let newer = is_newer(entry, &existing.entry);
-                            self.warnings.push(format!(
-                                "{source}: entry #{} redefines ReadingType {key} (first at entry #{}); {}",
-                                entry.index,
-                                existing.entry.index,
-                                if newer { "its later `updated` wins" } else { "the first definition is kept (no later `updated`)" }
-                            ));
-                            if !newer {
-                                self.records.push(EntryRecord {
-                                    entry: entry.clone(),
-                                    resource,
-                                });
-                                continue;
-                            }
-                        }
-                    } else {
-                        self.reading_type_order.push(key.clone());
-                    }
-                    self.reading_types.insert(
-                        key.clone(),
-                        ReadingTypeMeta {
-                            attrs,
-                            entry: entry.clone(),
-                            resource: resource.clone(),
-                        },
-                    );
-                }
-                ("UsagePoint", _) => self.usage_points.push(self.records.len()),
-                _ => {}
-            }
-            self.records.push(EntryRecord {
-                entry: entry.clone(),
-                resource,
+impl Table {
+    /// Every table.
+    pub const ALL: [Table; 5] = [
+        Table::Readings,
+        Table::UsagePoints,
+        Table::MeterReadings,
+        Table::ReadingTypes,
+        Table::Entries,
+    ];
+
+    /// The table's name (its folder under the output).
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Readings => "readings",
+            Table::UsagePoints => "usage_points",
+            Table::MeterReadings => "meter_readings",
+            Table::ReadingTypes => "reading_types",
+            Table::Entries => "entries",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct MeterReadingLink {
+    pub(crate) key: String,
+    /// Normalised related hrefs other than IntervalBlock ones: the
+    /// ReadingType is among them.
+    related: Vec<Box<str>>,
+    entry_index: u64,
+    updated_us: Option<i64>,
+    entry_id: Option<Box<str>>,
+}
+
+impl MeterReadingLink {
+    /// Does `self` replace `current`: a strictly later Atom `updated`.
+    fn replaces(&self, current: &MeterReadingLink) -> bool {
+        later(self.updated_us, current.updated_us)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ReadingTypeLink {
+    pub(crate) attrs: ReadingAttributes,
+    updated_us: Option<i64>,
+    fields_hash: u64,
+    entry_index: u64,
+    /// Entries whose definition was accepted, in document order.
+    accepted: Vec<u64>,
+}
+
+/// A problem found in metadata, about entry `entry` (and an earlier one).
+#[derive(Debug, Clone)]
+pub(crate) struct Warning {
+    entry: u64,
+    first: Option<u64>,
+    message: String,
+}
+
+/// Warnings, the first [`WARNINGS_KEPT`] in full.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Warnings {
+    kept: Vec<Warning>,
+    dropped: u64,
+}
+
+impl Warnings {
+    fn push(&mut self, entry: u64, first: Option<u64>, message: String) {
+        if self.kept.len() < WARNINGS_KEPT {
+            self.kept.push(Warning {
+                entry,
+                first,
+                message,
             });
+        } else {
+            self.dropped += 1;
         }
     }
 
-    pub(crate) fn meter_reading(&self, key: &str) -> Option<&MeterReadingMeta> {
+    fn shift(&mut self, by: u64) {
+        for w in self.kept.iter_mut() {
+            w.entry += by;
+            if let Some(f) = w.first.as_mut() {
+                *f += by;
+            }
+        }
+    }
+
+    /// Both lists of warnings as lines, in entry order (with a count of those
+    /// not kept).
+    pub(crate) fn lines(&self, other: &Warnings, source: &str) -> Vec<String> {
+        let mut kept: Vec<&Warning> = self.kept.iter().chain(&other.kept).collect();
+        kept.sort_by_key(|w| w.entry);
+        let mut out: Vec<String> = kept
+            .into_iter()
+            .map(|w| {
+                let first = w
+                    .first
+                    .map(|f| format!(" (first at entry #{f})"))
+                    .unwrap_or_default();
+                format!("{source}: entry #{}: {}{first}", w.entry, w.message)
+            })
+            .collect();
+        let dropped = self.dropped + other.dropped;
+        if dropped > 0 {
+            out.push(format!("{source}: ... and {dropped} more warnings"));
+        }
+        out
+    }
+}
+
+/// The links of one input: what resolving IntervalBlocks needs.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Links {
+    meter_readings: HashMap<String, MeterReadingLink>,
+    meter_reading_order: Vec<String>,
+    by_related: HashMap<String, String>,
+    reading_types: HashMap<String, ReadingTypeLink>,
+    /// Every ReadingType definition in document order, so that parts read
+    /// separately merge exactly as one pass would have read them.
+    definitions: Vec<(String, ReadingTypeLink)>,
+    usage_points: HashSet<String>,
+    pub(crate) warnings: Warnings,
+    /// Warnings about ReadingType definitions (replayed, not merged).
+    reading_type_warnings: Warnings,
+}
+
+fn fields_hash(r: &Resource) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    r.fields.hash(&mut h);
+    h.finish()
+}
+
+fn self_key(entry: &Entry) -> Option<String> {
+    entry
+        .self_href
+        .as_deref()
+        .map(|h| normalise_href(h).to_owned())
+}
+
+impl Links {
+    /// Take in one entry's resources (IntervalBlocks are ignored).
+    pub(crate) fn add_entry(&mut self, entry: &Entry, resources: &[Resource]) {
+        for resource in resources {
+            let key = self_key(entry);
+            match (resource.name.as_str(), key) {
+                ("MeterReading", Some(key)) => self.add_meter_reading(entry, key),
+                ("ReadingType", Some(key)) => self.add_reading_type(entry, resource, key),
+                ("UsagePoint", key) => {
+                    self.usage_points.insert(key.unwrap_or_default());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn add_meter_reading(&mut self, entry: &Entry, key: String) {
+        let mut related = Vec::new();
+        for href in &entry.related_hrefs {
+            let href = normalise_href(href);
+            if href.contains("IntervalBlock") {
+                // Only needed to find the MeterReading of a block without an
+                // `up` link that this MeterReading lists directly.
+                self.by_related
+                    .entry(href.to_owned())
+                    .or_insert_with(|| key.clone());
+            } else {
+                related.push(Box::from(href));
+            }
+        }
+        let link = MeterReadingLink {
+            key,
+            related,
+            entry_index: entry.index,
+            updated_us: entry.updated.as_deref().and_then(parse_rfc3339_micros),
+            entry_id: entry.id.as_deref().map(Box::from),
+        };
+        self.insert_meter_reading(link);
+    }
+
+    /// The first MeterReading with a key stands unless a later one has a
+    /// strictly later `updated`.
+    fn insert_meter_reading(&mut self, link: MeterReadingLink) {
+        match self.meter_readings.get(&link.key) {
+            Some(existing) if !link.replaces(existing) => {
+                self.warnings.push(
+                    link.entry_index,
+                    Some(existing.entry_index),
+                    format!("repeats MeterReading {}; the first is kept", link.key),
+                );
+                return;
+            }
+            Some(_) => {}
+            None => self.meter_reading_order.push(link.key.clone()),
+        }
+        self.meter_readings.insert(link.key.clone(), link);
+    }
+
+    fn add_reading_type(&mut self, entry: &Entry, resource: &Resource, key: String) {
+        let attrs = match ReadingAttributes::from_reading_type(resource) {
+            Ok(a) => a,
+            Err((field, e)) => {
+                self.warnings.push(
+                    entry.index,
+                    None,
+                    format!("ReadingType {key}: {field}: {e}; the field is ignored"),
+                );
+                lenient_attributes(resource)
+            }
+        };
+        let link = ReadingTypeLink {
+            attrs,
+            updated_us: entry.updated.as_deref().and_then(parse_rfc3339_micros),
+            fields_hash: fields_hash(resource),
+            entry_index: entry.index,
+            accepted: vec![entry.index],
+        };
+        self.definitions.push((key.clone(), link.clone()));
+        self.define_reading_type(key, link);
+    }
+
+    /// Apply one ReadingType definition: the first stands unless a later one
+    /// has a strictly later `updated`.
+    fn define_reading_type(&mut self, key: String, mut link: ReadingTypeLink) {
+        if let Some(existing) = self.reading_types.get(&key) {
+            if existing.fields_hash == link.fields_hash {
+                return;
+            }
+            let newer = later(link.updated_us, existing.updated_us);
+            self.reading_type_warnings.push(
+                link.entry_index,
+                Some(existing.entry_index),
+                redefinition(&key, newer),
+            );
+            if !newer {
+                return;
+            }
+            let mut accepted = existing.accepted.clone();
+            accepted.push(link.entry_index);
+            link.accepted = accepted;
+        }
+        self.reading_types.insert(key, link);
+    }
+
+    /// The warnings as lines.
+    pub(crate) fn warning_lines(&self, source: &str) -> Vec<String> {
+        self.warnings.lines(&self.reading_type_warnings, source)
+    }
+
+    /// Number the entries of this part from `first` (parts are read with
+    /// entry numbers from 0).
+    pub(crate) fn shift_entry_indices(&mut self, first: u64) {
+        self.warnings.shift(first);
+        self.reading_type_warnings.shift(first);
+        for (_, def) in self.definitions.iter_mut() {
+            def.entry_index += first;
+            for a in def.accepted.iter_mut() {
+                *a += first;
+            }
+        }
+        for mr in self.meter_readings.values_mut() {
+            mr.entry_index += first;
+        }
+        for rt in self.reading_types.values_mut() {
+            rt.entry_index += first;
+            for a in rt.accepted.iter_mut() {
+                *a += first;
+            }
+        }
+    }
+
+    /// Take in the links of the next part of the same input (document order),
+    /// with the rules of [`Links::add_entry`].
+    pub(crate) fn merge(&mut self, other: Links) {
+        let Links {
+            mut meter_readings,
+            meter_reading_order,
+            by_related,
+            reading_types,
+            definitions,
+            usage_points,
+            warnings,
+            reading_type_warnings: _,
+        } = other;
+        self.warnings.kept.extend(warnings.kept);
+        self.warnings.dropped += warnings.dropped;
+        for key in meter_reading_order {
+            if let Some(link) = meter_readings.remove(&key) {
+                self.insert_meter_reading(link);
+            }
+        }
+        for (href, key) in by_related {
+            self.by_related.entry(href).or_insert(key);
+        }
+        drop(reading_types);
+        for (key, def) in definitions {
+            self.definitions.push((key.clone(), def.clone()));
+            self.define_reading_type(key, def);
+        }
+        self.usage_points.extend(usage_points);
+    }
+
+    /// Was this entry's ReadingType definition accepted (so it has a row)?
+    pub(crate) fn reading_type_accepted(&self, entry: &Entry) -> bool {
+        self_key(entry)
+            .and_then(|k| self.reading_types.get(&k))
+            .is_some_and(|rt| rt.accepted.contains(&entry.index))
+    }
+
+    pub(crate) fn meter_reading(&self, key: &str) -> Option<&MeterReadingLink> {
         self.meter_readings.get(key)
     }
 
-    pub(crate) fn meter_reading_by_related(&self, href: &str) -> Option<&MeterReadingMeta> {
+    pub(crate) fn meter_reading_by_related(&self, href: &str) -> Option<&MeterReadingLink> {
         self.by_related
             .get(href)
             .and_then(|k| self.meter_readings.get(k))
     }
 
-    pub(crate) fn reading_type_of(&self, mr: &MeterReadingMeta) -> Option<&ReadingTypeMeta> {
-        mr.related.iter().find_map(|h| self.reading_types.get(h))
+    pub(crate) fn reading_type_of(&self, mr: &MeterReadingLink) -> Option<&ReadingTypeLink> {
+        mr.related.iter().find_map(|h| self.reading_types.get(&**h))
     }
 
-    fn reading_type_key_of<'a>(&self, mr: &'a MeterReadingMeta) -> Option<&'a str> {
+    fn reading_type_key_of<'a>(&self, mr: &'a MeterReadingLink) -> Option<&'a str> {
         mr.related
             .iter()
-            .find(|h| self.reading_types.contains_key(h.as_str()))
-            .map(String::as_str)
-    }
-
-    pub(crate) fn tables(
-        &self,
-        source: &str,
-        keys: &Interner,
-        series: &HashMap<u32, SeriesStats>,
-    ) -> MetadataTables {
-        MetadataTables {
-            usage_points: self.usage_points_table(source, keys, series),
-            meter_readings: self.meter_readings_table(source, keys, series),
-            reading_types: self.reading_types_table(source),
-            entries: self.entries_table(source),
-            warnings: self.warnings.clone(),
-        }
-    }
-
-    fn usage_points_table(
-        &self,
-        source: &str,
-        keys: &Interner,
-        series: &HashMap<u32, SeriesStats>,
-    ) -> RecordBatch {
-        let mut rows: Vec<(String, Option<&EntryRecord>)> = Vec::new();
-        let mut seen: HashMap<String, ()> = HashMap::new();
-        for &i in &self.usage_points {
-            let rec = &self.records[i];
-            let key = rec
-                .entry
-                .self_href
-                .as_deref()
-                .map(|h| normalise_href(h).to_owned())
-                .unwrap_or_default();
-            seen.insert(key.clone(), ());
-            rows.push((key, Some(rec)));
-        }
-        let mut referenced: Vec<&String> = series
-            .values()
-            .map(|s| &keys.strings[s.usage_point as usize])
-            .filter(|k| !seen.contains_key(k.as_str()))
-            .collect();
-        referenced.sort();
-        referenced.dedup();
-        rows.extend(referenced.into_iter().map(|k| (k.clone(), None)));
-
-        let service_kind: Vec<Option<i64>> = rows
-            .iter()
-            .map(|(_, r)| r.and_then(|r| int_field(&r.resource, "ServiceCategory/kind")))
-            .collect();
-        let mut columns = envelope_columns(rows.iter().map(|(_, r)| r.map(|r| &r.entry)));
-        let mut fields = vec![Field::new("usage_point", DataType::Utf8, false)];
-        fields.extend(envelope_fields());
-        let mut all: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|(k, _)| k.as_str()),
-        ))];
-        all.append(&mut columns);
-        fields.push(Field::new("service_kind", DataType::Int32, true));
-        all.push(Arc::new(Int32Array::from_iter(
-            service_kind.iter().map(|v| v.map(|v| v as i32)),
-        )));
-        fields.push(Field::new("service_kind_name", DataType::Utf8, true));
-        all.push(Arc::new(StringArray::from_iter(
-            service_kind
-                .iter()
-                .map(|v| v.and_then(codes::service_kind_name)),
-        )));
-        for (name, path) in [("status", "status"), ("role_flags", "roleFlags")] {
-            fields.push(Field::new(name, DataType::Utf8, true));
-            all.push(Arc::new(StringArray::from_iter(
-                rows.iter()
-                    .map(|(_, r)| r.and_then(|r| r.resource.field(path))),
-            )));
-        }
-        fields.push(Field::new("fields", DataType::Utf8, true));
-        all.push(Arc::new(StringArray::from_iter(
-            rows.iter()
-                .map(|(_, r)| r.map(|r| fields_json(&r.resource.fields))),
-        )));
-        push_source(&mut fields, &mut all, source, rows.len());
-        batch(fields, all)
-    }
-
-    fn meter_readings_table(
-        &self,
-        source: &str,
-        keys: &Interner,
-        series: &HashMap<u32, SeriesStats>,
-    ) -> RecordBatch {
-        let mut ids: Vec<String> = self.meter_reading_order.clone();
-        let mut extra: Vec<String> = series
-            .keys()
-            .map(|&id| keys.strings[id as usize].clone())
-            .filter(|k| !self.meter_readings.contains_key(k))
-            .collect();
-        extra.sort();
-        ids.extend(extra);
-        let stats: Vec<Option<SeriesStats>> = ids
-            .iter()
-            .map(|k| keys.get(k).and_then(|id| series.get(&id).copied()))
-            .collect();
-        let metas: Vec<Option<&MeterReadingMeta>> =
-            ids.iter().map(|k| self.meter_readings.get(k)).collect();
-
-        let mut fields = vec![
-            Field::new("meter_reading", DataType::Utf8, false),
-            Field::new("usage_point", DataType::Utf8, false),
-            Field::new("reading_type", DataType::Utf8, true),
-        ];
-        let mut all: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(ids.iter())),
-            Arc::new(StringArray::from_iter_values(
-                ids.iter().map(|k| usage_point_key_of_meter_reading(k)),
-            )),
-            Arc::new(StringArray::from_iter(
-                metas
-                    .iter()
-                    .map(|m| m.and_then(|m| self.reading_type_key_of(m))),
-            )),
-        ];
-        fields.extend(envelope_fields());
-        all.extend(envelope_columns(metas.iter().map(|m| m.map(|m| &m.entry))));
-        fields.push(Field::new("readings", DataType::UInt64, false));
-        all.push(Arc::new(UInt64Array::from_iter_values(
-            stats.iter().map(|s| s.map_or(0, |s| s.readings)),
-        )));
-        fields.push(Field::new("first_start", timestamp_utc(), true));
-        all.push(Arc::new(
-            TimestampMicrosecondArray::from_iter(stats.iter().map(|s| s.map(|s| s.first_start_us)))
-                .with_timezone("UTC"),
-        ));
-        fields.push(Field::new("last_start", timestamp_utc(), true));
-        all.push(Arc::new(
-            TimestampMicrosecondArray::from_iter(stats.iter().map(|s| s.map(|s| s.last_start_us)))
-                .with_timezone("UTC"),
-        ));
-        push_source(&mut fields, &mut all, source, ids.len());
-        batch(fields, all)
-    }
-
-    fn reading_types_table(&self, source: &str) -> RecordBatch {
-        let rts: Vec<(&String, &ReadingTypeMeta)> = self
-            .reading_type_order
-            .iter()
-            .map(|k| (k, &self.reading_types[k]))
-            .collect();
-        let mut fields = vec![Field::new("reading_type", DataType::Utf8, false)];
-        let mut all: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(
-            rts.iter().map(|(k, _)| k.as_str()),
-        ))];
-        fields.extend(envelope_fields());
-        all.extend(envelope_columns(rts.iter().map(|(_, m)| Some(&m.entry))));
-        for (path, column) in READING_TYPE_FIELDS {
-            fields.push(Field::new(*column, DataType::Int64, true));
-            all.push(Arc::new(Int64Array::from_iter(
-                rts.iter().map(|(_, m)| int_field(&m.resource, path)),
-            )));
-        }
-        let named: [(&str, CodeName, &str); 7] = [
-            ("uom_symbol", codes::uom_symbol, "uom"),
-            (
-                "flow_direction_name",
-                codes::flow_direction_name,
-                "flowDirection",
-            ),
-            ("kind_name", codes::measurement_kind_name, "kind"),
-            ("commodity_name", codes::commodity_name, "commodity"),
-            (
-                "accumulation_behaviour_name",
-                codes::accumulation_behaviour_name,
-                "accumulationBehaviour",
-            ),
-            (
-                "data_qualifier_name",
-                codes::data_qualifier_name,
-                "dataQualifier",
-            ),
-            ("currency_code", codes::currency_code, "currency"),
-        ];
-        for (column, name_of, path) in named {
-            fields.push(Field::new(column, DataType::Utf8, true));
-            all.push(Arc::new(StringArray::from_iter(
-                rts.iter()
-                    .map(|(_, m)| int_field(&m.resource, path).and_then(name_of)),
-            )));
-        }
-        fields.push(Field::new("unit", DataType::Utf8, true));
-        all.push(Arc::new(StringArray::from_iter(rts.iter().map(
-            |(_, m)| {
-                m.attrs.uom.map(|u| {
-                    normalise(u)
-                        .symbol()
-                        .map_or_else(|| format!("uom:{u}"), str::to_owned)
-                })
-            },
-        ))));
-        fields.push(Field::new("other_fields", DataType::Utf8, true));
-        all.push(Arc::new(StringArray::from_iter(rts.iter().map(
-            |(_, m)| {
-                let other: Vec<(String, String)> = m
-                    .resource
-                    .fields
-                    .iter()
-                    .filter(|(p, _)| !READING_TYPE_FIELDS.iter().any(|(k, _)| k == p))
-                    .cloned()
-                    .collect();
-                (!other.is_empty()).then(|| fields_json(&other))
-            },
-        ))));
-        push_source(&mut fields, &mut all, source, rts.len());
-        batch(fields, all)
-    }
-
-    fn entries_table(&self, source: &str) -> RecordBatch {
-        let recs = &self.records;
-        let mut fields = vec![
-            Field::new("resource", DataType::Utf8, false),
-            Field::new("namespace", DataType::Utf8, false),
-        ];
-        let mut all: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(
-                recs.iter().map(|r| r.resource.name.as_str()),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                recs.iter().map(|r| namespace_name(r.resource.namespace)),
-            )),
-        ];
-        fields.extend(envelope_fields());
-        all.extend(envelope_columns(recs.iter().map(|r| Some(&r.entry))));
-        fields.push(Field::new("fields", DataType::Utf8, false));
-        all.push(Arc::new(StringArray::from_iter_values(
-            recs.iter().map(|r| fields_json(&r.resource.fields)),
-        )));
-        push_source(&mut fields, &mut all, source, recs.len());
-        batch(fields, all)
+            .find(|h| self.reading_types.contains_key(&***h))
+            .map(|h| &**h)
     }
 }
 
-/// Does `candidate` replace `current`: a strictly later Atom `updated`.
-fn is_newer(candidate: &Entry, current: &Entry) -> bool {
-    let time = |e: &Entry| e.updated.as_deref().and_then(parse_rfc3339_micros);
-    match (time(candidate), time(current)) {
+/// Rows of the streamed tables, waiting to fill a batch.
+#[derive(Default)]
+pub(crate) struct TableRows {
+    usage_points: Vec<(Entry, Resource)>,
+    reading_types: Vec<(Entry, Resource)>,
+    entries: Vec<(Entry, Resource)>,
+}
+
+impl TableRows {
+    /// Add an entry's rows; `accept_reading_type` says whether a ReadingType
+    /// definition gets a row. Returns full batches.
+    pub(crate) fn add(
+        &mut self,
+        source: &str,
+        entry: &Entry,
+        resources: Vec<Resource>,
+        accept_reading_type: impl Fn(&Entry) -> bool,
+    ) -> Vec<(Table, RecordBatch)> {
+        for resource in resources {
+            if resource.is("IntervalBlock") {
+                continue;
+            }
+            if resource.is("UsagePoint") {
+                self.usage_points.push((entry.clone(), resource.clone()));
+            } else if resource.is("ReadingType") && accept_reading_type(entry) {
+                self.reading_types.push((entry.clone(), resource.clone()));
+            }
+            self.entries.push((entry.clone(), resource));
+        }
+        self.flush(source, false)
+    }
+
+    /// Batches of the rows waiting (all of them when `all`, else full batches).
+    pub(crate) fn flush(&mut self, source: &str, all: bool) -> Vec<(Table, RecordBatch)> {
+        let mut out = Vec::new();
+        let full = |n: usize| n > 0 && (all || n >= TABLE_BATCH_ROWS);
+        if full(self.usage_points.len()) {
+            let rows: Vec<(String, Option<&(Entry, Resource)>)> = self
+                .usage_points
+                .iter()
+                .map(|r| (self_key(&r.0).unwrap_or_default(), Some(r)))
+                .collect();
+            out.push((Table::UsagePoints, usage_points_batch(source, &rows)));
+            self.usage_points.clear();
+        }
+        if full(self.reading_types.len()) {
+            out.push((
+                Table::ReadingTypes,
+                reading_types_batch(source, &self.reading_types),
+            ));
+            self.reading_types.clear();
+        }
+        if full(self.entries.len()) {
+            out.push((Table::Entries, entries_batch(source, &self.entries)));
+            self.entries.clear();
+        }
+        out
+    }
+}
+
+/// The tables that can only be built at the end of an input: meter readings
+/// (with their statistics) and the usage points that readings refer to but
+/// that have no UsagePoint entry.
+pub(crate) fn final_tables(
+    links: &Links,
+    source: &str,
+    keys: &Interner,
+    series: &HashMap<u32, SeriesStats>,
+) -> Vec<(Table, RecordBatch)> {
+    let mut referenced: Vec<&String> = series
+        .values()
+        .map(|s| &keys.strings[s.usage_point as usize])
+        .filter(|k| !links.usage_points.contains(k.as_str()))
+        .collect();
+    referenced.sort();
+    referenced.dedup();
+    let mut out = Vec::new();
+    if !referenced.is_empty() {
+        let rows: Vec<(String, Option<&(Entry, Resource)>)> =
+            referenced.into_iter().map(|k| (k.clone(), None)).collect();
+        out.push((Table::UsagePoints, usage_points_batch(source, &rows)));
+    }
+    out.push((
+        Table::MeterReadings,
+        meter_readings_batch(links, source, keys, series),
+    ));
+    out
+}
+
+/// A batch with no rows of `table` (its schema).
+///
+/// ```
+/// use espi_arrow::{empty_batch, Table};
+/// assert_eq!(empty_batch(Table::Readings).num_rows(), 0);
+/// assert!(empty_batch(Table::ReadingTypes).schema().field_with_name("uom").is_ok());
+/// ```
+pub fn empty_batch(table: Table) -> RecordBatch {
+    match table {
+        Table::Readings => RecordBatch::new_empty(crate::readings_schema()),
+        Table::UsagePoints => usage_points_batch("", &[]),
+        Table::MeterReadings => {
+            meter_readings_batch(&Links::default(), "", &Interner::default(), &HashMap::new())
+        }
+        Table::ReadingTypes => reading_types_batch("", &[]),
+        Table::Entries => entries_batch("", &[]),
+    }
+}
+
+/// Empty batches of every small table (their schemas), so that each table
+/// exists in the output even when an input has none of its rows.
+pub(crate) fn empty_tables(source: &str) -> Vec<(Table, RecordBatch)> {
+    vec![
+        (Table::UsagePoints, usage_points_batch(source, &[])),
+        (Table::ReadingTypes, reading_types_batch(source, &[])),
+        (Table::Entries, entries_batch(source, &[])),
+    ]
+}
+
+fn usage_points_batch(source: &str, rows: &[(String, Option<&(Entry, Resource)>)]) -> RecordBatch {
+    let service_kind: Vec<Option<i64>> = rows
+        .iter()
+        .map(|(_, r)| r.and_then(|r| int_field(&r.1, "ServiceCategory/kind")))
+        .collect();
+    let mut fields = vec![Field::new("usage_point", DataType::Utf8, false)];
+    fields.extend(envelope_fields());
+    let mut all: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(
+        rows.iter().map(|(k, _)| k.as_str()),
+    ))];
+    all.extend(envelope_columns(rows.iter().map(|(_, r)| r.map(|r| &r.0))));
+    fields.push(Field::new("service_kind", DataType::Int32, true));
+    all.push(Arc::new(Int32Array::from_iter(
+        service_kind.iter().map(|v| v.map(|v| v as i32)),
+    )));
+    fields.push(Field::new("service_kind_name", DataType::Utf8, true));
+    all.push(Arc::new(StringArray::from_iter(
+        service_kind
+            .iter()
+            .map(|v| v.and_then(codes::service_kind_name)),
+    )));
+    for (name, path) in [("status", "status"), ("role_flags", "roleFlags")] {
+        fields.push(Field::new(name, DataType::Utf8, true));
+        all.push(Arc::new(StringArray::from_iter(
+            rows.iter().map(|(_, r)| r.and_then(|r| r.1.field(path))),
+        )));
+    }
+    fields.push(Field::new("fields", DataType::Utf8, true));
+    all.push(Arc::new(StringArray::from_iter(
+        rows.iter()
+            .map(|(_, r)| r.map(|r| fields_json(&r.1.fields))),
+    )));
+    push_source(&mut fields, &mut all, source, rows.len());
+    batch(fields, all)
+}
+
+fn meter_readings_batch(
+    links: &Links,
+    source: &str,
+    keys: &Interner,
+    series: &HashMap<u32, SeriesStats>,
+) -> RecordBatch {
+    let mut ids: Vec<String> = links.meter_reading_order.clone();
+    let mut extra: Vec<String> = series
+        .keys()
+        .map(|&id| keys.strings[id as usize].clone())
+        .filter(|k| !links.meter_readings.contains_key(k))
+        .collect();
+    extra.sort();
+    ids.extend(extra);
+    let stats: Vec<Option<SeriesStats>> = ids
+        .iter()
+        .map(|k| keys.get(k).and_then(|id| series.get(&id).copied()))
+        .collect();
+    let metas: Vec<Option<&MeterReadingLink>> =
+        ids.iter().map(|k| links.meter_readings.get(k)).collect();
+
+    let mut fields = vec![
+        Field::new("meter_reading", DataType::Utf8, false),
+        Field::new("usage_point", DataType::Utf8, false),
+        Field::new("reading_type", DataType::Utf8, true),
+    ];
+    let mut all: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(ids.iter())),
+        Arc::new(StringArray::from_iter_values(
+            ids.iter().map(|k| usage_point_key_of_meter_reading(k)),
+        )),
+        Arc::new(StringArray::from_iter(
+            metas
+                .iter()
+                .map(|m| m.and_then(|m| links.reading_type_key_of(m))),
+        )),
+    ];
+    fields.push(Field::new("entry_id", DataType::Utf8, true));
+    all.push(Arc::new(StringArray::from_iter(
+        metas.iter().map(|m| m.and_then(|m| m.entry_id.as_deref())),
+    )));
+    fields.push(Field::new("entry_index", DataType::UInt64, true));
+    all.push(Arc::new(UInt64Array::from_iter(
+        metas.iter().map(|m| m.map(|m| m.entry_index)),
+    )));
+    fields.push(Field::new("updated", timestamp_utc(), true));
+    all.push(Arc::new(
+        TimestampMicrosecondArray::from_iter(metas.iter().map(|m| m.and_then(|m| m.updated_us)))
+            .with_timezone("UTC"),
+    ));
+    fields.push(Field::new("readings", DataType::UInt64, false));
+    all.push(Arc::new(UInt64Array::from_iter_values(
+        stats.iter().map(|s| s.map_or(0, |s| s.readings)),
+    )));
+    fields.push(Field::new("first_start", timestamp_utc(), true));
+    all.push(Arc::new(
+        TimestampMicrosecondArray::from_iter(stats.iter().map(|s| s.map(|s| s.first_start_us)))
+            .with_timezone("UTC"),
+    ));
+    fields.push(Field::new("last_start", timestamp_utc(), true));
+    all.push(Arc::new(
+        TimestampMicrosecondArray::from_iter(stats.iter().map(|s| s.map(|s| s.last_start_us)))
+            .with_timezone("UTC"),
+    ));
+    push_source(&mut fields, &mut all, source, ids.len());
+    batch(fields, all)
+}
+
+fn reading_types_batch(source: &str, rts: &[(Entry, Resource)]) -> RecordBatch {
+    let mut fields = vec![Field::new("reading_type", DataType::Utf8, false)];
+    let mut all: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(
+        rts.iter().map(|(e, _)| self_key(e).unwrap_or_default()),
+    ))];
+    fields.extend(envelope_fields());
+    all.extend(envelope_columns(rts.iter().map(|(e, _)| Some(e))));
+    for (path, column) in READING_TYPE_FIELDS {
+        fields.push(Field::new(*column, DataType::Int64, true));
+        all.push(Arc::new(Int64Array::from_iter(
+            rts.iter().map(|(_, r)| int_field(r, path)),
+        )));
+    }
+    let named: [(&str, CodeName, &str); 7] = [
+        ("uom_symbol", codes::uom_symbol, "uom"),
+        (
+            "flow_direction_name",
+            codes::flow_direction_name,
+            "flowDirection",
+        ),
+        ("kind_name", codes::measurement_kind_name, "kind"),
+        ("commodity_name", codes::commodity_name, "commodity"),
+        (
+            "accumulation_behaviour_name",
+            codes::accumulation_behaviour_name,
+            "accumulationBehaviour",
+        ),
+        (
+            "data_qualifier_name",
+            codes::data_qualifier_name,
+            "dataQualifier",
+        ),
+        ("currency_code", codes::currency_code, "currency"),
+    ];
+    for (column, name_of, path) in named {
+        fields.push(Field::new(column, DataType::Utf8, true));
+        all.push(Arc::new(StringArray::from_iter(
+            rts.iter()
+                .map(|(_, r)| int_field(r, path).and_then(name_of)),
+        )));
+    }
+    fields.push(Field::new("unit", DataType::Utf8, true));
+    all.push(Arc::new(StringArray::from_iter(rts.iter().map(
+        |(_, r)| {
+            int_field(r, "uom").map(|u| {
+                normalise(u)
+                    .symbol()
+                    .map_or_else(|| format!("uom:{u}"), str::to_owned)
+            })
+        },
+    ))));
+    fields.push(Field::new("other_fields", DataType::Utf8, true));
+    all.push(Arc::new(StringArray::from_iter(rts.iter().map(
+        |(_, r)| {
+            let other: Vec<(String, String)> = r
+                .fields
+                .iter()
+                .filter(|(p, _)| !READING_TYPE_FIELDS.iter().any(|(k, _)| k == p))
+                .cloned()
+                .collect();
+            (!other.is_empty()).then(|| fields_json(&other))
+        },
+    ))));
+    push_source(&mut fields, &mut all, source, rts.len());
+    batch(fields, all)
+}
+
+fn entries_batch(source: &str, recs: &[(Entry, Resource)]) -> RecordBatch {
+    let mut fields = vec![
+        Field::new("resource", DataType::Utf8, false),
+        Field::new("namespace", DataType::Utf8, false),
+    ];
+    let mut all: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            recs.iter().map(|(_, r)| r.name.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            recs.iter().map(|(_, r)| namespace_name(r.namespace)),
+        )),
+    ];
+    fields.extend(envelope_fields());
+    all.extend(envelope_columns(recs.iter().map(|(e, _)| Some(e))));
+    fields.push(Field::new("fields", DataType::Utf8, false));
+    all.push(Arc::new(StringArray::from_iter_values(
+        recs.iter().map(|(_, r)| fields_json(&r.fields)),
+    )));
+    push_source(&mut fields, &mut all, source, recs.len());
+    batch(fields, all)
+}
+
+fn redefinition(key: &str, newer: bool) -> String {
+    format!(
+        "redefines ReadingType {key}; {}",
+        if newer {
+            "its later `updated` wins"
+        } else {
+            "the first definition is kept (no later `updated`)"
+        }
+    )
+}
+
+/// Does a definition updated at `candidate` replace one updated at
+/// `current`: only with a strictly later Atom `updated`.
+fn later(candidate: Option<i64>, current: Option<i64>) -> bool {
+    match (candidate, current) {
         (Some(a), Some(b)) => a > b,
         (Some(_), None) => true,
         _ => false,

@@ -20,21 +20,23 @@ use espi_core::{parse_part, parse_slice, FeedLayout, ParseError, ParseOptions, R
 use espi_model::resource::{Entry, Resource};
 use rayon::prelude::*;
 
-use crate::converter::{Conversion, ConvertCounts, ConvertOptions, Converter, Interner, SeriesStats};
-use crate::metadata::Metadata;
+use crate::converter::{
+    Conversion, ConvertCounts, ConvertOptions, Converter, Interner, SeriesStats,
+};
+use crate::metadata::{empty_tables, final_tables, Links, Table};
 
-/// Receives the readings batches of one part of a conversion.
+/// Receives the batches of one part of a conversion.
 pub trait BatchSink: Send {
-    /// One readings batch.
-    fn batch(&mut self, batch: RecordBatch);
+    /// One batch of `table`.
+    fn batch(&mut self, table: Table, batch: RecordBatch);
     /// The part's batches are void (the conversion is redone sequentially):
     /// drop what was written.
     fn discard(&mut self) {}
 }
 
-impl<F: FnMut(RecordBatch) + Send> BatchSink for F {
-    fn batch(&mut self, batch: RecordBatch) {
-        self(batch)
+impl<F: FnMut(Table, RecordBatch) + Send> BatchSink for F {
+    fn batch(&mut self, table: Table, batch: RecordBatch) {
+        self(table, batch)
     }
 }
 
@@ -42,7 +44,8 @@ impl<F: FnMut(RecordBatch) + Send> BatchSink for F {
 pub struct ParallelConversion<C> {
     /// Counts, rejections and metadata tables, as one sequential pass gives.
     pub conversion: Conversion,
-    /// The batch sinks, in part order (sink `k` got part `k`'s batches).
+    /// The batch sinks, in part order (sink `k` got part `k`'s batches; the
+    /// last also got the tables built at the end).
     pub sinks: Vec<C>,
     /// The error that stopped the conversion, if any.
     pub error: Option<Box<ParseError>>,
@@ -50,22 +53,16 @@ pub struct ParallelConversion<C> {
     pub parts: usize,
 }
 
-/// Collects the small resources of a part (pass one).
+/// Gathers the links of a part (pass one).
 #[derive(Default)]
-struct MetadataCollector {
-    entries: Vec<(Entry, Vec<Resource>)>,
+struct LinkCollector {
+    links: Links,
 }
 
-impl Sink for MetadataCollector {
+impl Sink for LinkCollector {
     fn reading(&mut self, _: &Reading) {}
     fn entry(&mut self, entry: Entry, resources: Vec<Resource>) {
-        let small: Vec<Resource> = resources
-            .into_iter()
-            .filter(|r| !r.is("IntervalBlock"))
-            .collect();
-        if !small.is_empty() {
-            self.entries.push((entry, small));
-        }
+        self.links.add_entry(&entry, &resources);
     }
     fn entry_rejected(&mut self, _: &ParseError, _: u64) {}
 }
@@ -78,7 +75,7 @@ pub fn convert_sequential<C: BatchSink>(
     parse_options: &ParseOptions,
     mut sink: C,
 ) -> ParallelConversion<C> {
-    let mut converter = Converter::new(source, options.clone(), |b| sink.batch(b));
+    let mut converter = Converter::new(source, options.clone(), |t, b| sink.batch(t, b));
     let result = parse_slice(input, parse_options, &mut converter);
     let error = result.err();
     if let Some(e) = &error {
@@ -104,7 +101,7 @@ pub fn convert_sequential<C: BatchSink>(
 ///   </IntervalReading></IntervalBlock></content></entry>"#;
 /// let xml = format!(r#"<feed xmlns="http://www.w3.org/2005/Atom">{}</feed>"#, entry.repeat(100));
 /// let done = convert_parallel("f.xml", xml.as_bytes(), &ConvertOptions::default(),
-///     &ParseOptions::default(), 4, |_| |_batch| ());
+///     &ParseOptions::default(), 4, |_| |_table, _batch| ());
 /// assert_eq!(done.parts, 4);
 /// assert_eq!(done.conversion.counts.readings_written, 100);
 /// ```
@@ -135,27 +132,31 @@ where
         fast_readings: false,
         skip_interval_blocks: true,
     };
-    let collected: Result<Vec<(MetadataCollector, u64)>, Box<ParseError>> = ranges
+    let collected: Result<Vec<(Links, u64)>, Box<ParseError>> = ranges
         .par_iter()
         .map(|range| {
-            let mut collector = MetadataCollector::default();
-            let stats =
-                parse_part(input, &layout, range.clone(), 0, &metadata_options, &mut collector)?;
-            Ok((collector, stats.entries))
+            let mut collector = LinkCollector::default();
+            let stats = parse_part(
+                input,
+                &layout,
+                range.clone(),
+                0,
+                &metadata_options,
+                &mut collector,
+            )?;
+            Ok((collector.links, stats.entries))
         })
         .collect();
     let Ok(collected) = collected else {
         return sequential();
     };
     let mut first_index = Vec::with_capacity(ranges.len());
-    let mut links = Metadata::default();
+    let mut links = Links::default();
     let mut index = 0u64;
-    for (collector, entries) in collected {
+    for (mut part, entries) in collected {
         first_index.push(index);
-        for (mut entry, resources) in collector.entries {
-            entry.index += index;
-            links.add_entry(source, &entry, resources);
-        }
+        part.shift_entry_indices(index);
+        links.merge(part);
         index += entries;
     }
     let links = Arc::new(links);
@@ -167,7 +168,9 @@ where
         .map(|(k, range)| {
             let mut sink = make_sink(k);
             let mut converter =
-                Converter::with_links(source, options.clone(), links.clone(), |b| sink.batch(b));
+                Converter::with_links(source, options.clone(), links.clone(), |t, b| {
+                    sink.batch(t, b)
+                });
             let result = parse_part(
                 input,
                 &layout,
@@ -210,12 +213,19 @@ where
             merged.last_start_us = merged.last_start_us.max(st.last_start_us);
         }
     }
-    let tables = links.tables(source, &keys, &series);
+    if let Some(last) = sinks.last_mut() {
+        for (table, batch) in empty_tables(source)
+            .into_iter()
+            .chain(final_tables(&links, source, &keys, &series))
+        {
+            last.batch(table, batch);
+        }
+    }
     ParallelConversion {
         conversion: Conversion {
             counts,
             rejections,
-            tables,
+            warnings: links.warning_lines(source),
         },
         sinks,
         error: None,

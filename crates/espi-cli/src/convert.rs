@@ -1,5 +1,6 @@
 //! `espi convert`: inputs to Parquet datasets, with counts and rejections.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,8 +9,8 @@ use std::time::Instant;
 use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use espi_arrow::{
-    convert_parallel, BatchSink, ConvertCounts, ConvertOptions, Converter, MetadataTables,
-    Rejection,
+    convert_parallel, empty_batch, BatchSink, ConvertCounts, ConvertOptions, Converter, Rejection,
+    Table,
 };
 use espi_core::{Input, ParseOptions};
 use espi_parquet::{
@@ -27,7 +28,7 @@ pub(crate) struct FileOutcome {
     pub(crate) bytes: u64,
     pub(crate) counts: ConvertCounts,
     pub(crate) rejections: Vec<Rejection>,
-    pub(crate) tables: Option<MetadataTables>,
+    pub(crate) warnings: Vec<String>,
     /// The error that stopped this input, if any.
     pub(crate) fatal: Option<String>,
 }
@@ -45,48 +46,97 @@ pub(crate) fn source_name(path: &Path) -> String {
 /// when there are more cores than inputs.
 const PARALLEL_MIN_BYTES: u64 = 16 << 20;
 
-/// Writes one part's readings batches to its own Parquet files.
-struct PartWriter {
-    writer: Option<DatasetWriter>,
+/// Where each table's files go, and how they are encoded.
+struct TableDirs {
+    dirs: BTreeMap<Table, PathBuf>,
+    readings: WriterOptions,
+    others: WriterOptions,
+}
+
+impl TableDirs {
+    fn create(out: &OutputDir, readings: &WriterOptions) -> Result<TableDirs, WriteError> {
+        let mut dirs = BTreeMap::new();
+        for table in Table::ALL {
+            dirs.insert(table, out.table_dir(table.name())?);
+        }
+        Ok(TableDirs {
+            dirs,
+            readings: readings.clone(),
+            others: WriterOptions {
+                partitioning: None,
+                ..readings.clone()
+            },
+        })
+    }
+
+    /// Give every table without a file an empty one (its schema).
+    fn fill_empty(&self) -> Result<(), WriteError> {
+        for (&table, dir) in &self.dirs {
+            let has_file = std::fs::read_dir(dir)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false);
+            if !has_file {
+                write_table(dir.clone(), "part", &[empty_batch(table)], &self.others)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes one part's batches, each table to its own Parquet files.
+struct PartWriter<'a> {
+    dirs: &'a TableDirs,
+    prefix: String,
+    writers: BTreeMap<Table, DatasetWriter>,
     error: Option<WriteError>,
 }
 
-impl PartWriter {
-    fn new(dir: PathBuf, prefix: &str, options: &WriterOptions) -> PartWriter {
+impl<'a> PartWriter<'a> {
+    fn new(dirs: &'a TableDirs, prefix: String) -> PartWriter<'a> {
         PartWriter {
-            writer: Some(DatasetWriter::new(dir, prefix, options.clone())),
+            dirs,
+            prefix,
+            writers: BTreeMap::new(),
             error: None,
         }
     }
 
     fn finish(self) -> Result<(), WriteError> {
         if let Some(e) = self.error {
-            if let Some(w) = self.writer {
+            for (_, w) in self.writers {
                 w.abort();
             }
             return Err(e);
         }
-        match self.writer {
-            Some(w) => w.finish().map(|_| ()),
-            None => Ok(()),
+        for (_, w) in self.writers {
+            w.finish()?;
         }
+        Ok(())
     }
 }
 
-impl BatchSink for PartWriter {
-    fn batch(&mut self, batch: RecordBatch) {
-        if self.error.is_some() {
+impl BatchSink for PartWriter<'_> {
+    fn batch(&mut self, table: Table, batch: RecordBatch) {
+        if self.error.is_some() || batch.num_rows() == 0 {
             return;
         }
-        if let Some(w) = self.writer.as_mut() {
-            if let Err(e) = w.write(&batch) {
-                self.error = Some(e);
-            }
+        let dirs = self.dirs;
+        let prefix = &self.prefix;
+        let writer = self.writers.entry(table).or_insert_with(|| {
+            let options = if table == Table::Readings {
+                &dirs.readings
+            } else {
+                &dirs.others
+            };
+            DatasetWriter::new(dirs.dirs[&table].clone(), prefix, options.clone())
+        });
+        if let Err(e) = writer.write(&batch) {
+            self.error = Some(e);
         }
     }
 
     fn discard(&mut self) {
-        if let Some(w) = self.writer.take() {
+        for (_, w) in std::mem::take(&mut self.writers) {
             w.abort();
         }
     }
@@ -103,8 +153,7 @@ fn parts_for(bytes: u64, inputs: usize, threads: usize) -> usize {
 
 /// What every input of a `convert` run shares.
 struct ConvertJob<'a> {
-    readings_dir: PathBuf,
-    writer_options: WriterOptions,
+    dirs: &'a TableDirs,
     options: ConvertOptions,
     parse_options: ParseOptions,
     progress: &'a Progress,
@@ -115,13 +164,8 @@ struct ConvertJob<'a> {
 impl ConvertJob<'_> {
     /// Convert input number `index` into readings files named after it.
     fn convert_file(&self, index: usize, path: &Path) -> Result<FileOutcome, WriteError> {
-        let (dir, writer_options, options, parse_options, progress) = (
-            &self.readings_dir,
-            &self.writer_options,
-            &self.options,
-            &self.parse_options,
-            self.progress,
-        );
+        let (dirs, options, parse_options, progress) =
+            (self.dirs, &self.options, &self.parse_options, self.progress);
         let parts = |bytes| parts_for(bytes, self.inputs, self.threads);
         let prefix = format!("part-{index:05}");
         let source = source_name(path);
@@ -133,7 +177,7 @@ impl ConvertJob<'_> {
         if let (Some(slice), true) = (input.as_slice(), n > 1) {
             let bytes = slice.len() as u64;
             let done = convert_parallel(&source, slice, options, parse_options, n, |k| {
-                PartWriter::new(dir.to_owned(), &format!("{prefix}-{k:03}"), writer_options)
+                PartWriter::new(dirs, format!("{prefix}-{k:03}"))
             });
             for sink in done.sinks {
                 sink.finish()?;
@@ -145,13 +189,13 @@ impl ConvertJob<'_> {
                 bytes,
                 counts: done.conversion.counts,
                 rejections: done.conversion.rejections,
-                tables: Some(done.conversion.tables),
+                warnings: done.conversion.warnings,
                 fatal,
             });
         }
-        let mut part = PartWriter::new(dir.to_owned(), &prefix, writer_options);
-        let outcome = convert_opened(source, input, options, parse_options, progress, |b| {
-            part.batch(b)
+        let mut part = PartWriter::new(dirs, prefix);
+        let outcome = convert_opened(source, input, options, parse_options, progress, |t, b| {
+            part.batch(t, b)
         });
         part.finish()?;
         Ok(outcome)
@@ -166,7 +210,7 @@ impl FileOutcome {
             bytes: 0,
             counts: ConvertCounts::default(),
             rejections: Vec::new(),
-            tables: None,
+            warnings: Vec::new(),
             fatal,
         }
     }
@@ -178,7 +222,7 @@ pub(crate) fn convert_input(
     options: &ConvertOptions,
     parse_options: &ParseOptions,
     progress: &Progress,
-    on_batch: impl FnMut(RecordBatch),
+    on_batch: impl FnMut(Table, RecordBatch),
 ) -> FileOutcome {
     let source = source_name(path);
     match Input::open(path) {
@@ -194,7 +238,7 @@ fn convert_opened(
     options: &ConvertOptions,
     parse_options: &ParseOptions,
     progress: &Progress,
-    on_batch: impl FnMut(RecordBatch),
+    on_batch: impl FnMut(Table, RecordBatch),
 ) -> FileOutcome {
     let size = input.len_hint();
     let mut converter = Converter::new(&source, options.clone(), on_batch);
@@ -218,7 +262,7 @@ fn convert_opened(
         bytes,
         counts: conversion.counts,
         rejections: conversion.rejections,
-        tables: Some(conversion.tables),
+        warnings: conversion.warnings,
         fatal,
     }
 }
@@ -322,7 +366,7 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         ..ParseOptions::default()
     };
     let out = OutputDir::create(&args.output).map_err(|e| e.to_string())?;
-    let readings_dir = out.table_dir("readings").map_err(|e| e.to_string())?;
+    let dirs = TableDirs::create(&out, &writer_options).map_err(|e| e.to_string())?;
     let total_bytes: u64 = args
         .inputs
         .iter()
@@ -340,8 +384,7 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| e.to_string())?;
     let job = ConvertJob {
-        readings_dir,
-        writer_options: writer_options.clone(),
+        dirs: &dirs,
         options,
         parse_options,
         progress: &progress,
@@ -377,15 +420,21 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         out.abandon();
         false
     } else {
-        write_small_tables(&out, &outcomes, &writer_options).map_err(|e| e.to_string())?;
+        write_table(
+            out.table_dir("rejects").map_err(|e| e.to_string())?,
+            "part",
+            &[rejects_batch(&outcomes)],
+            &dirs.others,
+        )
+        .map_err(|e| e.to_string())?;
+        dirs.fill_empty().map_err(|e| e.to_string())?;
         out.publish().map_err(|e| e.to_string())?;
         true
     };
     let seconds = started.elapsed().as_secs_f64();
     let warnings: Vec<&str> = outcomes
         .iter()
-        .filter_map(|o| o.tables.as_ref())
-        .flat_map(|t| t.warnings.iter().map(String::as_str))
+        .flat_map(|o| o.warnings.iter().map(String::as_str))
         .collect();
     print_rejections(&outcomes, &warnings);
     print_summary(&totals, seconds, &args.output, published);
@@ -444,30 +493,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let temp = path.with_file_name(format!(".{name}.inprogress"));
     std::fs::write(&temp, bytes)?;
     std::fs::rename(&temp, path)
-}
-
-fn write_small_tables(
-    out: &OutputDir,
-    outcomes: &[FileOutcome],
-    options: &WriterOptions,
-) -> Result<(), WriteError> {
-    let tables: Vec<&MetadataTables> = outcomes.iter().filter_map(|o| o.tables.as_ref()).collect();
-    let pick = |f: fn(&MetadataTables) -> &RecordBatch| -> Vec<RecordBatch> {
-        tables.iter().map(|t| f(t).clone()).collect()
-    };
-    for (name, batches) in [
-        ("usage_points", pick(|t| &t.usage_points)),
-        ("meter_readings", pick(|t| &t.meter_readings)),
-        ("reading_types", pick(|t| &t.reading_types)),
-        ("entries", pick(|t| &t.entries)),
-        ("rejects", vec![rejects_batch(outcomes)]),
-    ] {
-        if batches.is_empty() {
-            continue;
-        }
-        write_table(out.table_dir(name)?, "part", &batches, options)?;
-    }
-    Ok(())
 }
 
 fn rejects_batch(outcomes: &[FileOutcome]) -> RecordBatch {

@@ -10,7 +10,9 @@ use crate::GenArgs;
 /// Parse `500MB`, `1GB`, `2GiB`, `123` (bytes).
 fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
     let number: f64 = number.parse().map_err(|_| format!("bad size `{text}`"))?;
     let factor = match unit.trim().to_ascii_lowercase().as_str() {
@@ -45,7 +47,11 @@ pub(crate) fn run(args: &GenArgs) -> Result<ExitCode, String> {
         "default" => PrefixStyle::DefaultNamespace,
         "espi" => PrefixStyle::EspiPrefix,
         "ns0" => PrefixStyle::Ns0,
-        other => return Err(format!("unknown prefix style `{other}` (default, espi, ns0)")),
+        other => {
+            return Err(format!(
+                "unknown prefix style `{other}` (default, espi, ns0)"
+            ))
+        }
     };
     options.corrections = args.corrections;
     let summary = match args.output.as_deref() {
@@ -54,9 +60,13 @@ pub(crate) fn run(args: &GenArgs) -> Result<ExitCode, String> {
             generate(&options, BufWriter::new(std::io::stdout().lock()))
         }
         Some(path) => {
-            let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
             let temp = path.with_file_name(format!(".{name}.inprogress"));
-            let file = std::fs::File::create(&temp).map_err(|e| format!("{}: {e}", temp.display()))?;
+            let file =
+                std::fs::File::create(&temp).map_err(|e| format!("{}: {e}", temp.display()))?;
             let mut out = BufWriter::with_capacity(1 << 20, file);
             let summary = generate(&options, &mut out)
                 .and_then(|s| out.flush().map(|_| s))
@@ -68,7 +78,11 @@ pub(crate) fn run(args: &GenArgs) -> Result<ExitCode, String> {
     .map_err(|e| e.to_string())?;
     eprintln!(
         "generated {} bytes: {} usage points, {} entries, {} interval blocks, {} readings",
-        summary.bytes, summary.usage_points, summary.entries, summary.interval_blocks, summary.readings
+        summary.bytes,
+        summary.usage_points,
+        summary.entries,
+        summary.interval_blocks,
+        summary.readings
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int32Type, Int64Type, TimestampMicrosecondType, UInt64Type};
 use arrow_array::{Array, RecordBatch};
-use espi_arrow::ConvertOptions;
+use espi_arrow::{empty_batch, ConvertOptions, Table};
 use espi_core::ParseOptions;
 use espi_model::codes;
 use espi_model::numbers::civil_from_days;
@@ -109,6 +109,8 @@ fn code(value: Option<i64>, name: fn(i64) -> Option<&'static str>) -> String {
 
 pub(crate) fn run(args: &InspectArgs) -> Result<ExitCode, String> {
     let mut stats = ReadingStats::default();
+    let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
+    let mut small: BTreeMap<Table, Vec<RecordBatch>> = BTreeMap::new();
     let outcome = convert_input(
         &args.input,
         &ConvertOptions::default(),
@@ -117,8 +119,26 @@ pub(crate) fn run(args: &InspectArgs) -> Result<ExitCode, String> {
             ..ParseOptions::default()
         },
         &Progress::new(0, true),
-        |b| stats.add(&b),
+        |table, b| match table {
+            Table::Readings => stats.add(&b),
+            Table::Entries => {
+                for i in 0..b.num_rows() {
+                    *kinds
+                        .entry(string_at(&b, "resource", i).unwrap_or_default())
+                        .or_default() += 1;
+                }
+            }
+            _ => small.entry(table).or_default().push(b),
+        },
     );
+    let table = |t: Table| -> RecordBatch {
+        match small.get(&t) {
+            Some(v) if !v.is_empty() => {
+                arrow_select::concat::concat_batches(&v[0].schema(), v).expect("same schema")
+            }
+            _ => empty_batch(t),
+        }
+    };
     let mut out = String::new();
     let c = outcome.counts;
     let _ = writeln!(
@@ -126,24 +146,13 @@ pub(crate) fn run(args: &InspectArgs) -> Result<ExitCode, String> {
         "{}: {} bytes, {} entries, {} interval blocks",
         outcome.source, outcome.bytes, c.entries, c.interval_blocks
     );
-    let Some(tables) = &outcome.tables else {
-        return Err(outcome.fatal.unwrap_or_else(|| "cannot read input".into()));
-    };
-
-    let entries = &tables.entries;
-    let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
-    for i in 0..entries.num_rows() {
-        *kinds
-            .entry(string_at(entries, "resource", i).unwrap_or_default())
-            .or_default() += 1;
-    }
     if c.interval_blocks > 0 {
         kinds.insert("IntervalBlock".into(), c.interval_blocks);
     }
     let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
     let _ = writeln!(out, "resources: {}", kinds.join(", "));
 
-    let up = &tables.usage_points;
+    let up = &table(Table::UsagePoints);
     let _ = writeln!(out, "\nusage points ({}):", up.num_rows());
     for i in 0..up.num_rows() {
         let _ = writeln!(
@@ -158,11 +167,11 @@ pub(crate) fn run(args: &InspectArgs) -> Result<ExitCode, String> {
         );
     }
 
-    let rts = &tables.reading_types;
+    let rts = &table(Table::ReadingTypes);
     let rt_row = |key: &str| -> Option<usize> {
         (0..rts.num_rows()).find(|&i| string_at(rts, "reading_type", i).as_deref() == Some(key))
     };
-    let mrs = &tables.meter_readings;
+    let mrs = &table(Table::MeterReadings);
     let _ = writeln!(out, "\nmeter readings ({}):", mrs.num_rows());
     for i in 0..mrs.num_rows() {
         let key = string_at(mrs, "meter_reading", i).unwrap_or_default();
@@ -228,7 +237,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<ExitCode, String> {
         );
         let _ = writeln!(out, "tou: {}", distribution(&stats.tou, |_| None));
     }
-    for w in &tables.warnings {
+    for w in &outcome.warnings {
         let _ = writeln!(out, "warning: {w}");
     }
     for r in &outcome.rejections {

@@ -162,7 +162,10 @@ fn open_tag(input: &[u8], pos: usize, tags: &Tags) -> Option<(Child, usize)> {
         return None;
     }
     let rest = input.get(name_start..)?;
-    let len = rest.iter().take(16).position(|&b| !b.is_ascii_alphabetic())?;
+    let len = rest
+        .iter()
+        .take(16)
+        .position(|&b| !b.is_ascii_alphabetic())?;
     if len == 0 || rest[len] != b'>' {
         return None;
     }
