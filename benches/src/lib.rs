@@ -40,6 +40,14 @@ pub fn read_pass(input: &[u8]) -> u64 {
         .sum()
 }
 
+/// espi's parser alone (readings and entries dropped): the scanner and the
+/// namespace-aware event loop, no Arrow.
+pub fn espi_parse_only(input: &[u8]) -> u64 {
+    parse_slice(input, &ParseOptions::default(), &mut espi_core::NullSink)
+        .expect("valid feed")
+        .readings
+}
+
 /// espi XML to Arrow batches on one thread (batches are dropped).
 pub fn espi_to_arrow(input: &[u8]) -> ConvertCounts {
     let mut converter = Converter::new("bench", ConvertOptions::default(), |_, b: RecordBatch| {

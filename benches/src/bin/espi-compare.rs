@@ -8,7 +8,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use espi_bench::{bare_quick_xml_events, espi_to_arrow, espi_to_parquet, read_pass, PeakMemory};
+use espi_bench::{
+    bare_quick_xml_events, espi_parse_only, espi_to_arrow, espi_to_parquet, read_pass, PeakMemory,
+};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -56,6 +58,7 @@ fn main() {
 
     let (t_read, m_read, _) = time(runs, || std::hint::black_box(read_pass(input)));
     let (t_bare, m_bare, events) = time(runs, || bare_quick_xml_events(input));
+    let (t_parse, m_parse, _) = time(runs, || espi_parse_only(input));
     let (t_arrow, m_arrow, counts) = time(runs, || espi_to_arrow(input));
     let out = tempfile::tempdir().expect("temp dir");
     let (t_parquet, m_parquet, _) = time(runs, || {
@@ -75,6 +78,11 @@ fn main() {
             name: "bare quick-xml event loop",
             seconds: t_bare,
             peak_anon: m_bare,
+        },
+        Stage {
+            name: "espi parser alone",
+            seconds: t_parse,
+            peak_anon: m_parse,
         },
         Stage {
             name: "espi XML -> Arrow",

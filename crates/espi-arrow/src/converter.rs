@@ -224,19 +224,20 @@ impl RawReadings {
 /// Interns strings (identities of usage points and meter readings) to ids.
 #[derive(Debug, Default)]
 pub(crate) struct Interner {
-    ids: HashMap<String, u32>,
-    pub(crate) strings: Vec<String>,
+    ids: HashMap<Arc<str>, u32>,
+    pub(crate) strings: Vec<Arc<str>>,
 }
 
 impl Interner {
-    /// The id of `s`, interning it.
+    /// The id of `s`, interning it (one shared copy of each string).
     pub(crate) fn id(&mut self, s: &str) -> u32 {
         if let Some(&id) = self.ids.get(s) {
             return id;
         }
         let id = self.strings.len() as u32;
-        self.strings.push(s.to_owned());
-        self.ids.insert(s.to_owned(), id);
+        let shared: Arc<str> = Arc::from(s);
+        self.strings.push(shared.clone());
+        self.ids.insert(shared, id);
         id
     }
 
@@ -264,7 +265,7 @@ impl LocalDict {
         let values = StringArray::from_iter_values(
             self.values
                 .iter()
-                .map(|&id| interner.strings[id as usize].as_str()),
+                .map(|&id| &*interner.strings[id as usize]),
         );
         Arc::new(DictionaryArray::<Int32Type>::new(
             Int32Array::from(keys),
@@ -407,8 +408,8 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             .iter()
             .map(|(&mr, st)| {
                 (
-                    self.keys.strings[mr as usize].clone(),
-                    self.keys.strings[st.usage_point as usize].clone(),
+                    self.keys.strings[mr as usize].to_string(),
+                    self.keys.strings[st.usage_point as usize].to_string(),
                     *st,
                 )
             })
@@ -504,15 +505,16 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             None => &self.links,
         };
         let mr_key = self.keys.strings[block.meter_reading as usize].clone();
-        let mr = meta.meter_reading(&mr_key).or_else(|| {
+        let mr_key: &str = &mr_key;
+        let mr = meta.meter_reading(mr_key).or_else(|| {
             [&block.up, &block.this]
                 .into_iter()
                 .flatten()
                 .find_map(|h| meta.meter_reading_by_related(h))
         });
         let (mr_identity, reading_type) = match mr {
-            Some(mr) => (mr.key.clone(), meta.reading_type_of(mr)),
-            None => (mr_key.clone(), None),
+            Some((key, mr)) => (key.to_owned(), meta.reading_type_of(mr)),
+            None => (mr_key.to_owned(), None),
         };
         let attrs = reading_type.map(|rt| rt.attrs);
         if attrs.is_none() && !final_ {
@@ -623,6 +625,90 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 }
                 None => (None, None),
             };
+            let r = block.rows.clone();
+            let n = r.len();
+            let complete = self.raw.start[r.clone()].iter().all(Option::is_some)
+                && self.raw.duration[r.clone()].iter().all(Option::is_some);
+            if complete {
+                // Every reading has its timePeriod: whole-block column copies.
+                let block_starts = self.raw.start[r.clone()].iter().map(|s| s.unwrap_or(0));
+                let (mut first, mut last) = (i64::MAX, i64::MIN);
+                for s in block_starts {
+                    first = first.min(s);
+                    last = last.max(s);
+                    start.push(s);
+                }
+                duration.extend(self.raw.duration[r.clone()].iter().map(|d| d.unwrap_or(0)));
+                let written = n as u64;
+                let st = self.series.entry(res.meter_reading).or_insert(SeriesStats {
+                    usage_point: res.usage_point,
+                    readings: 0,
+                    first_start_us: first,
+                    last_start_us: last,
+                });
+                st.readings += written;
+                st.first_start_us = st.first_start_us.min(first);
+                st.last_start_us = st.last_start_us.max(last);
+                self.counts.readings_fractional_start +=
+                    self.raw.fractional[r.clone()].iter().filter(|f| **f).count() as u64;
+                if attrs.is_none() {
+                    self.counts.readings_unlinked += written;
+                }
+                up_keys.extend(std::iter::repeat_n(up_key, n));
+                mr_keys.extend(std::iter::repeat_n(mr_key, n));
+                unit_keys.extend(std::iter::repeat_n(unit_key, n));
+                derived.extend(std::iter::repeat_n(false, n));
+                updated.extend(std::iter::repeat_n(block.updated_us, n));
+                multiplier.extend(std::iter::repeat_n(
+                    attrs.map(|a| a.power_of_ten_multiplier as i32),
+                    n,
+                ));
+                uom.extend(std::iter::repeat_n(
+                    attrs.and_then(|a| a.uom).map(|u| u as i32),
+                    n,
+                ));
+                flow.extend(std::iter::repeat_n(
+                    attrs.and_then(|a| a.flow_direction).map(|f| f as i32),
+                    n,
+                ));
+                let raw_values = &self.raw.value[r.clone()];
+                value_raw.extend_from_slice(raw_values);
+                match (exponent, attrs.is_some()) {
+                    (Some(e), _) => {
+                        for v in raw_values {
+                            let x = v.and_then(|v| scale_exact(v, e));
+                            if v.is_some() && x.is_none() {
+                                self.counts.readings_unscaled += 1;
+                            }
+                            value.push(x);
+                        }
+                    }
+                    (None, linked) => {
+                        if linked {
+                            self.counts.readings_unscaled +=
+                                raw_values.iter().filter(|v| v.is_some()).count() as u64;
+                        }
+                        value.extend(std::iter::repeat_n(None, n));
+                    }
+                }
+                for i in r.clone() {
+                    let q = self.raw.qualities_of(i);
+                    quality.push(q.first().copied());
+                    if q.is_empty() {
+                        qualities.append(false);
+                    } else {
+                        qualities.values().append_slice(q);
+                        qualities.append(true);
+                    }
+                }
+                tou.extend_from_slice(&self.raw.tou[r.clone()]);
+                let costs = &self.raw.cost[r.clone()];
+                cost_raw.extend_from_slice(costs);
+                cost.extend(costs.iter().map(|c| c.and_then(cost_in_currency)));
+                tier.extend_from_slice(&self.raw.tier[r.clone()]);
+                cpp.extend_from_slice(&self.raw.cpp[r]);
+                continue;
+            }
             let mut next_start = block.interval_start_us;
             let mut series = self.series.get(&res.meter_reading).copied();
             for i in block.rows.clone() {

@@ -18,7 +18,7 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema};
 use espi_model::codes;
-use espi_model::links::{normalise_href, usage_point_key_of_meter_reading};
+use espi_model::links::{meter_reading_key_of_block, normalise_href, usage_point_key_of_meter_reading};
 use espi_model::numbers::{parse_i64, parse_rfc3339_micros};
 use espi_model::resource::{Entry, Namespace, ReadingAttributes, Resource, READING_TYPE_FIELDS};
 use espi_model::units::normalise;
@@ -71,7 +71,8 @@ impl Table {
 
 #[derive(Debug, Clone)]
 pub(crate) struct MeterReadingLink {
-    pub(crate) key: String,
+    /// Position among the MeterReadings of the input (table order).
+    order: u32,
     /// Normalised related hrefs other than IntervalBlock ones: the
     /// ReadingType is among them.
     related: Vec<Box<str>>,
@@ -161,12 +162,14 @@ impl Warnings {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Links {
     meter_readings: HashMap<String, MeterReadingLink>,
-    meter_reading_order: Vec<String>,
+    meter_reading_count: u32,
     by_related: HashMap<String, String>,
     reading_types: HashMap<String, ReadingTypeLink>,
-    /// Every ReadingType definition in document order, so that parts read
-    /// separately merge exactly as one pass would have read them.
+    /// Every ReadingType definition in document order, kept (when
+    /// `record_definitions`) so that parts read separately merge exactly as
+    /// one pass would have read them.
     definitions: Vec<(String, ReadingTypeLink)>,
+    pub(crate) record_definitions: bool,
     usage_points: HashSet<String>,
     pub(crate) warnings: Warnings,
     /// Warnings about ReadingType definitions (replayed, not merged).
@@ -207,41 +210,47 @@ impl Links {
         for href in &entry.related_hrefs {
             let href = normalise_href(href);
             if href.contains("IntervalBlock") {
-                // Only needed to find the MeterReading of a block without an
-                // `up` link that this MeterReading lists directly.
-                self.by_related
-                    .entry(href.to_owned())
-                    .or_insert_with(|| key.clone());
+                // A block's MeterReading is found from the block's own hrefs
+                // when they follow the .../MeterReading/{id}/IntervalBlock
+                // layout; other listed blocks are remembered here.
+                if meter_reading_key_of_block(href) != key {
+                    self.by_related
+                        .entry(href.to_owned())
+                        .or_insert_with(|| key.clone());
+                }
             } else {
                 related.push(Box::from(href));
             }
         }
         let link = MeterReadingLink {
-            key,
+            order: 0,
             related,
             entry_index: entry.index,
             updated_us: entry.updated.as_deref().and_then(parse_rfc3339_micros),
             entry_id: entry.id.as_deref().map(Box::from),
         };
-        self.insert_meter_reading(link);
+        self.insert_meter_reading(key, link);
     }
 
     /// The first MeterReading with a key stands unless a later one has a
     /// strictly later `updated`.
-    fn insert_meter_reading(&mut self, link: MeterReadingLink) {
-        match self.meter_readings.get(&link.key) {
+    fn insert_meter_reading(&mut self, key: String, mut link: MeterReadingLink) {
+        match self.meter_readings.get(&key) {
             Some(existing) if !link.replaces(existing) => {
                 self.warnings.push(
                     link.entry_index,
                     Some(existing.entry_index),
-                    format!("repeats MeterReading {}; the first is kept", link.key),
+                    format!("repeats MeterReading {key}; the first is kept"),
                 );
                 return;
             }
-            Some(_) => {}
-            None => self.meter_reading_order.push(link.key.clone()),
+            Some(existing) => link.order = existing.order,
+            None => {
+                link.order = self.meter_reading_count;
+                self.meter_reading_count += 1;
+            }
         }
-        self.meter_readings.insert(link.key.clone(), link);
+        self.meter_readings.insert(key, link);
     }
 
     fn add_reading_type(&mut self, entry: &Entry, resource: &Resource, key: String) {
@@ -263,7 +272,9 @@ impl Links {
             entry_index: entry.index,
             accepted: vec![entry.index],
         };
-        self.definitions.push((key.clone(), link.clone()));
+        if self.record_definitions {
+            self.definitions.push((key.clone(), link.clone()));
+        }
         self.define_reading_type(key, link);
     }
 
@@ -321,28 +332,31 @@ impl Links {
     /// with the rules of [`Links::add_entry`].
     pub(crate) fn merge(&mut self, other: Links) {
         let Links {
-            mut meter_readings,
-            meter_reading_order,
+            meter_readings,
+            meter_reading_count: _,
             by_related,
             reading_types,
             definitions,
+            record_definitions: _,
             usage_points,
             warnings,
             reading_type_warnings: _,
         } = other;
         self.warnings.kept.extend(warnings.kept);
         self.warnings.dropped += warnings.dropped;
-        for key in meter_reading_order {
-            if let Some(link) = meter_readings.remove(&key) {
-                self.insert_meter_reading(link);
-            }
+        let mut meter_readings: Vec<(String, MeterReadingLink)> = meter_readings.into_iter().collect();
+        meter_readings.sort_by_key(|(_, link)| link.order);
+        for (key, link) in meter_readings {
+            self.insert_meter_reading(key, link);
         }
         for (href, key) in by_related {
             self.by_related.entry(href).or_insert(key);
         }
         drop(reading_types);
         for (key, def) in definitions {
-            self.definitions.push((key.clone(), def.clone()));
+            if self.record_definitions {
+                self.definitions.push((key.clone(), def.clone()));
+            }
             self.define_reading_type(key, def);
         }
         self.usage_points.extend(usage_points);
@@ -355,14 +369,17 @@ impl Links {
             .is_some_and(|rt| rt.accepted.contains(&entry.index))
     }
 
-    pub(crate) fn meter_reading(&self, key: &str) -> Option<&MeterReadingLink> {
-        self.meter_readings.get(key)
+    /// The MeterReading with this key, and its key as stored.
+    pub(crate) fn meter_reading(&self, key: &str) -> Option<(&str, &MeterReadingLink)> {
+        self.meter_readings
+            .get_key_value(key)
+            .map(|(k, v)| (k.as_str(), v))
     }
 
-    pub(crate) fn meter_reading_by_related(&self, href: &str) -> Option<&MeterReadingLink> {
+    pub(crate) fn meter_reading_by_related(&self, href: &str) -> Option<(&str, &MeterReadingLink)> {
         self.by_related
             .get(href)
-            .and_then(|k| self.meter_readings.get(k))
+            .and_then(|k| self.meter_reading(k))
     }
 
     pub(crate) fn reading_type_of(&self, mr: &MeterReadingLink) -> Option<&ReadingTypeLink> {
@@ -380,10 +397,13 @@ impl Links {
 /// Rows of the streamed tables, waiting to fill a batch.
 #[derive(Default)]
 pub(crate) struct TableRows {
-    usage_points: Vec<(Entry, Resource)>,
-    reading_types: Vec<(Entry, Resource)>,
-    entries: Vec<(Entry, Resource)>,
+    usage_points: Vec<Row>,
+    reading_types: Vec<Row>,
+    entries: Vec<Row>,
 }
+
+/// A resource with its entry, shared by the tables it has rows in.
+type Row = (Arc<Entry>, Arc<Resource>);
 
 impl TableRows {
     /// Add an entry's rows; `accept_reading_type` says whether a ReadingType
@@ -395,16 +415,18 @@ impl TableRows {
         resources: Vec<Resource>,
         accept_reading_type: impl Fn(&Entry) -> bool,
     ) -> Vec<(Table, RecordBatch)> {
+        let shared = Arc::new(entry.clone());
         for resource in resources {
             if resource.is("IntervalBlock") {
                 continue;
             }
-            if resource.is("UsagePoint") {
-                self.usage_points.push((entry.clone(), resource.clone()));
-            } else if resource.is("ReadingType") && accept_reading_type(entry) {
-                self.reading_types.push((entry.clone(), resource.clone()));
+            let row = (shared.clone(), Arc::new(resource));
+            if row.1.is("UsagePoint") {
+                self.usage_points.push(row.clone());
+            } else if row.1.is("ReadingType") && accept_reading_type(entry) {
+                self.reading_types.push(row.clone());
             }
-            self.entries.push((entry.clone(), resource));
+            self.entries.push(row);
         }
         self.flush(source, false)
     }
@@ -414,7 +436,7 @@ impl TableRows {
         let mut out = Vec::new();
         let full = |n: usize| n > 0 && (all || n >= TABLE_BATCH_ROWS);
         if full(self.usage_points.len()) {
-            let rows: Vec<(String, Option<&(Entry, Resource)>)> = self
+            let rows: Vec<(String, Option<&Row>)> = self
                 .usage_points
                 .iter()
                 .map(|r| (self_key(&r.0).unwrap_or_default(), Some(r)))
@@ -446,17 +468,17 @@ pub(crate) fn final_tables(
     keys: &Interner,
     series: &HashMap<u32, SeriesStats>,
 ) -> Vec<(Table, RecordBatch)> {
-    let mut referenced: Vec<&String> = series
+    let mut referenced: Vec<&str> = series
         .values()
-        .map(|s| &keys.strings[s.usage_point as usize])
-        .filter(|k| !links.usage_points.contains(k.as_str()))
+        .map(|s| &*keys.strings[s.usage_point as usize])
+        .filter(|k| !links.usage_points.contains(*k))
         .collect();
     referenced.sort();
     referenced.dedup();
     let mut out = Vec::new();
     if !referenced.is_empty() {
-        let rows: Vec<(String, Option<&(Entry, Resource)>)> =
-            referenced.into_iter().map(|k| (k.clone(), None)).collect();
+        let rows: Vec<(String, Option<&Row>)> =
+            referenced.into_iter().map(|k| (k.to_owned(), None)).collect();
         out.push((Table::UsagePoints, usage_points_batch(source, &rows)));
     }
     out.push((
@@ -495,7 +517,7 @@ pub(crate) fn empty_tables(source: &str) -> Vec<(Table, RecordBatch)> {
     ]
 }
 
-fn usage_points_batch(source: &str, rows: &[(String, Option<&(Entry, Resource)>)]) -> RecordBatch {
+fn usage_points_batch(source: &str, rows: &[(String, Option<&Row>)]) -> RecordBatch {
     let service_kind: Vec<Option<i64>> = rows
         .iter()
         .map(|(_, r)| r.and_then(|r| int_field(&r.1, "ServiceCategory/kind")))
@@ -505,7 +527,7 @@ fn usage_points_batch(source: &str, rows: &[(String, Option<&(Entry, Resource)>)
     let mut all: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(
         rows.iter().map(|(k, _)| k.as_str()),
     ))];
-    all.extend(envelope_columns(rows.iter().map(|(_, r)| r.map(|r| &r.0))));
+    all.extend(envelope_columns(rows.iter().map(|(_, r)| r.map(|r| &*r.0))));
     fields.push(Field::new("service_kind", DataType::Int32, true));
     all.push(Arc::new(Int32Array::from_iter(
         service_kind.iter().map(|v| v.map(|v| v as i32)),
@@ -537,10 +559,12 @@ fn meter_readings_batch(
     keys: &Interner,
     series: &HashMap<u32, SeriesStats>,
 ) -> RecordBatch {
-    let mut ids: Vec<String> = links.meter_reading_order.clone();
+    let mut ordered: Vec<(&String, &MeterReadingLink)> = links.meter_readings.iter().collect();
+    ordered.sort_by_key(|(_, link)| link.order);
+    let mut ids: Vec<String> = ordered.into_iter().map(|(k, _)| k.clone()).collect();
     let mut extra: Vec<String> = series
         .keys()
-        .map(|&id| keys.strings[id as usize].clone())
+        .map(|&id| keys.strings[id as usize].to_string())
         .filter(|k| !links.meter_readings.contains_key(k))
         .collect();
     extra.sort();
@@ -599,13 +623,13 @@ fn meter_readings_batch(
     batch(fields, all)
 }
 
-fn reading_types_batch(source: &str, rts: &[(Entry, Resource)]) -> RecordBatch {
+fn reading_types_batch(source: &str, rts: &[Row]) -> RecordBatch {
     let mut fields = vec![Field::new("reading_type", DataType::Utf8, false)];
     let mut all: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(
         rts.iter().map(|(e, _)| self_key(e).unwrap_or_default()),
     ))];
     fields.extend(envelope_fields());
-    all.extend(envelope_columns(rts.iter().map(|(e, _)| Some(e))));
+    all.extend(envelope_columns(rts.iter().map(|(e, _)| Some(&**e))));
     for (path, column) in READING_TYPE_FIELDS {
         fields.push(Field::new(*column, DataType::Int64, true));
         all.push(Arc::new(Int64Array::from_iter(
@@ -666,7 +690,7 @@ fn reading_types_batch(source: &str, rts: &[(Entry, Resource)]) -> RecordBatch {
     batch(fields, all)
 }
 
-fn entries_batch(source: &str, recs: &[(Entry, Resource)]) -> RecordBatch {
+fn entries_batch(source: &str, recs: &[Row]) -> RecordBatch {
     let mut fields = vec![
         Field::new("resource", DataType::Utf8, false),
         Field::new("namespace", DataType::Utf8, false),
@@ -680,7 +704,7 @@ fn entries_batch(source: &str, recs: &[(Entry, Resource)]) -> RecordBatch {
         )),
     ];
     fields.extend(envelope_fields());
-    all.extend(envelope_columns(recs.iter().map(|(e, _)| Some(e))));
+    all.extend(envelope_columns(recs.iter().map(|(e, _)| Some(&**e))));
     fields.push(Field::new("fields", DataType::Utf8, false));
     all.push(Arc::new(StringArray::from_iter_values(
         recs.iter().map(|(_, r)| fields_json(&r.fields)),
@@ -738,23 +762,53 @@ fn namespace_name(ns: Namespace) -> &'static str {
 
 /// Fields as a JSON object; a path seen more than once maps to an array.
 fn fields_json(fields: &[(String, String)]) -> String {
-    let mut map = serde_json::Map::new();
-    for (path, value) in fields {
-        match map.get_mut(path) {
-            None => {
-                map.insert(path.clone(), serde_json::Value::String(value.clone()));
+    let mut out = String::with_capacity(fields.len() * 32 + 2);
+    out.push('{');
+    for (i, (path, value)) in fields.iter().enumerate() {
+        // Each path once, at its first appearance.
+        if fields[..i].iter().any(|(p, _)| p == path) {
+            continue;
+        }
+        if out.len() > 1 {
+            out.push(',');
+        }
+        push_json_string(&mut out, path);
+        out.push(':');
+        let repeats = fields[i + 1..].iter().filter(|(p, _)| p == path).count();
+        if repeats == 0 {
+            push_json_string(&mut out, value);
+        } else {
+            out.push('[');
+            push_json_string(&mut out, value);
+            for (_, v) in fields[i + 1..].iter().filter(|(p, _)| p == path) {
+                out.push(',');
+                push_json_string(&mut out, v);
             }
-            Some(serde_json::Value::Array(items)) => {
-                items.push(serde_json::Value::String(value.clone()))
-            }
-            Some(existing) => {
-                let first = existing.take();
-                *existing =
-                    serde_json::Value::Array(vec![first, serde_json::Value::String(value.clone())]);
-            }
+            out.push(']');
         }
     }
-    serde_json::Value::Object(map).to_string()
+    out.push('}');
+    out
+}
+
+/// Append `s` as a JSON string literal.
+fn push_json_string(out: &mut String, s: &str) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 fn envelope_fields() -> Vec<Field> {
@@ -830,4 +884,28 @@ fn push_source(fields: &mut Vec<Field>, all: &mut Vec<ArrayRef>, source: &str, r
 fn batch(fields: Vec<Field>, columns: Vec<ArrayRef>) -> RecordBatch {
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
         .expect("metadata columns match their fields")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fields_json;
+
+    #[test]
+    fn fields_become_a_json_object_with_repeats_as_arrays() {
+        let fields: Vec<(String, String)> = [
+            ("a", "1"),
+            ("b/c", "say \"hi\"\n\\"),
+            ("a", "2"),
+            ("d", "\u{1}"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let json: serde_json::Value = serde_json::from_str(&fields_json(&fields)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"a": ["1", "2"], "b/c": "say \"hi\"\n\\", "d": "\u{1}"})
+        );
+        assert_eq!(fields_json(&[]), "{}");
+    }
 }

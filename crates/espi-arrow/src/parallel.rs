@@ -136,6 +136,7 @@ where
         .par_iter()
         .map(|range| {
             let mut collector = LinkCollector::default();
+            collector.links.record_definitions = true;
             let stats = parse_part(
                 input,
                 &layout,
@@ -152,6 +153,7 @@ where
     };
     let mut first_index = Vec::with_capacity(ranges.len());
     let mut links = Links::default();
+    links.record_definitions = true;
     let mut index = 0u64;
     for (mut part, entries) in collected {
         first_index.push(index);
