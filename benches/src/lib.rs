@@ -59,7 +59,7 @@ pub fn espi_to_arrow(input: &[u8]) -> ConvertCounts {
 
 /// espi XML to a zstd Parquet readings dataset under `dir`, on one thread.
 pub fn espi_to_parquet(input: &[u8], dir: &std::path::Path) -> ConvertCounts {
-    let mut writer = DatasetWriter::new(dir.to_owned(), "part", WriterOptions::default());
+    let mut writer = DatasetWriter::new(dir.to_owned(), "part", readings_writer_options());
     let mut converter = Converter::new(
         "bench",
         ConvertOptions::default(),
@@ -73,6 +73,46 @@ pub fn espi_to_parquet(input: &[u8], dir: &std::path::Path) -> ConvertCounts {
     let counts = converter.finish().counts;
     writer.finish().expect("finish");
     counts
+}
+
+/// espi XML to Parquet with the Parquet encoding on a second thread (as
+/// `espi convert` runs when it has two cores).
+pub fn espi_to_parquet_pipelined(input: &[u8], dir: &std::path::Path) -> ConvertCounts {
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<RecordBatch>(4);
+        let encoder = scope.spawn(move || {
+            let mut writer = DatasetWriter::new(dir.to_owned(), "part", readings_writer_options());
+            for batch in receiver {
+                writer.write(&batch).expect("write");
+            }
+            writer.finish().expect("finish");
+        });
+        let mut converter = Converter::new(
+            "bench",
+            ConvertOptions::default(),
+            |table, b: RecordBatch| {
+                if table == Table::Readings {
+                    let _ = sender.send(b);
+                }
+            },
+        );
+        parse_slice(input, &ParseOptions::default(), &mut converter).expect("valid feed");
+        let counts = converter.finish().counts;
+        drop(sender);
+        encoder.join().expect("encoder");
+        counts
+    })
+}
+
+/// The readings table's Parquet settings, as `espi convert` uses them.
+pub fn readings_writer_options() -> WriterOptions {
+    WriterOptions {
+        plain_columns: espi_arrow::READINGS_DISTINCT_COLUMNS
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
+        ..WriterOptions::default()
+    }
 }
 
 /// Anonymous resident memory of this process in bytes (`RssAnon`: heap and

@@ -9,7 +9,7 @@
 //! order) wait, in raw form, until it arrives or the input ends; what is still
 //! unlinked at the end is written with null ReadingType columns and counted.
 
-use std::collections::HashMap;
+use ahash::AHashMap as HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -39,7 +39,7 @@ pub struct ConvertOptions {
 
 impl Default for ConvertOptions {
     fn default() -> Self {
-        ConvertOptions { batch_size: 65_536 }
+        ConvertOptions { batch_size: 16_384 }
     }
 }
 
@@ -649,8 +649,10 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 st.readings += written;
                 st.first_start_us = st.first_start_us.min(first);
                 st.last_start_us = st.last_start_us.max(last);
-                self.counts.readings_fractional_start +=
-                    self.raw.fractional[r.clone()].iter().filter(|f| **f).count() as u64;
+                self.counts.readings_fractional_start += self.raw.fractional[r.clone()]
+                    .iter()
+                    .filter(|f| **f)
+                    .count() as u64;
                 if attrs.is_none() {
                     self.counts.readings_unlinked += written;
                 }

@@ -32,7 +32,7 @@ mod schema;
 pub use converter::{Conversion, ConvertCounts, ConvertOptions, Converter, Rejection};
 pub use metadata::{empty_batch, Table, TABLE_BATCH_ROWS};
 pub use parallel::{convert_parallel, convert_sequential, BatchSink, ParallelConversion};
-pub use schema::{dict_utf8, readings_schema, timestamp_utc};
+pub use schema::{dict_utf8, readings_schema, timestamp_utc, READINGS_DISTINCT_COLUMNS};
 
 use arrow_array::RecordBatch;
 use espi_core::{parse_slice, ParseError, ParseOptions};

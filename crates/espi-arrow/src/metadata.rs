@@ -7,7 +7,7 @@
 //! memory does not grow with the number of customers in a feed. Only the
 //! links (a few hundred bytes per MeterReading and ReadingType) are kept.
 
-use std::collections::{HashMap, HashSet};
+use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -18,7 +18,9 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema};
 use espi_model::codes;
-use espi_model::links::{meter_reading_key_of_block, normalise_href, usage_point_key_of_meter_reading};
+use espi_model::links::{
+    meter_reading_key_of_block, normalise_href, usage_point_key_of_meter_reading,
+};
 use espi_model::numbers::{parse_i64, parse_rfc3339_micros};
 use espi_model::resource::{Entry, Namespace, ReadingAttributes, Resource, READING_TYPE_FIELDS};
 use espi_model::units::normalise;
@@ -344,7 +346,8 @@ impl Links {
         } = other;
         self.warnings.kept.extend(warnings.kept);
         self.warnings.dropped += warnings.dropped;
-        let mut meter_readings: Vec<(String, MeterReadingLink)> = meter_readings.into_iter().collect();
+        let mut meter_readings: Vec<(String, MeterReadingLink)> =
+            meter_readings.into_iter().collect();
         meter_readings.sort_by_key(|(_, link)| link.order);
         for (key, link) in meter_readings {
             self.insert_meter_reading(key, link);
@@ -477,8 +480,10 @@ pub(crate) fn final_tables(
     referenced.dedup();
     let mut out = Vec::new();
     if !referenced.is_empty() {
-        let rows: Vec<(String, Option<&Row>)> =
-            referenced.into_iter().map(|k| (k.to_owned(), None)).collect();
+        let rows: Vec<(String, Option<&Row>)> = referenced
+            .into_iter()
+            .map(|k| (k.to_owned(), None))
+            .collect();
         out.push((Table::UsagePoints, usage_points_batch(source, &rows)));
     }
     out.push((

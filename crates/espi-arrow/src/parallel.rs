@@ -12,7 +12,7 @@
 //! discarded and the input is converted in one sequential pass, which then
 //! reports the error exactly as it would have anyway.
 
-use std::collections::HashMap;
+use ahash::AHashMap as HashMap;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;

@@ -14,6 +14,10 @@ pub fn timestamp_utc() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
+/// Readings columns whose values are nearly all distinct, so that a Parquet
+/// dictionary would not pay for itself.
+pub const READINGS_DISTINCT_COLUMNS: &[&str] = &["start", "value", "cost"];
+
 /// The readings table: one row per IntervalReading.
 ///
 /// | column | meaning |

@@ -10,7 +10,7 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use espi_arrow::{
     convert_parallel, empty_batch, BatchSink, ConvertCounts, ConvertOptions, Converter, Rejection,
-    Table,
+    Table, READINGS_DISTINCT_COLUMNS,
 };
 use espi_core::{Input, ParseOptions};
 use espi_parquet::{
@@ -64,6 +64,7 @@ impl TableDirs {
             readings: readings.clone(),
             others: WriterOptions {
                 partitioning: None,
+                plain_columns: Vec::new(),
                 ..readings.clone()
             },
         })
@@ -193,12 +194,37 @@ impl ConvertJob<'_> {
                 fatal,
             });
         }
-        let mut part = PartWriter::new(dirs, prefix);
-        let outcome = convert_opened(source, input, options, parse_options, progress, |t, b| {
-            part.batch(t, b)
-        });
-        part.finish()?;
-        Ok(outcome)
+        if self.threads < 2 {
+            let mut part = PartWriter::new(dirs, prefix);
+            let outcome =
+                convert_opened(source, input, options, parse_options, progress, |t, b| {
+                    part.batch(t, b)
+                });
+            part.finish()?;
+            return Ok(outcome);
+        }
+        // Parse on this thread, encode Parquet on another.
+        std::thread::scope(|scope| {
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<(Table, RecordBatch)>(4);
+            let encoder = scope.spawn(move || {
+                let mut part = PartWriter::new(dirs, prefix);
+                for (table, batch) in receiver {
+                    part.batch(table, batch);
+                }
+                part.finish()
+            });
+            let outcome =
+                convert_opened(source, input, options, parse_options, progress, |t, b| {
+                    // A send fails only if the encoder stopped; its error is
+                    // returned below.
+                    let _ = sender.send((t, b));
+                });
+            drop(sender);
+            let written = encoder
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            written.map(|_| outcome)
+        })
     }
 }
 
@@ -349,6 +375,10 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         return Err("stdin (`-`) can be given once".into());
     }
     let writer_options = WriterOptions {
+        plain_columns: READINGS_DISTINCT_COLUMNS
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
         zstd_level: args.zstd_level,
         partitioning: partitioning.clone(),
         row_group_rows: if partitioning.is_some() {

@@ -114,7 +114,7 @@ pub(crate) struct ConvertArgs {
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
     /// Rows per readings batch.
-    #[arg(long, default_value_t = 65_536)]
+    #[arg(long, default_value_t = 16_384)]
     batch_size: usize,
     /// zstd compression level.
     #[arg(long, default_value_t = 3)]

@@ -38,6 +38,7 @@ use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 pub use partition::{usage_point_bucket, Partitioning};
 
@@ -84,6 +85,10 @@ pub struct WriterOptions {
     pub file_rows: usize,
     /// Hive partitioning of the table, if any.
     pub partitioning: Option<Partitioning>,
+    /// Columns whose values are nearly all distinct (timestamps, measured
+    /// values): written without a dictionary, which would only be built and
+    /// thrown away.
+    pub plain_columns: Vec<String>,
 }
 
 impl Default for WriterOptions {
@@ -93,6 +98,7 @@ impl Default for WriterOptions {
             row_group_rows: 1 << 20,
             file_rows: 1 << 25,
             partitioning: None,
+            plain_columns: Vec::new(),
         }
     }
 }
@@ -100,11 +106,15 @@ impl Default for WriterOptions {
 impl WriterOptions {
     fn properties(&self) -> WriterProperties {
         let level = ZstdLevel::try_new(self.zstd_level).unwrap_or_default();
-        WriterProperties::builder()
+        let mut builder = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
-            .set_created_by(format!("espi {}", env!("CARGO_PKG_VERSION")))
-            .build()
+            .set_created_by(format!("espi {}", env!("CARGO_PKG_VERSION")));
+        for column in &self.plain_columns {
+            builder =
+                builder.set_column_dictionary_enabled(ColumnPath::from(column.as_str()), false);
+        }
+        builder.build()
     }
 }
 
