@@ -56,12 +56,19 @@ fn main() {
     let mb = input.len() as f64 / 1e6;
     // Warm the page cache.
     std::hint::black_box(read_pass(input));
-    // `ESPI_COMPARE_ONLY=arrow` runs the XML -> Arrow stage alone (for profilers).
-    if std::env::var("ESPI_COMPARE_ONLY").as_deref() == Ok("arrow") {
-        for _ in 0..runs {
+    // `ESPI_COMPARE_ONLY=arrow` or `parquet` runs that stage alone, once (for
+    // profilers and memory traces).
+    match std::env::var("ESPI_COMPARE_ONLY").as_deref() {
+        Ok("arrow") => {
             std::hint::black_box(espi_to_arrow(input));
+            return;
         }
-        return;
+        Ok("parquet") => {
+            let out = tempfile::tempdir().expect("temp dir");
+            std::hint::black_box(espi_to_parquet(input, out.path()));
+            return;
+        }
+        _ => {}
     }
 
     let (t_read, m_read, _) = time(runs, || std::hint::black_box(read_pass(input)));

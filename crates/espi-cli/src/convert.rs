@@ -65,6 +65,8 @@ impl TableDirs {
             others: WriterOptions {
                 partitioning: None,
                 plain_columns: Vec::new(),
+                row_group_bytes: 16 << 20,
+                dictionary: std::env::var("ESPI_DICT").is_err(),
                 ..readings.clone()
             },
         })
@@ -381,10 +383,15 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
             .collect(),
         zstd_level: args.zstd_level,
         partitioning: partitioning.clone(),
-        row_group_rows: if partitioning.is_some() {
-            1 << 18
+        // Partitioned output keeps a file open per partition: smaller row
+        // groups keep that memory bounded.
+        row_group_bytes: if partitioning.is_some() {
+            8 << 20
         } else {
-            1 << 20
+            std::env::var("ESPI_RG")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(64 << 20)
         },
         ..WriterOptions::default()
     };

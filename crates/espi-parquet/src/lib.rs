@@ -81,6 +81,10 @@ pub struct WriterOptions {
     pub zstd_level: i32,
     /// Rows per row group.
     pub row_group_rows: usize,
+    /// Bytes per row group (estimated, before compression): a row group is
+    /// held in memory until it is complete, so this bounds each open file's
+    /// memory.
+    pub row_group_bytes: usize,
     /// Rows per file before a new file is started.
     pub file_rows: usize,
     /// Hive partitioning of the table, if any.
@@ -89,6 +93,8 @@ pub struct WriterOptions {
     /// values): written without a dictionary, which would only be built and
     /// thrown away.
     pub plain_columns: Vec<String>,
+    /// Dictionary-encode columns (except `plain_columns`).
+    pub dictionary: bool,
 }
 
 impl Default for WriterOptions {
@@ -96,9 +102,11 @@ impl Default for WriterOptions {
         WriterOptions {
             zstd_level: 3,
             row_group_rows: 1 << 20,
+            row_group_bytes: 64 << 20,
             file_rows: 1 << 25,
             partitioning: None,
             plain_columns: Vec::new(),
+            dictionary: true,
         }
     }
 }
@@ -109,7 +117,9 @@ impl WriterOptions {
         let mut builder = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
-            .set_created_by(format!("espi {}", env!("CARGO_PKG_VERSION")));
+            .set_max_row_group_bytes(Some(self.row_group_bytes.max(1 << 16)))
+            .set_created_by(format!("espi {}", env!("CARGO_PKG_VERSION")))
+            .set_dictionary_enabled(self.dictionary);
         for column in &self.plain_columns {
             builder =
                 builder.set_column_dictionary_enabled(ColumnPath::from(column.as_str()), false);
