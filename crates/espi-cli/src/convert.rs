@@ -65,8 +65,9 @@ impl TableDirs {
             others: WriterOptions {
                 partitioning: None,
                 plain_columns: Vec::new(),
-                row_group_bytes: 16 << 20,
-                dictionary: std::env::var("ESPI_DICT").is_err(),
+                row_group_bytes: 8 << 20,
+                row_group_rows: 1 << 16,
+                page_bytes: 64 << 10,
                 ..readings.clone()
             },
         })
@@ -145,9 +146,13 @@ impl BatchSink for PartWriter<'_> {
     }
 }
 
+/// Below this many threads an input is not split: parsing on one thread
+/// while Parquet is encoded on another uses two cores as well, in less memory.
+const PARALLEL_MIN_THREADS: usize = 4;
+
 /// How many parallel parts to cut an input of `bytes` into.
 fn parts_for(bytes: u64, inputs: usize, threads: usize) -> usize {
-    if inputs >= threads || bytes < PARALLEL_MIN_BYTES {
+    if threads < PARALLEL_MIN_THREADS || inputs >= threads || bytes < PARALLEL_MIN_BYTES {
         return 1;
     }
     let per_input = threads.div_ceil(inputs);
@@ -388,10 +393,7 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         row_group_bytes: if partitioning.is_some() {
             8 << 20
         } else {
-            std::env::var("ESPI_RG")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(64 << 20)
+            32 << 20
         },
         ..WriterOptions::default()
     };

@@ -95,6 +95,9 @@ pub struct WriterOptions {
     pub plain_columns: Vec<String>,
     /// Dictionary-encode columns (except `plain_columns`).
     pub dictionary: bool,
+    /// Bytes of one data page (each open column buffers one page): small for
+    /// wide tables with few rows, to keep their memory small.
+    pub page_bytes: usize,
 }
 
 impl Default for WriterOptions {
@@ -102,11 +105,12 @@ impl Default for WriterOptions {
         WriterOptions {
             zstd_level: 3,
             row_group_rows: 1 << 20,
-            row_group_bytes: 64 << 20,
+            row_group_bytes: 32 << 20,
             file_rows: 1 << 25,
             partitioning: None,
             plain_columns: Vec::new(),
             dictionary: true,
+            page_bytes: 1 << 20,
         }
     }
 }
@@ -119,7 +123,9 @@ impl WriterOptions {
             .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
             .set_max_row_group_bytes(Some(self.row_group_bytes.max(1 << 16)))
             .set_created_by(format!("espi {}", env!("CARGO_PKG_VERSION")))
-            .set_dictionary_enabled(self.dictionary);
+            .set_dictionary_enabled(self.dictionary)
+            .set_data_page_size_limit(self.page_bytes.max(4096))
+            .set_dictionary_page_size_limit(self.page_bytes.max(4096));
         for column in &self.plain_columns {
             builder =
                 builder.set_column_dictionary_enabled(ColumnPath::from(column.as_str()), false);
