@@ -48,6 +48,30 @@ pub fn espi_parse_only(input: &[u8]) -> u64 {
         .readings
 }
 
+/// espi XML to Arrow batches with the input split into `threads * 2` parts
+/// converted on a pool of `threads` threads (batches are dropped).
+pub fn espi_to_arrow_parallel(input: &[u8], threads: usize) -> ConvertCounts {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool");
+    pool.install(|| {
+        let done = espi_arrow::convert_parallel(
+            "bench",
+            input,
+            &ConvertOptions::default(),
+            &ParseOptions::default(),
+            threads * 2,
+            |_| {
+                |_: Table, b: RecordBatch| {
+                    std::hint::black_box(b);
+                }
+            },
+        );
+        done.conversion.counts
+    })
+}
+
 /// espi XML to Arrow batches on one thread (batches are dropped).
 pub fn espi_to_arrow(input: &[u8]) -> ConvertCounts {
     let mut converter = Converter::new("bench", ConvertOptions::default(), |_, b: RecordBatch| {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use espi_bench::{
-    bare_quick_xml_events, espi_parse_only, espi_to_arrow, espi_to_parquet,
+    bare_quick_xml_events, espi_parse_only, espi_to_arrow, espi_to_arrow_parallel, espi_to_parquet,
     espi_to_parquet_pipelined, read_pass, PeakMemory,
 };
 
@@ -88,6 +88,9 @@ fn main() {
         std::fs::create_dir_all(&dir).expect("dir");
         espi_to_parquet_pipelined(input, &dir)
     });
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (t_par, m_par, par_counts) = time(runs, || espi_to_arrow_parallel(input, cores));
+    assert_eq!(par_counts.readings_written, counts.readings_written);
     let readings = counts.readings_written as f64;
     let stages = [
         Stage {
@@ -114,6 +117,11 @@ fn main() {
             name: "espi XML -> Parquet (zstd)",
             seconds: t_parquet,
             peak_anon: m_parquet,
+        },
+        Stage {
+            name: "espi XML -> Arrow, all cores",
+            seconds: t_par,
+            peak_anon: m_par,
         },
         Stage {
             name: "espi XML -> Parquet, 2 threads",
@@ -148,5 +156,10 @@ fn main() {
         t_bare / t_arrow,
         t_bare / t_parquet,
         t_bare / t_pipe
+    );
+    println!(
+        "scaling: XML->Arrow on {cores} cores is {:.2}x one thread (target >= {:.2}x)",
+        t_arrow / t_par,
+        0.75 * cores as f64
     );
 }
