@@ -80,7 +80,6 @@ pub(crate) struct MeterReadingLink {
     related: Vec<Box<str>>,
     entry_index: u64,
     updated_us: Option<i64>,
-    entry_id: Option<Box<str>>,
 }
 
 impl MeterReadingLink {
@@ -229,7 +228,6 @@ impl Links {
             related,
             entry_index: entry.index,
             updated_us: entry.updated.as_deref().and_then(parse_rfc3339_micros),
-            entry_id: entry.id.as_deref().map(Box::from),
         };
         self.insert_meter_reading(key, link);
     }
@@ -597,10 +595,6 @@ fn meter_readings_batch(
                 .map(|m| m.and_then(|m| links.reading_type_key_of(m))),
         )),
     ];
-    fields.push(Field::new("entry_id", DataType::Utf8, true));
-    all.push(Arc::new(StringArray::from_iter(
-        metas.iter().map(|m| m.and_then(|m| m.entry_id.as_deref())),
-    )));
     fields.push(Field::new("entry_index", DataType::UInt64, true));
     all.push(Arc::new(UInt64Array::from_iter(
         metas.iter().map(|m| m.map(|m| m.entry_index)),

@@ -68,6 +68,9 @@ impl TableDirs {
                 row_group_bytes: 8 << 20,
                 row_group_rows: 1 << 16,
                 page_bytes: 64 << 10,
+                // Every column of every open file has its own compressor:
+                // level 1 keeps the wide small tables' share of memory low.
+                zstd_level: 1,
                 ..readings.clone()
             },
         })
@@ -212,7 +215,7 @@ impl ConvertJob<'_> {
         }
         // Parse on this thread, encode Parquet on another.
         std::thread::scope(|scope| {
-            let (sender, receiver) = std::sync::mpsc::sync_channel::<(Table, RecordBatch)>(4);
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<(Table, RecordBatch)>(1);
             let encoder = scope.spawn(move || {
                 let mut part = PartWriter::new(dirs, prefix);
                 for (table, batch) in receiver {

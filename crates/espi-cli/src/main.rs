@@ -133,7 +133,21 @@ pub(crate) struct InspectArgs {
     input: PathBuf,
 }
 
+/// mimalloc's `mi_option_purge_delay` (index 15 of `mi_option_e` in
+/// mimalloc.h, v2 and v3).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Let freed memory wait a second before it goes back to the OS: batches of
+/// the same size are allocated again at once, and returning their pages only
+/// to fault them in again costs about a tenth of the conversion time, with
+/// no higher peak.
+pub(crate) fn tune_allocator() {
+    // SAFETY: sets a mimalloc option; any value is valid for this option.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
+}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Convert(args) => convert::run(&args),
