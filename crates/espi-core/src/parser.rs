@@ -185,7 +185,12 @@ pub(crate) fn run_slice<S: Sink>(
                 let markup = matches!(event, Event::Start(_) | Event::End(_) | Event::Empty(_));
                 (machine.on_event(ns, event, pos, sink), markup)
             }
-            Err(e) => (Err(machine.xml_error(&e, reader.error_position())), false),
+            // quick-xml reports some errors (decoding, nesting) at offset 0:
+            // the event being read started at `pos` at the earliest.
+            Err(e) => (
+                Err(machine.xml_error(&e, reader.error_position().max(pos))),
+                false,
+            ),
         };
         match step {
             Ok(true) => {
@@ -245,7 +250,7 @@ pub fn parse_reader<R: BufRead, S: Sink>(
         let pos = reader.buffer_position();
         let step = match reader.read_resolved_event_into(&mut buf) {
             Ok((ns, event)) => machine.on_event(ns, event, pos, sink),
-            Err(e) => Err(machine.xml_error(&e, reader.error_position())),
+            Err(e) => Err(machine.xml_error(&e, reader.error_position().max(pos))),
         };
         match step {
             Ok(true) => continue,
@@ -1025,9 +1030,19 @@ impl<'o, 'i> Machine<'o, 'i> {
         }
     }
 
+    /// `feed/entry/content/...`; for absurdly deep nesting the first and
+    /// last elements around `…(N more)…`.
     fn element_path(&self) -> String {
+        const SHOWN: usize = 8;
+        let n = self.stack.len();
         let mut path = String::new();
         for (i, frame) in self.stack.iter().enumerate() {
+            if n > 2 * SHOWN && i >= SHOWN && i < n - SHOWN {
+                if i == SHOWN {
+                    path.push_str(&format!("/…({} more)…", n - 2 * SHOWN));
+                }
+                continue;
+            }
             if i > 0 {
                 path.push('/');
             }

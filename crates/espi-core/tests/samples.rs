@@ -68,3 +68,36 @@ fn the_malformed_sample_fails_with_its_position() {
     assert_eq!(err.line, Some(56), "{err}");
     assert!(err.to_string().contains("after the root element"), "{err}");
 }
+
+#[test]
+fn hostile_nesting_stops_at_the_depth_limit_with_a_short_path() {
+    let depth = 100_000;
+    let xml = format!(
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\">{}{}</feed>",
+        "<a>".repeat(depth),
+        "</a>".repeat(depth)
+    );
+    let err = espi_core::parse_slice(xml.as_bytes(), &ParseOptions::default(), &mut NullSink)
+        .unwrap_err();
+    assert!(err.to_string().contains("deeper"), "{err}");
+    assert!(err.element.len() < 200, "{}", err.element.len());
+    assert!(err.offset > 60_000, "{err}");
+}
+
+#[test]
+fn invalid_utf8_is_an_error_at_its_element() {
+    let xml = b"<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><title>ok \xff\xfe</title></entry></feed>";
+    let err = espi_core::parse_slice(xml, &ParseOptions::default(), &mut NullSink).unwrap_err();
+    assert!(err.to_string().contains("UTF-8"), "{err}");
+    assert_eq!(err.element, "feed/entry/title");
+    assert_eq!(err.offset, 56, "{err}"); // the text after <title>
+}
+
+#[test]
+fn entities_are_never_expanded() {
+    let xml = br#"<?xml version="1.0"?><!DOCTYPE f [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY ext SYSTEM "file:///etc/passwd">]>
+<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>&b;&ext;</title></entry></feed>"#;
+    let err = espi_core::parse_slice(xml, &ParseOptions::default(), &mut NullSink).unwrap_err();
+    assert!(err.to_string().contains("never expanded"), "{err}");
+    assert_eq!(err.line, Some(2));
+}
