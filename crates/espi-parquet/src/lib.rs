@@ -103,7 +103,7 @@ pub struct WriterOptions {
 impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
-            zstd_level: 3,
+            zstd_level: 1,
             row_group_rows: 1 << 20,
             row_group_bytes: 32 << 20,
             file_rows: 1 << 25,
