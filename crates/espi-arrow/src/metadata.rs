@@ -194,8 +194,14 @@ impl Links {
     /// Take in one entry's resources (IntervalBlocks are ignored).
     pub(crate) fn add_entry(&mut self, entry: &Entry, resources: &[Resource]) {
         for resource in resources {
-            let key = self_key(entry);
-            match (resource.name.as_str(), key) {
+            let linked = matches!(
+                resource.name.as_str(),
+                "MeterReading" | "ReadingType" | "UsagePoint"
+            );
+            if !linked {
+                continue;
+            }
+            match (resource.name.as_str(), self_key(entry)) {
                 ("MeterReading", Some(key)) => self.add_meter_reading(entry, key),
                 ("ReadingType", Some(key)) => self.add_reading_type(entry, resource, key),
                 ("UsagePoint", key) => {
@@ -416,6 +422,9 @@ impl TableRows {
         resources: Vec<Resource>,
         accept_reading_type: impl Fn(&Entry) -> bool,
     ) -> Vec<(Table, RecordBatch)> {
+        if resources.iter().all(|r| r.is("IntervalBlock")) {
+            return Vec::new();
+        }
         let shared = Arc::new(entry.clone());
         for resource in resources {
             if resource.is("IntervalBlock") {
