@@ -51,8 +51,11 @@ impl ReadingStats {
             let opt = |a: &arrow_array::Int32Array| (!a.is_null(i)).then(|| a.value(i));
             *self.quality.entry(opt(quality)).or_default() += 1;
             *self.tou.entry(opt(tou)).or_default() += 1;
-            let key = mr_values.value(mr.keys().value(i) as usize).to_owned();
-            let entry = self.totals.entry(key).or_insert((0.0, None));
+            let key = mr_values.value(mr.keys().value(i) as usize);
+            if !self.totals.contains_key(key) {
+                self.totals.insert(key.to_owned(), (0.0, None));
+            }
+            let entry = self.totals.get_mut(key).expect("inserted above");
             if !value.is_null(i) {
                 entry.0 += value.value(i);
             }
@@ -168,9 +171,10 @@ pub(crate) fn run(args: &InspectArgs) -> Result<ExitCode, String> {
     }
 
     let rts = &table(Table::ReadingTypes);
-    let rt_row = |key: &str| -> Option<usize> {
-        (0..rts.num_rows()).find(|&i| string_at(rts, "reading_type", i).as_deref() == Some(key))
-    };
+    let rt_rows: std::collections::HashMap<String, usize> = (0..rts.num_rows())
+        .filter_map(|i| string_at(rts, "reading_type", i).map(|k| (k, i)))
+        .collect();
+    let rt_row = |key: &str| -> Option<usize> { rt_rows.get(key).copied() };
     let mrs = &table(Table::MeterReadings);
     let _ = writeln!(out, "\nmeter readings ({}):", mrs.num_rows());
     for i in 0..mrs.num_rows() {
