@@ -110,16 +110,6 @@ impl ParseError {
         }
     }
 
-    /// Fill in line and column from the input the offset refers to.
-    pub fn locate_in(&mut self, input: &[u8]) {
-        let end = (self.offset as usize).min(input.len());
-        let before = &input[..end];
-        let line = memchr::memchr_iter(b'\n', before).count() as u64 + 1;
-        let line_start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
-        self.line = Some(line);
-        self.column = Some((end - line_start) as u64 + 1);
-    }
-
     /// Is the rest of the input unreadable after this error (as opposed to an
     /// error confined to one entry)?
     pub fn is_fatal(&self) -> bool {

@@ -93,8 +93,6 @@ pub struct WriterOptions {
     /// values): written without a dictionary, which would only be built and
     /// thrown away.
     pub plain_columns: Vec<String>,
-    /// Dictionary-encode columns (except `plain_columns`).
-    pub dictionary: bool,
     /// Bytes of one data page (each open column buffers one page): small for
     /// wide tables with few rows, to keep their memory small.
     pub page_bytes: usize,
@@ -109,7 +107,6 @@ impl Default for WriterOptions {
             file_rows: 1 << 25,
             partitioning: None,
             plain_columns: Vec::new(),
-            dictionary: true,
             page_bytes: 1 << 20,
         }
     }
@@ -123,7 +120,6 @@ impl WriterOptions {
             .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
             .set_max_row_group_bytes(Some(self.row_group_bytes.max(1 << 16)))
             .set_created_by(format!("espi {}", env!("CARGO_PKG_VERSION")))
-            .set_dictionary_enabled(self.dictionary)
             .set_data_page_size_limit(self.page_bytes.max(4096))
             .set_dictionary_page_size_limit(self.page_bytes.max(4096));
         for column in &self.plain_columns {
