@@ -27,6 +27,7 @@ use espi_model::numbers::{parse_rfc3339_micros, parse_seconds_to_micros};
 use espi_model::resource::{Entry, ReadingAttributes, Resource};
 use espi_model::units::{cost_in_currency, normalise, scale_exact};
 
+use crate::keys::Keys;
 use crate::metadata::{empty_tables, final_tables, Links, Table, TableRows};
 use crate::readings_schema;
 
@@ -111,7 +112,8 @@ impl ConvertCounts {
 struct Resolution {
     usage_point: u32,
     meter_reading: u32,
-    attrs: Option<ReadingAttributes>,
+    /// Index in `Converter::attributes` of the ReadingType's attributes.
+    attrs: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -221,31 +223,6 @@ impl RawReadings {
     }
 }
 
-/// Interns strings (identities of usage points and meter readings) to ids.
-#[derive(Debug, Default)]
-pub(crate) struct Interner {
-    ids: HashMap<Arc<str>, u32>,
-    pub(crate) strings: Vec<Arc<str>>,
-}
-
-impl Interner {
-    /// The id of `s`, interning it (one shared copy of each string).
-    pub(crate) fn id(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.ids.get(s) {
-            return id;
-        }
-        let id = self.strings.len() as u32;
-        let shared: Arc<str> = Arc::from(s);
-        self.strings.push(shared.clone());
-        self.ids.insert(shared, id);
-        id
-    }
-
-    pub(crate) fn get(&self, s: &str) -> Option<u32> {
-        self.ids.get(s).copied()
-    }
-}
-
 /// Per-batch dictionary over interned ids.
 #[derive(Default)]
 struct LocalDict {
@@ -261,12 +238,8 @@ impl LocalDict {
         })
     }
 
-    fn array(&self, keys: Vec<i32>, interner: &Interner) -> ArrayRef {
-        let values = StringArray::from_iter_values(
-            self.values
-                .iter()
-                .map(|&id| &*interner.strings[id as usize]),
-        );
+    fn array(&self, keys: Vec<i32>, interner: &Keys) -> ArrayRef {
+        let values = StringArray::from_iter_values(self.values.iter().map(|&id| interner.str(id)));
         Arc::new(DictionaryArray::<Int32Type>::new(
             Int32Array::from(keys),
             Arc::new(values),
@@ -317,14 +290,17 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     source: String,
     options: ConvertOptions,
     on_batch: F,
-    pub(crate) keys: Interner,
-    /// Links gathered from this input so far.
+    /// Links gathered from this input so far; their keys also intern the
+    /// identities of the usage points and meter readings of the readings.
     links: Links,
     /// Complete links of the whole input, when known in advance (parts of a
     /// feed parsed in parallel): blocks are linked against them at once.
     global: Option<Arc<Links>>,
     rows: TableRows,
     resolutions: HashMap<u32, Resolution>,
+    /// The distinct ReadingType attributes of the resolutions.
+    attributes: Vec<ReadingAttributes>,
+    attribute_ids: HashMap<ReadingAttributes, u32>,
     raw: RawReadings,
     blocks: Vec<Block>,
     entry_first_row: usize,
@@ -361,11 +337,12 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             source: source.to_owned(),
             options,
             on_batch,
-            keys: Interner::default(),
             links: Links::default(),
             global: None,
             rows: TableRows::default(),
             resolutions: HashMap::new(),
+            attributes: Vec::new(),
+            attribute_ids: HashMap::new(),
             raw: RawReadings::default(),
             blocks: Vec::new(),
             entry_first_row: 0,
@@ -408,8 +385,8 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             .iter()
             .map(|(&mr, st)| {
                 (
-                    self.keys.strings[mr as usize].to_string(),
-                    self.keys.strings[st.usage_point as usize].to_string(),
+                    self.links.keys.str(mr).to_owned(),
+                    self.links.keys.str(st.usage_point).to_owned(),
                     *st,
                 )
             })
@@ -439,7 +416,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         due.extend(final_tables(
             &self.links,
             &self.source,
-            &self.keys,
+            &self.links.keys,
             &self.series,
         ));
         self.emit_tables(due);
@@ -468,7 +445,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         self.counts.interval_blocks += 1;
         let href = entry.up_href.as_deref().or(entry.self_href.as_deref());
         let mr_key = href.map_or("", |h| meter_reading_key_of_block(normalise_href(h)));
-        let meter_reading = self.keys.id(mr_key);
+        let meter_reading = self.links.keys.id(mr_key);
         let interval_start_us = block
             .field("interval/start")
             .and_then(|s| parse_seconds_to_micros(s.as_bytes()).ok())
@@ -504,26 +481,39 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             Some(links) => links,
             None => &self.links,
         };
-        let mr_key = self.keys.strings[block.meter_reading as usize].clone();
-        let mr_key: &str = &mr_key;
+        let mr_key = self.links.keys.str(block.meter_reading);
         let mr = meta.meter_reading(mr_key).or_else(|| {
             [&block.up, &block.this]
                 .into_iter()
                 .flatten()
                 .find_map(|h| meta.meter_reading_by_related(h))
         });
-        let (mr_identity, reading_type) = match mr {
-            Some((key, mr)) => (key.to_owned(), meta.reading_type_of(mr)),
-            None => (mr_key.to_owned(), None),
+        // The MeterReading's own key when the block named it another way.
+        let (identity, attrs) = match mr {
+            Some((key, mr)) => (
+                (key != mr_key).then(|| key.to_owned()),
+                meta.reading_attributes_of(mr),
+            ),
+            None => (None, None),
         };
-        let attrs = reading_type.map(|rt| rt.attrs);
         if attrs.is_none() && !final_ {
             return None;
         }
-        let up_key = usage_point_key_of_meter_reading(&mr_identity).to_owned();
+        let meter_reading = match identity {
+            Some(key) => self.links.keys.id(&key),
+            None => block.meter_reading,
+        };
+        let up_key =
+            usage_point_key_of_meter_reading(self.links.keys.str(meter_reading)).to_owned();
+        let attrs = attrs.map(|a| {
+            *self.attribute_ids.entry(a).or_insert_with(|| {
+                self.attributes.push(a);
+                (self.attributes.len() - 1) as u32
+            })
+        });
         let resolution = Resolution {
-            usage_point: self.keys.id(&up_key),
-            meter_reading: self.keys.id(&mr_identity),
+            usage_point: self.links.keys.id(&up_key),
+            meter_reading,
             attrs,
         };
         self.resolutions.insert(block.meter_reading, resolution);
@@ -594,7 +584,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             };
             let up_key = up_dict.key(res.usage_point);
             let mr_key = mr_dict.key(res.meter_reading);
-            let attrs = res.attrs;
+            let attrs = res.attrs.map(|i| self.attributes[i as usize]);
             let (exponent, unit_key) = match attrs {
                 Some(a) => {
                     let (shift, symbol) = match a.uom {
@@ -816,8 +806,8 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             Arc::new(source_values),
         );
         let columns: Vec<ArrayRef> = vec![
-            up_dict.array(up_keys, &self.keys),
-            mr_dict.array(mr_keys, &self.keys),
+            up_dict.array(up_keys, &self.links.keys),
+            mr_dict.array(mr_keys, &self.links.keys),
             Arc::new(TimestampMicrosecondArray::from(start).with_timezone("UTC")),
             Arc::new(Int64Array::from(duration)),
             Arc::new(Int64Array::from(value_raw)),

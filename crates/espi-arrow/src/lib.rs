@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 mod converter;
+mod keys;
 mod metadata;
 mod parallel;
 mod schema;

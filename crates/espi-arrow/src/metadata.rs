@@ -25,7 +25,8 @@ use espi_model::numbers::{parse_i64, parse_rfc3339_micros};
 use espi_model::resource::{Entry, Namespace, ReadingAttributes, Resource, READING_TYPE_FIELDS};
 use espi_model::units::normalise;
 
-use crate::converter::{Interner, SeriesStats};
+use crate::converter::SeriesStats;
+use crate::keys::Keys;
 use crate::schema::timestamp_utc;
 
 /// Rows per batch of the small tables.
@@ -75,9 +76,11 @@ impl Table {
 pub(crate) struct MeterReadingLink {
     /// Position among the MeterReadings of the input (table order).
     order: u32,
-    /// Normalised related hrefs other than IntervalBlock ones: the
-    /// ReadingType is among them.
-    related: Vec<Box<str>>,
+    /// `Links::related[related_start..related_start + related_len]`: the
+    /// keys of the normalised related hrefs other than IntervalBlock ones
+    /// (the ReadingType is among them).
+    related_start: u32,
+    related_len: u32,
     entry_index: u64,
     updated_us: Option<i64>,
 }
@@ -91,12 +94,21 @@ impl MeterReadingLink {
 
 #[derive(Debug, Clone)]
 pub(crate) struct ReadingTypeLink {
-    pub(crate) attrs: ReadingAttributes,
+    /// Index in `Links::attributes`.
+    attrs: u32,
     updated_us: Option<i64>,
     fields_hash: u64,
+    /// The entry of this definition (the last accepted one).
     entry_index: u64,
-    /// Entries whose definition was accepted, in document order.
-    accepted: Vec<u64>,
+    /// Entries of earlier accepted definitions with the same key, in
+    /// document order (nearly always none).
+    accepted_before: Box<[u64]>,
+}
+
+impl ReadingTypeLink {
+    fn accepted(&self, entry_index: u64) -> bool {
+        self.entry_index == entry_index || self.accepted_before.contains(&entry_index)
+    }
 }
 
 /// A problem found in metadata, about entry `entry` (and an earlier one).
@@ -160,18 +172,31 @@ impl Warnings {
 }
 
 /// The links of one input: what resolving IntervalBlocks needs.
+///
+/// Hrefs are interned in [`Keys`] and everything else is held by key id, so
+/// a MeterReading with its ReadingType costs a few hundred bytes.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Links {
-    meter_readings: HashMap<String, MeterReadingLink>,
+    /// Every href named here (and the identities the converter interns).
+    pub(crate) keys: Keys,
+    meter_readings: HashMap<u32, MeterReadingLink>,
     meter_reading_count: u32,
-    by_related: HashMap<String, String>,
-    reading_types: HashMap<String, ReadingTypeLink>,
+    /// Related hrefs of the MeterReadings (see [`MeterReadingLink`]).
+    related: Vec<u32>,
+    /// IntervalBlock href -> MeterReading key, for blocks listed as related
+    /// by a MeterReading but not under its href.
+    by_related: HashMap<u32, u32>,
+    reading_types: HashMap<u32, ReadingTypeLink>,
+    /// The distinct attributes of the ReadingTypes (few: many ReadingTypes
+    /// share them).
+    attributes: Vec<ReadingAttributes>,
+    attribute_ids: HashMap<ReadingAttributes, u32>,
     /// Every ReadingType definition in document order, kept (when
     /// `record_definitions`) so that parts read separately merge exactly as
     /// one pass would have read them.
-    definitions: Vec<(String, ReadingTypeLink)>,
+    definitions: Vec<(u32, ReadingTypeLink)>,
     pub(crate) record_definitions: bool,
-    usage_points: HashSet<String>,
+    usage_points: HashSet<u32>,
     pub(crate) warnings: Warnings,
     /// Warnings about ReadingType definitions (replayed, not merged).
     reading_type_warnings: Warnings,
@@ -183,55 +208,53 @@ fn fields_hash(r: &Resource) -> u64 {
     h.finish()
 }
 
-fn self_key(entry: &Entry) -> Option<String> {
-    entry
-        .self_href
-        .as_deref()
-        .map(|h| normalise_href(h).to_owned())
+fn self_key(entry: &Entry) -> Option<&str> {
+    entry.self_href.as_deref().map(normalise_href)
 }
 
 impl Links {
     /// Take in one entry's resources (IntervalBlocks are ignored).
     pub(crate) fn add_entry(&mut self, entry: &Entry, resources: &[Resource]) {
         for resource in resources {
-            let linked = matches!(
-                resource.name.as_str(),
-                "MeterReading" | "ReadingType" | "UsagePoint"
-            );
-            if !linked {
-                continue;
-            }
             match (resource.name.as_str(), self_key(entry)) {
-                ("MeterReading", Some(key)) => self.add_meter_reading(entry, key),
-                ("ReadingType", Some(key)) => self.add_reading_type(entry, resource, key),
+                ("MeterReading", Some(key)) => {
+                    let key = self.keys.id(key);
+                    self.add_meter_reading(entry, key)
+                }
+                ("ReadingType", Some(key)) => {
+                    let key = self.keys.id(key);
+                    self.add_reading_type(entry, resource, key)
+                }
                 ("UsagePoint", key) => {
-                    self.usage_points.insert(key.unwrap_or_default());
+                    let key = self.keys.id(key.unwrap_or_default());
+                    self.usage_points.insert(key);
                 }
                 _ => {}
             }
         }
     }
 
-    fn add_meter_reading(&mut self, entry: &Entry, key: String) {
-        let mut related = Vec::new();
+    fn add_meter_reading(&mut self, entry: &Entry, key: u32) {
+        let related_start = self.related.len() as u32;
         for href in &entry.related_hrefs {
             let href = normalise_href(href);
             if href.contains("IntervalBlock") {
                 // A block's MeterReading is found from the block's own hrefs
                 // when they follow the .../MeterReading/{id}/IntervalBlock
                 // layout; other listed blocks are remembered here.
-                if meter_reading_key_of_block(href) != key {
-                    self.by_related
-                        .entry(href.to_owned())
-                        .or_insert_with(|| key.clone());
+                if meter_reading_key_of_block(href) != self.keys.str(key) {
+                    let block = self.keys.id(href);
+                    self.by_related.entry(block).or_insert(key);
                 }
             } else {
-                related.push(Box::from(href));
+                let href = self.keys.id(href);
+                self.related.push(href);
             }
         }
         let link = MeterReadingLink {
             order: 0,
-            related,
+            related_start,
+            related_len: self.related.len() as u32 - related_start,
             entry_index: entry.index,
             updated_us: entry.updated.as_deref().and_then(parse_rfc3339_micros),
         };
@@ -240,13 +263,16 @@ impl Links {
 
     /// The first MeterReading with a key stands unless a later one has a
     /// strictly later `updated`.
-    fn insert_meter_reading(&mut self, key: String, mut link: MeterReadingLink) {
+    fn insert_meter_reading(&mut self, key: u32, mut link: MeterReadingLink) {
         match self.meter_readings.get(&key) {
             Some(existing) if !link.replaces(existing) => {
                 self.warnings.push(
                     link.entry_index,
                     Some(existing.entry_index),
-                    format!("repeats MeterReading {key}; the first is kept"),
+                    format!(
+                        "repeats MeterReading {}; the first is kept",
+                        self.keys.str(key)
+                    ),
                 );
                 return;
             }
@@ -259,34 +285,37 @@ impl Links {
         self.meter_readings.insert(key, link);
     }
 
-    fn add_reading_type(&mut self, entry: &Entry, resource: &Resource, key: String) {
+    fn add_reading_type(&mut self, entry: &Entry, resource: &Resource, key: u32) {
         let attrs = match ReadingAttributes::from_reading_type(resource) {
             Ok(a) => a,
             Err((field, e)) => {
                 self.warnings.push(
                     entry.index,
                     None,
-                    format!("ReadingType {key}: {field}: {e}; the field is ignored"),
+                    format!(
+                        "ReadingType {}: {field}: {e}; the field is ignored",
+                        self.keys.str(key)
+                    ),
                 );
                 lenient_attributes(resource)
             }
         };
         let link = ReadingTypeLink {
-            attrs,
+            attrs: self.attribute_id(attrs),
             updated_us: entry.updated.as_deref().and_then(parse_rfc3339_micros),
             fields_hash: fields_hash(resource),
             entry_index: entry.index,
-            accepted: vec![entry.index],
+            accepted_before: Box::default(),
         };
         if self.record_definitions {
-            self.definitions.push((key.clone(), link.clone()));
+            self.definitions.push((key, link.clone()));
         }
         self.define_reading_type(key, link);
     }
 
     /// Apply one ReadingType definition: the first stands unless a later one
     /// has a strictly later `updated`.
-    fn define_reading_type(&mut self, key: String, mut link: ReadingTypeLink) {
+    fn define_reading_type(&mut self, key: u32, mut link: ReadingTypeLink) {
         if let Some(existing) = self.reading_types.get(&key) {
             if existing.fields_hash == link.fields_hash {
                 return;
@@ -295,14 +324,14 @@ impl Links {
             self.reading_type_warnings.push(
                 link.entry_index,
                 Some(existing.entry_index),
-                redefinition(&key, newer),
+                redefinition(self.keys.str(key), newer),
             );
             if !newer {
                 return;
             }
-            let mut accepted = existing.accepted.clone();
-            accepted.push(link.entry_index);
-            link.accepted = accepted;
+            let mut accepted = existing.accepted_before.to_vec();
+            accepted.push(existing.entry_index);
+            link.accepted_before = accepted.into_boxed_slice();
         }
         self.reading_types.insert(key, link);
     }
@@ -317,20 +346,20 @@ impl Links {
     pub(crate) fn shift_entry_indices(&mut self, first: u64) {
         self.warnings.shift(first);
         self.reading_type_warnings.shift(first);
-        for (_, def) in self.definitions.iter_mut() {
-            def.entry_index += first;
-            for a in def.accepted.iter_mut() {
+        let shift_rt = |rt: &mut ReadingTypeLink| {
+            rt.entry_index += first;
+            for a in rt.accepted_before.iter_mut() {
                 *a += first;
             }
+        };
+        for (_, def) in self.definitions.iter_mut() {
+            shift_rt(def);
         }
         for mr in self.meter_readings.values_mut() {
             mr.entry_index += first;
         }
         for rt in self.reading_types.values_mut() {
-            rt.entry_index += first;
-            for a in rt.accepted.iter_mut() {
-                *a += first;
-            }
+            shift_rt(rt);
         }
     }
 
@@ -338,10 +367,14 @@ impl Links {
     /// with the rules of [`Links::add_entry`].
     pub(crate) fn merge(&mut self, other: Links) {
         let Links {
+            keys,
             meter_readings,
             meter_reading_count: _,
+            related,
             by_related,
             reading_types,
+            attributes,
+            attribute_ids: _,
             definitions,
             record_definitions: _,
             usage_points,
@@ -350,54 +383,91 @@ impl Links {
         } = other;
         self.warnings.kept.extend(warnings.kept);
         self.warnings.dropped += warnings.dropped;
-        let mut meter_readings: Vec<(String, MeterReadingLink)> =
-            meter_readings.into_iter().collect();
+        let mut meter_readings: Vec<(u32, MeterReadingLink)> = meter_readings.into_iter().collect();
         meter_readings.sort_by_key(|(_, link)| link.order);
-        for (key, link) in meter_readings {
+        for (key, mut link) in meter_readings {
+            let start = link.related_start as usize;
+            let theirs = &related[start..start + link.related_len as usize];
+            link.related_start = self.related.len() as u32;
+            for &href in theirs {
+                let href = self.keys.id(keys.str(href));
+                self.related.push(href);
+            }
+            let key = self.keys.id(keys.str(key));
             self.insert_meter_reading(key, link);
         }
-        for (href, key) in by_related {
-            self.by_related.entry(href).or_insert(key);
+        for (block, key) in by_related {
+            let block = self.keys.id(keys.str(block));
+            let key = self.keys.id(keys.str(key));
+            self.by_related.entry(block).or_insert(key);
         }
         drop(reading_types);
-        for (key, def) in definitions {
+        for (key, mut def) in definitions {
+            let key = self.keys.id(keys.str(key));
+            def.attrs = self.attribute_id(attributes[def.attrs as usize]);
             if self.record_definitions {
-                self.definitions.push((key.clone(), def.clone()));
+                self.definitions.push((key, def.clone()));
             }
             self.define_reading_type(key, def);
         }
-        self.usage_points.extend(usage_points);
+        for up in usage_points {
+            let up = self.keys.id(keys.str(up));
+            self.usage_points.insert(up);
+        }
     }
 
     /// Was this entry's ReadingType definition accepted (so it has a row)?
     pub(crate) fn reading_type_accepted(&self, entry: &Entry) -> bool {
         self_key(entry)
+            .and_then(|k| self.keys.get(k))
             .and_then(|k| self.reading_types.get(&k))
-            .is_some_and(|rt| rt.accepted.contains(&entry.index))
+            .is_some_and(|rt| rt.accepted(entry.index))
     }
 
     /// The MeterReading with this key, and its key as stored.
     pub(crate) fn meter_reading(&self, key: &str) -> Option<(&str, &MeterReadingLink)> {
+        let id = self.keys.get(key)?;
         self.meter_readings
-            .get_key_value(key)
-            .map(|(k, v)| (k.as_str(), v))
+            .get(&id)
+            .map(|link| (self.keys.str(id), link))
     }
 
     pub(crate) fn meter_reading_by_related(&self, href: &str) -> Option<(&str, &MeterReadingLink)> {
-        self.by_related
-            .get(href)
-            .and_then(|k| self.meter_reading(k))
+        let key = *self.by_related.get(&self.keys.get(href)?)?;
+        self.meter_readings
+            .get(&key)
+            .map(|link| (self.keys.str(key), link))
     }
 
-    pub(crate) fn reading_type_of(&self, mr: &MeterReadingLink) -> Option<&ReadingTypeLink> {
-        mr.related.iter().find_map(|h| self.reading_types.get(&**h))
+    fn attribute_id(&mut self, attrs: ReadingAttributes) -> u32 {
+        *self.attribute_ids.entry(attrs).or_insert_with(|| {
+            self.attributes.push(attrs);
+            (self.attributes.len() - 1) as u32
+        })
     }
 
-    fn reading_type_key_of<'a>(&self, mr: &'a MeterReadingLink) -> Option<&'a str> {
-        mr.related
+    /// The attributes of a MeterReading's ReadingType, when linked.
+    pub(crate) fn reading_attributes_of(&self, mr: &MeterReadingLink) -> Option<ReadingAttributes> {
+        self.reading_type_of(mr)
+            .map(|rt| self.attributes[rt.attrs as usize])
+    }
+
+    fn related_of(&self, mr: &MeterReadingLink) -> &[u32] {
+        let start = mr.related_start as usize;
+        &self.related[start..start + mr.related_len as usize]
+    }
+
+    fn reading_type_of(&self, mr: &MeterReadingLink) -> Option<&ReadingTypeLink> {
+        self.related_of(mr)
             .iter()
-            .find(|h| self.reading_types.contains_key(&***h))
-            .map(|h| &**h)
+            .find_map(|h| self.reading_types.get(h))
+    }
+
+    fn reading_type_key_of(&self, mr: &MeterReadingLink) -> Option<&str> {
+        self.related_of(mr)
+            .iter()
+            .find(|h| self.reading_types.contains_key(*h))
+            .map(|&h| self.keys.str(h))
     }
 }
 
@@ -449,7 +519,7 @@ impl TableRows {
             let rows: Vec<(String, Option<&Row>)> = self
                 .usage_points
                 .iter()
-                .map(|r| (self_key(&r.0).unwrap_or_default(), Some(r)))
+                .map(|r| (self_key(&r.0).unwrap_or_default().to_owned(), Some(r)))
                 .collect();
             out.push((Table::UsagePoints, usage_points_batch(source, &rows)));
             self.usage_points.clear();
@@ -475,13 +545,18 @@ impl TableRows {
 pub(crate) fn final_tables(
     links: &Links,
     source: &str,
-    keys: &Interner,
+    keys: &Keys,
     series: &HashMap<u32, SeriesStats>,
 ) -> Vec<(Table, RecordBatch)> {
     let mut referenced: Vec<&str> = series
         .values()
-        .map(|s| &*keys.strings[s.usage_point as usize])
-        .filter(|k| !links.usage_points.contains(*k))
+        .map(|s| keys.str(s.usage_point))
+        .filter(|k| {
+            links
+                .keys
+                .get(k)
+                .is_none_or(|id| !links.usage_points.contains(&id))
+        })
         .collect();
     referenced.sort();
     referenced.dedup();
@@ -493,10 +568,32 @@ pub(crate) fn final_tables(
             .collect();
         out.push((Table::UsagePoints, usage_points_batch(source, &rows)));
     }
-    out.push((
-        Table::MeterReadings,
-        meter_readings_batch(links, source, keys, series),
-    ));
+    // Meter readings in the order they were defined, then those known only
+    // from their blocks.
+    let mut ordered: Vec<(u32, &MeterReadingLink)> =
+        links.meter_readings.iter().map(|(&k, l)| (k, l)).collect();
+    ordered.sort_by_key(|(_, link)| link.order);
+    let mut ids: Vec<&str> = ordered.iter().map(|&(k, _)| links.keys.str(k)).collect();
+    drop(ordered);
+    let mut extra: Vec<&str> = series
+        .keys()
+        .map(|&id| keys.str(id))
+        .filter(|k| links.meter_reading(k).is_none())
+        .collect();
+    extra.sort_unstable();
+    ids.extend(extra);
+    if ids.is_empty() {
+        out.push((
+            Table::MeterReadings,
+            meter_readings_batch(links, source, keys, series, &[]),
+        ));
+    }
+    for chunk in ids.chunks(TABLE_BATCH_ROWS) {
+        out.push((
+            Table::MeterReadings,
+            meter_readings_batch(links, source, keys, series, chunk),
+        ));
+    }
     out
 }
 
@@ -511,9 +608,13 @@ pub fn empty_batch(table: Table) -> RecordBatch {
     match table {
         Table::Readings => RecordBatch::new_empty(crate::readings_schema()),
         Table::UsagePoints => usage_points_batch("", &[]),
-        Table::MeterReadings => {
-            meter_readings_batch(&Links::default(), "", &Interner::default(), &HashMap::new())
-        }
+        Table::MeterReadings => meter_readings_batch(
+            &Links::default(),
+            "",
+            &Keys::default(),
+            &HashMap::new(),
+            &[],
+        ),
         Table::ReadingTypes => reading_types_batch("", &[]),
         Table::Entries => entries_batch("", &[]),
     }
@@ -568,25 +669,18 @@ fn usage_points_batch(source: &str, rows: &[(String, Option<&Row>)]) -> RecordBa
 fn meter_readings_batch(
     links: &Links,
     source: &str,
-    keys: &Interner,
+    keys: &Keys,
     series: &HashMap<u32, SeriesStats>,
+    ids: &[&str],
 ) -> RecordBatch {
-    let mut ordered: Vec<(&String, &MeterReadingLink)> = links.meter_readings.iter().collect();
-    ordered.sort_by_key(|(_, link)| link.order);
-    let mut ids: Vec<String> = ordered.into_iter().map(|(k, _)| k.clone()).collect();
-    let mut extra: Vec<String> = series
-        .keys()
-        .map(|&id| keys.strings[id as usize].to_string())
-        .filter(|k| !links.meter_readings.contains_key(k))
-        .collect();
-    extra.sort();
-    ids.extend(extra);
     let stats: Vec<Option<SeriesStats>> = ids
         .iter()
         .map(|k| keys.get(k).and_then(|id| series.get(&id).copied()))
         .collect();
-    let metas: Vec<Option<&MeterReadingLink>> =
-        ids.iter().map(|k| links.meter_readings.get(k)).collect();
+    let metas: Vec<Option<&MeterReadingLink>> = ids
+        .iter()
+        .map(|k| links.meter_reading(k).map(|(_, l)| l))
+        .collect();
 
     let mut fields = vec![
         Field::new("meter_reading", DataType::Utf8, false),

@@ -20,9 +20,8 @@ use espi_core::{parse_part, parse_slice, FeedLayout, ParseError, ParseOptions, R
 use espi_model::resource::{Entry, Resource};
 use rayon::prelude::*;
 
-use crate::converter::{
-    Conversion, ConvertCounts, ConvertOptions, Converter, Interner, SeriesStats,
-};
+use crate::converter::{Conversion, ConvertCounts, ConvertOptions, Converter, SeriesStats};
+use crate::keys::Keys;
 use crate::metadata::{empty_tables, final_tables, Links, Table};
 
 /// Receives the batches of one part of a conversion.
@@ -194,7 +193,7 @@ where
 
     let mut counts = ConvertCounts::default();
     let mut rejections = Vec::new();
-    let mut keys = Interner::default();
+    let mut keys = Keys::default();
     let mut series: HashMap<u32, SeriesStats> = HashMap::new();
     let mut sinks = Vec::with_capacity(results.len());
     for (sink, _, part) in results {

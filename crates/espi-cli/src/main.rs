@@ -138,13 +138,16 @@ pub(crate) struct InspectArgs {
 /// mimalloc.h, v2 and v3).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Let freed memory wait a second before it goes back to the OS: batches of
-/// the same size are allocated again at once, and returning their pages only
-/// to fault them in again costs about a tenth of the conversion time, with
-/// no higher peak.
+/// Let freed memory wait 10 ms before it goes back to the OS: batches of the
+/// same size are allocated again at once and keep their pages, while memory
+/// freed by another thread (the Parquet encoder) is returned soon enough to
+/// keep the peak low (on a 2 GB feed: 182 MiB at 10 ms, 229 MiB at 1 s, the
+/// same speed). `MIMALLOC_PURGE_DELAY` in the environment overrides it.
 pub(crate) fn tune_allocator() {
-    // SAFETY: sets a mimalloc option; any value is valid for this option.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets a mimalloc option; any value is valid for this option.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10) };
+    }
 }
 
 fn main() -> ExitCode {

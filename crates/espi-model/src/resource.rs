@@ -127,7 +127,7 @@ pub const READING_TYPE_FIELDS: &[(&str, &str)] = &[
 ];
 
 /// The attributes of a ReadingType that every reading linked to it needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ReadingAttributes {
     /// `powerOfTenMultiplier` (0 when the element is absent).
     pub power_of_ten_multiplier: i64,
