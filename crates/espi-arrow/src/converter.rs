@@ -20,27 +20,49 @@ use arrow_array::{
     StringArray, TimestampMicrosecondArray,
 };
 use espi_core::{ParseError, Reading, Sink};
+use espi_model::codes::quality_name;
 use espi_model::links::{
     meter_reading_key_of_block, normalise_href, usage_point_key_of_meter_reading,
 };
+use espi_model::local_time::{LocalClock, LocalTimeParameters};
 use espi_model::numbers::{parse_rfc3339_micros, parse_seconds_to_micros};
+use espi_model::quality::QualityFlags;
 use espi_model::resource::{Entry, ReadingAttributes, Resource};
+use espi_model::tou::TouNames;
 use espi_model::units::{cost_in_currency, normalise, scale_exact};
 
+use crate::corrections::{Corrections, Delivery};
 use crate::keys::Keys;
-use crate::metadata::{empty_tables, final_tables, Links, Table, TableRows};
+use crate::metadata::{empty_tables, final_tables, Links, LocalTimeLookup, Table, TableRows};
 use crate::readings_schema;
+use crate::resources::ResourceRows;
 
 /// Options of a conversion.
 #[derive(Debug, Clone)]
 pub struct ConvertOptions {
     /// Rows per emitted readings batch (at least; a batch ends on an entry boundary).
     pub batch_size: usize,
+    /// Names of TOU codes (`tou_name`).
+    pub tou_names: Arc<TouNames>,
+    /// Intervals delivered more than once in the run (see
+    /// [`Corrections::find`]): readings replaced by a later delivery are
+    /// marked `superseded`.
+    pub corrections: Option<Arc<Corrections>>,
+    /// This input's number in the run (for `corrections`).
+    pub input_index: u32,
+    /// Leave superseded readings out (they are counted).
+    pub latest_only: bool,
 }
 
 impl Default for ConvertOptions {
     fn default() -> Self {
-        ConvertOptions { batch_size: 16_384 }
+        ConvertOptions {
+            batch_size: 16_384,
+            tou_names: Arc::default(),
+            corrections: None,
+            input_index: 0,
+            latest_only: false,
+        }
     }
 }
 
@@ -84,6 +106,11 @@ pub struct ConvertCounts {
     pub readings_unscaled: u64,
     /// Written readings whose `timePeriod/start` had a fraction (kept to the microsecond).
     pub readings_fractional_start: u64,
+    /// Readings replaced by a later delivery of the same interval.
+    pub readings_superseded: u64,
+    /// Superseded readings left out (`latest_only`): read, neither written
+    /// nor rejected.
+    pub readings_superseded_dropped: u64,
     /// Entries read (good and rejected).
     pub entries: u64,
     /// Entries rejected.
@@ -102,6 +129,8 @@ impl ConvertCounts {
         self.readings_time_derived += o.readings_time_derived;
         self.readings_unscaled += o.readings_unscaled;
         self.readings_fractional_start += o.readings_fractional_start;
+        self.readings_superseded += o.readings_superseded;
+        self.readings_superseded_dropped += o.readings_superseded_dropped;
         self.entries += o.entries;
         self.entries_rejected += o.entries_rejected;
         self.interval_blocks += o.interval_blocks;
@@ -114,6 +143,8 @@ struct Resolution {
     meter_reading: u32,
     /// Index in `Converter::attributes` of the ReadingType's attributes.
     attrs: Option<u32>,
+    /// Index in `Converter::clocks` of the usage point's local time.
+    clock: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -128,6 +159,8 @@ struct Block {
     entry_id: Option<String>,
     offset: u64,
     resolution: Option<Resolution>,
+    /// Whether another block delivers some of this block's intervals.
+    contested: bool,
 }
 
 /// Raw readings as read, columns reused between batches.
@@ -297,10 +330,17 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     /// feed parsed in parallel): blocks are linked against them at once.
     global: Option<Arc<Links>>,
     rows: TableRows,
+    resource_rows: ResourceRows,
     resolutions: HashMap<u32, Resolution>,
     /// The distinct ReadingType attributes of the resolutions.
     attributes: Vec<ReadingAttributes>,
     attribute_ids: HashMap<ReadingAttributes, u32>,
+    /// Local time of the usage points, one per distinct LocalTimeParameters.
+    clocks: Vec<LocalClock>,
+    clock_params: Vec<LocalTimeParameters>,
+    /// Register series: end and raw value of the last reading of each
+    /// meter reading (for interval deltas).
+    registers: HashMap<u32, (i64, i64)>,
     raw: RawReadings,
     blocks: Vec<Block>,
     entry_first_row: usize,
@@ -340,9 +380,13 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             links: Links::default(),
             global: None,
             rows: TableRows::default(),
+            resource_rows: ResourceRows::default(),
             resolutions: HashMap::new(),
             attributes: Vec::new(),
             attribute_ids: HashMap::new(),
+            clocks: Vec::new(),
+            clock_params: Vec::new(),
+            registers: HashMap::new(),
             raw: RawReadings::default(),
             blocks: Vec::new(),
             entry_first_row: 0,
@@ -367,6 +411,16 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         c
     }
 
+    /// The remaining rows of the resource tables.
+    fn resource_tables(&mut self) -> Vec<(Table, RecordBatch)> {
+        let source = &self.source;
+        self.resource_rows
+            .flush(source)
+            .into_iter()
+            .map(|(t, b)| (Table::Resource(t), b))
+            .collect()
+    }
+
     /// Hand on the small-table batches that are due.
     fn emit_tables(&mut self, batches: Vec<(Table, RecordBatch)>) {
         for (table, batch) in batches {
@@ -378,7 +432,8 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     /// per-meter-reading statistics by identity.
     pub(crate) fn finish_part(mut self) -> PartResult {
         self.flush(true);
-        let due = self.rows.flush(&self.source, true);
+        let mut due = self.rows.flush(&self.source, true);
+        due.extend(self.resource_tables());
         self.emit_tables(due);
         let series = self
             .series
@@ -412,6 +467,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     pub fn finish(mut self) -> Conversion {
         self.flush(true);
         let mut due = self.rows.flush(&self.source, true);
+        due.extend(self.resource_tables());
         due.extend(empty_tables(&self.source));
         due.extend(final_tables(
             &self.links,
@@ -467,6 +523,11 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             entry_id: entry.id.clone(),
             offset: entry.offset,
             resolution: None,
+            contested: self
+                .options
+                .corrections
+                .as_ref()
+                .is_some_and(|c| c.is_contested(self.options.input_index, entry.index)),
         });
     }
 
@@ -496,25 +557,41 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             ),
             None => (None, None),
         };
-        if attrs.is_none() && !final_ {
+        let up_key =
+            usage_point_key_of_meter_reading(identity.as_deref().unwrap_or(mr_key)).to_owned();
+        let local_time = meta.local_time_of(&up_key);
+        let waiting = attrs.is_none() || local_time == LocalTimeLookup::Pending;
+        if waiting && !final_ {
             return None;
         }
         let meter_reading = match identity {
             Some(key) => self.links.keys.id(&key),
             None => block.meter_reading,
         };
-        let up_key =
-            usage_point_key_of_meter_reading(self.links.keys.str(meter_reading)).to_owned();
         let attrs = attrs.map(|a| {
             *self.attribute_ids.entry(a).or_insert_with(|| {
                 self.attributes.push(a);
                 (self.attributes.len() - 1) as u32
             })
         });
+        let clock = match local_time {
+            LocalTimeLookup::Found(params) => {
+                Some(match self.clock_params.iter().position(|p| *p == params) {
+                    Some(k) => k as u32,
+                    None => {
+                        self.clock_params.push(params);
+                        self.clocks.push(LocalClock::new(params));
+                        (self.clocks.len() - 1) as u32
+                    }
+                })
+            }
+            _ => None,
+        };
         let resolution = Resolution {
             usage_point: self.links.keys.id(&up_key),
             meter_reading,
             attrs,
+            clock,
         };
         self.resolutions.insert(block.meter_reading, resolution);
         Some(resolution)
@@ -550,6 +627,108 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         self.entry_first_row = self.raw.len();
     }
 
+    /// Local time, accumulation and interval deltas of a batch's rows; a
+    /// reading without its own `tou` takes its ReadingType's.
+    fn derived_columns(
+        &mut self,
+        spans: &[Span],
+        start: &[i64],
+        duration: &[i64],
+        value_raw: &[Option<i64>],
+        value: &[Option<f64>],
+        tou: &mut [Option<i32>],
+    ) -> DerivedColumns {
+        let n = start.len();
+        let mut local_start: Vec<Option<i64>> = Vec::with_capacity(n);
+        let mut is_dst: Vec<Option<bool>> = Vec::with_capacity(n);
+        let mut accumulation: Vec<Option<i32>> = Vec::with_capacity(n);
+        let mut delta: Vec<Option<f64>> = Vec::with_capacity(n);
+        let mut superseded = vec![false; n];
+        for span in spans {
+            let rows = span.rows.clone();
+            if let (Some((key, delivery)), Some(c)) = (span.contested, &self.options.corrections) {
+                let key = self.links.keys.str(key);
+                for i in rows.clone() {
+                    superseded[i] = c.is_superseded(key, start[i], delivery);
+                }
+            }
+            match span.resolution.clock.map(|c| &mut self.clocks[c as usize]) {
+                Some(clock) => {
+                    for &s in &start[rows.clone()] {
+                        let (local, dst) = clock.local_us(s);
+                        local_start.push(Some(local));
+                        is_dst.push(Some(dst));
+                    }
+                }
+                None => {
+                    local_start.extend(std::iter::repeat_n(None, rows.len()));
+                    is_dst.extend(std::iter::repeat_n(None, rows.len()));
+                }
+            }
+            let attrs = span.attrs;
+            if let Some(t) = attrs
+                .and_then(|a| a.tou)
+                .and_then(|t| i32::try_from(t).ok())
+            {
+                for x in &mut tou[rows.clone()] {
+                    x.get_or_insert(t);
+                }
+            }
+            let code = attrs.and_then(|a| a.accumulation_behaviour);
+            accumulation.extend(std::iter::repeat_n(
+                code.and_then(|c| i32::try_from(c).ok()),
+                rows.len(),
+            ));
+            match (attrs.is_some(), Accumulation::of(code)) {
+                (true, Accumulation::Delta) => delta.extend_from_slice(&value[rows]),
+                (true, Accumulation::Register) => {
+                    let mr = span.resolution.meter_reading;
+                    for i in rows {
+                        let previous = self.registers.get(&mr).copied();
+                        let d = match (previous, value_raw[i], span.exponent) {
+                            (Some((end, before)), Some(now), Some(e)) if end == start[i] => {
+                                now.checked_sub(before).and_then(|d| scale_exact(d, e))
+                            }
+                            _ => None,
+                        };
+                        delta.push(d);
+                        match value_raw[i] {
+                            Some(now) => {
+                                let end =
+                                    start[i].saturating_add(duration[i].saturating_mul(1_000_000));
+                                self.registers.insert(mr, (end, now));
+                            }
+                            None => {
+                                self.registers.remove(&mr);
+                            }
+                        }
+                    }
+                }
+                _ => delta.extend(std::iter::repeat_n(None, rows.len())),
+            }
+        }
+        DerivedColumns {
+            superseded,
+            local_start: Arc::new(TimestampMicrosecondArray::from(local_start)),
+            is_dst: Arc::new(BooleanArray::from(is_dst)),
+            accumulation_behaviour: Arc::new(Int32Array::from(accumulation)),
+            interval_delta: Arc::new(Float64Array::from(delta)),
+        }
+    }
+
+    fn contested_delivery(&self, block: &Block) -> Option<(u32, Delivery)> {
+        block.contested.then(|| {
+            (
+                block.meter_reading,
+                Delivery::of(
+                    block.updated_us,
+                    self.options.input_index,
+                    block.entry_index,
+                ),
+            )
+        })
+    }
+
     fn build_batch(&mut self, blocks: &[Block]) -> RecordBatch {
         let rows: usize = blocks.iter().map(|b| b.rows.len()).sum();
         let mut up_keys = Vec::with_capacity(rows);
@@ -574,6 +753,8 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         let mut cpp = Vec::with_capacity(rows);
         let mut derived = Vec::with_capacity(rows);
         let mut updated = Vec::with_capacity(rows);
+        let mut flags: Vec<QualityFlags> = Vec::with_capacity(rows);
+        let mut spans: Vec<Span> = Vec::with_capacity(blocks.len());
         let mut up_dict = LocalDict::default();
         let mut mr_dict = LocalDict::default();
         let mut units: Vec<String> = Vec::new();
@@ -582,6 +763,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             let Some(res) = block.resolution else {
                 continue;
             };
+            let span_start = start.len();
             let up_key = up_dict.key(res.usage_point);
             let mr_key = mr_dict.key(res.meter_reading);
             let attrs = res.attrs.map(|i| self.attributes[i as usize]);
@@ -685,6 +867,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 }
                 for i in r.clone() {
                     let q = self.raw.qualities_of(i);
+                    flags.push(QualityFlags::of(q));
                     quality.push(q.first().copied());
                     if q.is_empty() {
                         qualities.append(false);
@@ -699,6 +882,13 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 cost.extend(costs.iter().map(|c| c.and_then(cost_in_currency)));
                 tier.extend_from_slice(&self.raw.tier[r.clone()]);
                 cpp.extend_from_slice(&self.raw.cpp[r]);
+                spans.push(Span {
+                    rows: span_start..start.len(),
+                    resolution: res,
+                    attrs,
+                    exponent,
+                    contested: self.contested_delivery(block),
+                });
                 continue;
             }
             let mut next_start = block.interval_start_us;
@@ -776,6 +966,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 };
                 value.push(scaled);
                 let q = self.raw.qualities_of(i);
+                flags.push(QualityFlags::of(q));
                 quality.push(q.first().copied());
                 if q.is_empty() {
                     qualities.append(false);
@@ -794,8 +985,17 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             if let Some(st) = series {
                 self.series.insert(res.meter_reading, st);
             }
+            spans.push(Span {
+                rows: span_start..start.len(),
+                resolution: res,
+                attrs,
+                exponent,
+                contested: self.contested_delivery(block),
+            });
         }
         let n = start.len();
+        let derived_columns =
+            self.derived_columns(&spans, &start, &duration, &value_raw, &value, &mut tou);
         self.counts.readings_written += n as u64;
         let unit_values = StringArray::from_iter_values(units.iter());
         let unit_array =
@@ -809,27 +1009,136 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             up_dict.array(up_keys, &self.links.keys),
             mr_dict.array(mr_keys, &self.links.keys),
             Arc::new(TimestampMicrosecondArray::from(start).with_timezone("UTC")),
+            derived_columns.local_start,
+            derived_columns.is_dst,
             Arc::new(Int64Array::from(duration)),
             Arc::new(Int64Array::from(value_raw)),
             Arc::new(Int32Array::from(multiplier)),
             Arc::new(Int32Array::from(uom)),
             Arc::new(unit_array),
             Arc::new(Float64Array::from(value)),
+            derived_columns.accumulation_behaviour,
+            derived_columns.interval_delta,
             Arc::new(Int32Array::from(flow)),
+            quality_names(&quality),
             Arc::new(Int32Array::from(quality)),
             Arc::new(qualities.finish()),
+            Arc::new(BooleanArray::from_iter(
+                flags.iter().map(|f| Some(f.estimated())),
+            )),
+            Arc::new(BooleanArray::from_iter(
+                flags.iter().map(|f| Some(f.edited())),
+            )),
+            Arc::new(BooleanArray::from_iter(
+                flags.iter().map(|f| Some(f.validated())),
+            )),
+            Arc::new(BooleanArray::from_iter(flags.iter().map(|f| Some(f.raw())))),
+            tou_names(&tou, &self.options.tou_names),
             Arc::new(Int32Array::from(tou)),
             Arc::new(Int64Array::from(cost_raw)),
             Arc::new(Float64Array::from(cost)),
             Arc::new(Int32Array::from(tier)),
             Arc::new(Int32Array::from(cpp)),
             Arc::new(BooleanArray::from(derived)),
+            Arc::new(BooleanArray::from(derived_columns.superseded.clone())),
             Arc::new(TimestampMicrosecondArray::from(updated).with_timezone("UTC")),
             Arc::new(source_array),
         ];
-        RecordBatch::try_new(readings_schema(), columns)
-            .expect("readings columns match the readings schema")
+        let batch = RecordBatch::try_new(readings_schema(), columns)
+            .expect("readings columns match the readings schema");
+        let superseded = derived_columns.superseded.iter().filter(|s| **s).count() as u64;
+        self.counts.readings_superseded += superseded;
+        if superseded == 0 || !self.options.latest_only {
+            return batch;
+        }
+        self.counts.readings_superseded_dropped += superseded;
+        self.counts.readings_written -= superseded;
+        let keep = BooleanArray::from_iter(derived_columns.superseded.iter().map(|s| Some(!s)));
+        arrow_select::filter::filter_record_batch(&batch, &keep)
+            .expect("a filter of the batch's own length")
     }
+}
+
+/// The rows of one block within a batch being built.
+struct Span {
+    rows: Range<usize>,
+    resolution: Resolution,
+    attrs: Option<ReadingAttributes>,
+    /// Decimal exponent from the raw value to `value` (multiplier and unit).
+    exponent: Option<i32>,
+    /// For a contested block: its key and delivery.
+    contested: Option<(u32, Delivery)>,
+}
+
+/// Columns computed from the others once a batch's rows are in place.
+struct DerivedColumns {
+    local_start: ArrayRef,
+    is_dst: ArrayRef,
+    superseded: Vec<bool>,
+    accumulation_behaviour: ArrayRef,
+    interval_delta: ArrayRef,
+}
+
+/// How a series accumulates, from its ReadingType's `accumulationBehaviour`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accumulation {
+    /// Each value is the quantity of its interval (deltaData, or not given).
+    Delta,
+    /// A register: each value is a running total (bulkQuantity,
+    /// continuousCumulative, cumulative, summation); the interval quantity is
+    /// the difference from the previous contiguous reading.
+    Register,
+    /// Values that are not quantities over the interval (instantaneous,
+    /// indicating, ...): no interval delta.
+    Other,
+}
+
+impl Accumulation {
+    fn of(code: Option<i64>) -> Accumulation {
+        match code {
+            None | Some(4) => Accumulation::Delta,
+            Some(1 | 2 | 3 | 9) => Accumulation::Register,
+            Some(_) => Accumulation::Other,
+        }
+    }
+}
+
+/// `quality_name`: the name of each row's first quality code.
+fn quality_names(quality: &[Option<i32>]) -> ArrayRef {
+    static NAMES: std::sync::OnceLock<(Vec<i32>, ArrayRef)> = std::sync::OnceLock::new();
+    let (codes, values) = NAMES.get_or_init(|| {
+        let codes: Vec<i32> = (0..64)
+            .filter(|&c| quality_name(c.into()).is_some())
+            .collect();
+        let values: ArrayRef = Arc::new(StringArray::from_iter_values(
+            codes.iter().filter_map(|&c| quality_name(c.into())),
+        ));
+        (codes, values)
+    });
+    let keys: Int32Array = quality
+        .iter()
+        .map(|q| q.and_then(|q| codes.iter().position(|&c| c == q).map(|k| k as i32)))
+        .collect();
+    Arc::new(DictionaryArray::<Int32Type>::new(keys, values.clone()))
+}
+
+/// `tou_name`: the name of each row's TOU code.
+fn tou_names(tou: &[Option<i32>], names: &TouNames) -> ArrayRef {
+    let mut codes: Vec<i32> = Vec::new();
+    let keys: Int32Array = tou
+        .iter()
+        .map(|t| {
+            t.map(|t| match codes.iter().position(|&c| c == t) {
+                Some(k) => k as i32,
+                None => {
+                    codes.push(t);
+                    (codes.len() - 1) as i32
+                }
+            })
+        })
+        .collect();
+    let values = StringArray::from_iter_values(codes.iter().map(|&c| names.name(c.into())));
+    Arc::new(DictionaryArray::<Int32Type>::new(keys, Arc::new(values)))
 }
 
 impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
@@ -852,10 +1161,15 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
         if self.global.is_none() {
             self.links.add_entry(&entry, &resources);
         }
+        let mut due: Vec<(Table, RecordBatch)> = Vec::new();
+        for resource in &resources {
+            let full = self.resource_rows.add(&self.source, &entry, resource);
+            due.extend(full.into_iter().map(|(t, b)| (Table::Resource(t), b)));
+        }
         let links = self.global.as_deref().unwrap_or(&self.links);
-        let due = self.rows.add(&self.source, &entry, resources, |e| {
+        due.extend(self.rows.add(&self.source, &entry, resources, |e| {
             links.reading_type_accepted(e)
-        });
+        }));
         self.emit_tables(due);
         self.entry_first_row = self.raw.len();
         if self.raw.len() >= self.pending_rows + self.options.batch_size {

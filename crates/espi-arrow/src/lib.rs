@@ -25,14 +25,18 @@
 #![warn(missing_docs)]
 
 mod converter;
+mod corrections;
 mod keys;
 mod metadata;
 mod parallel;
+mod resources;
 mod schema;
 
 pub use converter::{Conversion, ConvertCounts, ConvertOptions, Converter, Rejection};
+pub use corrections::{Corrections, Delivery};
 pub use metadata::{empty_batch, Table, TABLE_BATCH_ROWS};
 pub use parallel::{convert_parallel, convert_sequential, BatchSink, ParallelConversion};
+pub use resources::{empty_resource_batch, ResourceTable};
 pub use schema::{dict_utf8, readings_schema, timestamp_utc, READINGS_DISTINCT_COLUMNS};
 
 use arrow_array::RecordBatch;
@@ -43,14 +47,21 @@ pub type Batches = std::collections::BTreeMap<Table, Vec<RecordBatch>>;
 
 /// Convert a document held in memory, collecting every batch by table.
 /// Stops at the first error (see [`Converter`] with
-/// [`ParseOptions::skip_bad_entries`] to skip bad entries instead).
+/// [`ParseOptions::skip_bad_entries`] to skip bad entries instead). Without
+/// `options.corrections`, the corrections within this document are found
+/// first ([`Corrections::find`]).
 pub fn convert_slice(
     source: &str,
     input: &[u8],
     options: &ConvertOptions,
 ) -> Result<(Batches, Conversion), Box<ParseError>> {
+    let mut options = options.clone();
+    if options.corrections.is_none() {
+        options.corrections = Some(std::sync::Arc::new(Corrections::find(&[input])));
+        options.input_index = 0;
+    }
     let mut batches = Batches::new();
-    let mut converter = Converter::new(source, options.clone(), |table, b| {
+    let mut converter = Converter::new(source, options, |table, b| {
         batches.entry(table).or_default().push(b)
     });
     parse_slice(input, &ParseOptions::default(), &mut converter)?;

@@ -21,12 +21,14 @@ use espi_model::codes;
 use espi_model::links::{
     meter_reading_key_of_block, normalise_href, usage_point_key_of_meter_reading,
 };
+use espi_model::local_time::LocalTimeParameters;
 use espi_model::numbers::{parse_i64, parse_rfc3339_micros};
 use espi_model::resource::{Entry, Namespace, ReadingAttributes, Resource, READING_TYPE_FIELDS};
 use espi_model::units::normalise;
 
 use crate::converter::SeriesStats;
 use crate::keys::Keys;
+use crate::resources::ResourceTable;
 use crate::schema::timestamp_utc;
 
 /// Rows per batch of the small tables.
@@ -48,16 +50,34 @@ pub enum Table {
     ReadingTypes,
     /// One row per resource other than IntervalBlock, fields as JSON.
     Entries,
+    /// The typed tables of the other resources (usage summaries, customer
+    /// data, ...).
+    Resource(ResourceTable),
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 20] = [
         Table::Readings,
         Table::UsagePoints,
         Table::MeterReadings,
         Table::ReadingTypes,
         Table::Entries,
+        Table::Resource(ResourceTable::IntervalBlocks),
+        Table::Resource(ResourceTable::UsageSummaries),
+        Table::Resource(ResourceTable::UsageSummaryLineItems),
+        Table::Resource(ResourceTable::PowerQualitySummaries),
+        Table::Resource(ResourceTable::LocalTimeParameters),
+        Table::Resource(ResourceTable::Customers),
+        Table::Resource(ResourceTable::CustomerAccounts),
+        Table::Resource(ResourceTable::CustomerAgreements),
+        Table::Resource(ResourceTable::ServiceLocations),
+        Table::Resource(ResourceTable::Meters),
+        Table::Resource(ResourceTable::ProgramEnrollments),
+        Table::Resource(ResourceTable::ApplicationInformation),
+        Table::Resource(ResourceTable::Authorizations),
+        Table::Resource(ResourceTable::Subscriptions),
+        Table::Resource(ResourceTable::BatchLists),
     ];
 
     /// The table's name (its folder under the output).
@@ -68,6 +88,7 @@ impl Table {
             Table::MeterReadings => "meter_readings",
             Table::ReadingTypes => "reading_types",
             Table::Entries => "entries",
+            Table::Resource(t) => t.name(),
         }
     }
 }
@@ -197,6 +218,10 @@ pub(crate) struct Links {
     definitions: Vec<(u32, ReadingTypeLink)>,
     pub(crate) record_definitions: bool,
     usage_points: HashSet<u32>,
+    /// LocalTimeParameters by key.
+    local_times: HashMap<u32, LocalTimeParameters>,
+    /// Usage point -> the LocalTimeParameters it links (`related`).
+    usage_point_local_time: HashMap<u32, u32>,
     pub(crate) warnings: Warnings,
     /// Warnings about ReadingType definitions (replayed, not merged).
     reading_type_warnings: Warnings,
@@ -228,6 +253,19 @@ impl Links {
                 ("UsagePoint", key) => {
                     let key = self.keys.id(key.unwrap_or_default());
                     self.usage_points.insert(key);
+                    let local_time = entry
+                        .related_hrefs
+                        .iter()
+                        .map(|h| normalise_href(h))
+                        .find(|h| h.contains("LocalTimeParameters"));
+                    if let Some(href) = local_time {
+                        let href = self.keys.id(href);
+                        self.usage_point_local_time.insert(key, href);
+                    }
+                }
+                ("LocalTimeParameters", key) => {
+                    let key = self.keys.id(key.unwrap_or_default());
+                    self.add_local_time(entry, resource, key);
                 }
                 _ => {}
             }
@@ -283,6 +321,59 @@ impl Links {
             }
         }
         self.meter_readings.insert(key, link);
+    }
+
+    fn add_local_time(&mut self, entry: &Entry, resource: &Resource, key: u32) {
+        let Some(tz) = resource.field("tzOffset") else {
+            self.warnings.push(
+                entry.index,
+                None,
+                format!(
+                    "LocalTimeParameters {} has no tzOffset; its usage points get no local time",
+                    self.keys.str(key)
+                ),
+            );
+            return;
+        };
+        let parsed = LocalTimeParameters::from_fields(
+            tz,
+            resource.field("dstOffset"),
+            resource.field("dstStartRule"),
+            resource.field("dstEndRule"),
+        );
+        match parsed {
+            Ok(p) => {
+                self.local_times.insert(key, p);
+            }
+            Err(e) => self.warnings.push(
+                entry.index,
+                None,
+                format!(
+                    "LocalTimeParameters {}: {e}; its usage points get no local time",
+                    self.keys.str(key)
+                ),
+            ),
+        }
+    }
+
+    /// The local time of the usage point with key `usage_point`: the
+    /// LocalTimeParameters it links, or the only one of the input when it
+    /// links none.
+    pub(crate) fn local_time_of(&self, usage_point: &str) -> LocalTimeLookup {
+        let linked = self
+            .keys
+            .get(usage_point)
+            .and_then(|up| self.usage_point_local_time.get(&up));
+        match linked {
+            Some(ltp) => match self.local_times.get(ltp) {
+                Some(p) => LocalTimeLookup::Found(*p),
+                None => LocalTimeLookup::Pending,
+            },
+            None if self.local_times.len() == 1 => {
+                LocalTimeLookup::Found(*self.local_times.values().next().expect("one"))
+            }
+            None => LocalTimeLookup::None,
+        }
     }
 
     fn add_reading_type(&mut self, entry: &Entry, resource: &Resource, key: u32) {
@@ -378,9 +469,20 @@ impl Links {
             definitions,
             record_definitions: _,
             usage_points,
+            local_times,
+            usage_point_local_time,
             warnings,
             reading_type_warnings: _,
         } = other;
+        for (key, p) in local_times {
+            let key = self.keys.id(keys.str(key));
+            self.local_times.entry(key).or_insert(p);
+        }
+        for (up, ltp) in usage_point_local_time {
+            let up = self.keys.id(keys.str(up));
+            let ltp = self.keys.id(keys.str(ltp));
+            self.usage_point_local_time.entry(up).or_insert(ltp);
+        }
         self.warnings.kept.extend(warnings.kept);
         self.warnings.dropped += warnings.dropped;
         let mut meter_readings: Vec<(u32, MeterReadingLink)> = meter_readings.into_iter().collect();
@@ -469,6 +571,17 @@ impl Links {
             .find(|h| self.reading_types.contains_key(*h))
             .map(|&h| self.keys.str(h))
     }
+}
+
+/// What is known of a usage point's local time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LocalTimeLookup {
+    /// Its LocalTimeParameters.
+    Found(LocalTimeParameters),
+    /// It links LocalTimeParameters not read yet.
+    Pending,
+    /// None is known.
+    None,
 }
 
 /// Rows of the streamed tables, waiting to fill a batch.
@@ -617,6 +730,7 @@ pub fn empty_batch(table: Table) -> RecordBatch {
         ),
         Table::ReadingTypes => reading_types_batch("", &[]),
         Table::Entries => entries_batch("", &[]),
+        Table::Resource(t) => crate::resources::empty_resource_batch(t),
     }
 }
 
@@ -845,14 +959,16 @@ fn lenient_attributes(rt: &Resource) -> ReadingAttributes {
         uom: int_field(rt, "uom"),
         flow_direction: int_field(rt, "flowDirection"),
         interval_length: int_field(rt, "intervalLength"),
+        accumulation_behaviour: int_field(rt, "accumulationBehaviour"),
+        tou: int_field(rt, "tou"),
     }
 }
 
-fn int_field(r: &Resource, path: &str) -> Option<i64> {
+pub(crate) fn int_field(r: &Resource, path: &str) -> Option<i64> {
     r.field(path).and_then(|v| parse_i64(v.as_bytes()).ok())
 }
 
-fn namespace_name(ns: Namespace) -> &'static str {
+pub(crate) fn namespace_name(ns: Namespace) -> &'static str {
     match ns {
         Namespace::Espi => "espi",
         Namespace::Customer => "customer",
@@ -863,7 +979,7 @@ fn namespace_name(ns: Namespace) -> &'static str {
 }
 
 /// Fields as a JSON object; a path seen more than once maps to an array.
-fn fields_json(fields: &[(String, String)]) -> String {
+pub(crate) fn fields_json(fields: &[(String, String)]) -> String {
     let mut out = String::with_capacity(fields.len() * 32 + 2);
     out.push('{');
     for (i, (path, value)) in fields.iter().enumerate() {
@@ -913,7 +1029,7 @@ fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-fn envelope_fields() -> Vec<Field> {
+pub(crate) fn envelope_fields() -> Vec<Field> {
     vec![
         Field::new("entry_id", DataType::Utf8, true),
         Field::new("entry_index", DataType::UInt64, true),
@@ -933,7 +1049,9 @@ fn envelope_fields() -> Vec<Field> {
     ]
 }
 
-fn envelope_columns<'a>(entries: impl Iterator<Item = Option<&'a Entry>> + Clone) -> Vec<ArrayRef> {
+pub(crate) fn envelope_columns<'a>(
+    entries: impl Iterator<Item = Option<&'a Entry>> + Clone,
+) -> Vec<ArrayRef> {
     let e = entries.collect::<Vec<_>>();
     let text = |f: fn(&Entry) -> Option<&str>| -> ArrayRef {
         Arc::new(StringArray::from_iter(e.iter().map(|x| x.and_then(f))))
@@ -976,14 +1094,19 @@ fn envelope_columns<'a>(entries: impl Iterator<Item = Option<&'a Entry>> + Clone
     ]
 }
 
-fn push_source(fields: &mut Vec<Field>, all: &mut Vec<ArrayRef>, source: &str, rows: usize) {
+pub(crate) fn push_source(
+    fields: &mut Vec<Field>,
+    all: &mut Vec<ArrayRef>,
+    source: &str,
+    rows: usize,
+) {
     fields.push(Field::new("source_file", DataType::Utf8, false));
     all.push(Arc::new(StringArray::from_iter_values(
         std::iter::repeat_n(source, rows),
     )));
 }
 
-fn batch(fields: Vec<Field>, columns: Vec<ArrayRef>) -> RecordBatch {
+pub(crate) fn batch(fields: Vec<Field>, columns: Vec<ArrayRef>) -> RecordBatch {
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
         .expect("metadata columns match their fields")
 }

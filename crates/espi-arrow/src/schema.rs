@@ -25,15 +25,21 @@ pub const READINGS_DISTINCT_COLUMNS: &[&str] = &["start", "value", "cost"];
 /// | `usage_point` | UsagePoint identity (normalised href) |
 /// | `meter_reading` | MeterReading identity (normalised href) |
 /// | `start` | interval start, UTC |
+/// | `local_start`, `is_dst` | wall-clock start and DST flag from the usage point's LocalTimeParameters (null without them) |
 /// | `duration_s` | interval length in seconds |
 /// | `value_raw` | `value` as written |
 /// | `power_of_ten_multiplier`, `uom`, `flow_direction` | from the linked ReadingType |
 /// | `unit` | unit of `value` after normalisation (kWh, kW, kVArh, therm, ...) |
 /// | `value` | `value_raw x 10^multiplier` in `unit` |
-/// | `quality` | first ReadingQuality code; `qualities` has them all |
-/// | `tou`, `consumption_tier`, `cpp` | codes on the reading |
+/// | `accumulation_behaviour` | from the ReadingType (4 deltaData, 3 cumulative, ...) |
+/// | `interval_delta` | quantity of the interval: `value` for delta series, the difference from the previous contiguous reading for registers (cumulative, summation, bulkQuantity), null otherwise |
+/// | `quality_name`, `quality` | first ReadingQuality code and its name; `qualities` has them all |
+/// | `estimated`, `edited`, `validated`, `raw` | any of the reading's quality codes of that kind |
+/// | `tou_name`, `tou` | TOU code of the reading (or of its ReadingType) and its name |
+/// | `consumption_tier`, `cpp` | codes on the reading |
 /// | `cost_raw`, `cost` | cost in hundred-thousandths, and in currency units |
 /// | `time_derived` | the start or duration was derived, not read |
+/// | `superseded` | a later delivery of the same (meter reading, start) exists in the run |
 /// | `entry_updated` | the IntervalBlock entry's Atom `updated` |
 /// | `source_file` | input the reading came from |
 ///
@@ -49,25 +55,40 @@ pub fn readings_schema() -> SchemaRef {
                 Field::new("usage_point", dict_utf8(), false),
                 Field::new("meter_reading", dict_utf8(), false),
                 Field::new("start", timestamp_utc(), false),
+                Field::new(
+                    "local_start",
+                    DataType::Timestamp(TimeUnit::Microsecond, None),
+                    true,
+                ),
+                Field::new("is_dst", DataType::Boolean, true),
                 Field::new("duration_s", DataType::Int64, false),
                 Field::new("value_raw", DataType::Int64, true),
                 Field::new("power_of_ten_multiplier", DataType::Int32, true),
                 Field::new("uom", DataType::Int32, true),
                 Field::new("unit", dict_utf8(), true),
                 Field::new("value", DataType::Float64, true),
+                Field::new("accumulation_behaviour", DataType::Int32, true),
+                Field::new("interval_delta", DataType::Float64, true),
                 Field::new("flow_direction", DataType::Int32, true),
+                Field::new("quality_name", dict_utf8(), true),
                 Field::new("quality", DataType::Int32, true),
                 Field::new(
                     "qualities",
                     DataType::List(Arc::new(Field::new_list_field(DataType::Int32, false))),
                     true,
                 ),
+                Field::new("estimated", DataType::Boolean, false),
+                Field::new("edited", DataType::Boolean, false),
+                Field::new("validated", DataType::Boolean, false),
+                Field::new("raw", DataType::Boolean, false),
+                Field::new("tou_name", dict_utf8(), true),
                 Field::new("tou", DataType::Int32, true),
                 Field::new("cost_raw", DataType::Int64, true),
                 Field::new("cost", DataType::Float64, true),
                 Field::new("consumption_tier", DataType::Int32, true),
                 Field::new("cpp", DataType::Int32, true),
                 Field::new("time_derived", DataType::Boolean, false),
+                Field::new("superseded", DataType::Boolean, false),
                 Field::new("entry_updated", timestamp_utc(), true),
                 Field::new("source_file", dict_utf8(), false),
             ]))

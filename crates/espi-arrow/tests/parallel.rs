@@ -99,7 +99,10 @@ fn run(input: &[u8], parts: usize, skip: bool) -> (ParallelConversion<PartBatche
         skip_bad_entries: skip,
         ..Default::default()
     };
-    let convert = ConvertOptions { batch_size: 500 };
+    let convert = ConvertOptions {
+        batch_size: 500,
+        ..Default::default()
+    };
     let mut done = if parts == 1 {
         convert_sequential("f", input, &convert, &options, PartBatches::default())
     } else {

@@ -134,7 +134,14 @@ fn check_against_reference(samples: &BTreeMap<String, PathBuf>, minimum: usize) 
             continue;
         };
         let bytes = std::fs::read(sample).unwrap();
-        let result = convert_slice(&name, &bytes, &ConvertOptions { batch_size: 1000 });
+        let result = convert_slice(
+            &name,
+            &bytes,
+            &ConvertOptions {
+                batch_size: 1000,
+                ..Default::default()
+            },
+        );
         if expected.get("error").is_some() {
             assert!(result.is_err(), "{name} should fail");
             continue;
@@ -241,7 +248,10 @@ fn entry_order_does_not_change_the_readings() {
         assert!(entries.len() > 3, "{name}");
         entries.reverse();
         let reordered = format!("{}{}{}", &text[..first], entries.join("\n"), &text[last..]);
-        let options = ConvertOptions { batch_size: 100 };
+        let options = ConvertOptions {
+            batch_size: 100,
+            ..Default::default()
+        };
         let (a, ca) = convert_slice(name, &bytes, &options).unwrap();
         let (b, cb) = convert_slice(name, reordered.as_bytes(), &options).unwrap();
         let (a, b) = (&a[&Table::Readings], &b[&Table::Readings]);

@@ -9,10 +9,11 @@ use std::time::Instant;
 use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use espi_arrow::{
-    convert_parallel, empty_batch, BatchSink, ConvertCounts, ConvertOptions, Converter, Rejection,
-    Table, READINGS_DISTINCT_COLUMNS,
+    convert_parallel, empty_batch, BatchSink, ConvertCounts, ConvertOptions, Converter,
+    Corrections, Rejection, Table, READINGS_DISTINCT_COLUMNS,
 };
 use espi_core::{Input, ParseOptions};
+use espi_model::tou::TouNames;
 use espi_parquet::{
     write_table, DatasetWriter, OutputDir, Partitioning, WriteError, WriterOptions,
 };
@@ -175,8 +176,11 @@ struct ConvertJob<'a> {
 impl ConvertJob<'_> {
     /// Convert input number `index` into readings files named after it.
     fn convert_file(&self, index: usize, path: &Path) -> Result<FileOutcome, WriteError> {
-        let (dirs, options, parse_options, progress) =
-            (self.dirs, &self.options, &self.parse_options, self.progress);
+        let options = &ConvertOptions {
+            input_index: index as u32,
+            ..self.options.clone()
+        };
+        let (dirs, parse_options, progress) = (self.dirs, &self.parse_options, self.progress);
         let parts = |bytes| parts_for(bytes, self.inputs, self.threads);
         let prefix = format!("part-{index:05}");
         let source = source_name(path);
@@ -236,6 +240,32 @@ impl ConvertJob<'_> {
             written.map(|_| outcome)
         })
     }
+}
+
+/// The intervals delivered more than once across the inputs (files are
+/// read twice for this: their block headers at memchr speed, then the blocks
+/// that overlap). Standard input cannot be read twice: its readings are
+/// never marked superseded, and a note says so.
+fn find_corrections(inputs: &[PathBuf]) -> Corrections {
+    let opened: Vec<Option<Input>> = inputs
+        .iter()
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                if inputs.len() > 1 {
+                    eprintln!(
+                        "espi: note: corrections are not resolved for standard input (it cannot be read twice)"
+                    );
+                }
+                return None;
+            }
+            Input::open(p).ok()
+        })
+        .collect();
+    let slices: Vec<&[u8]> = opened
+        .iter()
+        .map(|i| i.as_ref().and_then(Input::as_slice).unwrap_or(&[]))
+        .collect();
+    Corrections::find(&slices)
 }
 
 impl FileOutcome {
@@ -318,6 +348,8 @@ struct Totals {
     readings_time_derived: u64,
     readings_unscaled: u64,
     readings_fractional_start: u64,
+    readings_superseded: u64,
+    readings_superseded_dropped: u64,
 }
 
 impl Totals {
@@ -336,6 +368,8 @@ impl Totals {
         self.readings_time_derived += c.readings_time_derived;
         self.readings_unscaled += c.readings_unscaled;
         self.readings_fractional_start += c.readings_fractional_start;
+        self.readings_superseded += c.readings_superseded;
+        self.readings_superseded_dropped += c.readings_superseded_dropped;
     }
 }
 
@@ -400,8 +434,19 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         },
         ..WriterOptions::default()
     };
-    let options = ConvertOptions {
+    let tou_names = match &args.tou_map {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            TouNames::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => TouNames::default(),
+    };
+    let mut options = ConvertOptions {
         batch_size: args.batch_size.max(1),
+        tou_names: std::sync::Arc::new(tou_names),
+        latest_only: args.latest_only,
+        ..ConvertOptions::default()
     };
     let parse_options = ParseOptions {
         skip_bad_entries: args.skip_bad_entries,
@@ -425,6 +470,7 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .map_err(|e| e.to_string())?;
+    options.corrections = Some(Arc::new(pool.install(|| find_corrections(&args.inputs))));
     let job = ConvertJob {
         dirs: &dirs,
         options,
@@ -628,12 +674,28 @@ fn print_summary(t: &Totals, seconds: f64, output: &Path, published: bool) {
         thousands(t.entries_rejected),
         thousands(t.interval_blocks)
     );
-    println!(
-        "readings: {} read = {} written + {} rejected",
-        thousands(t.readings_read),
-        thousands(t.readings_written),
-        thousands(t.readings_rejected)
-    );
+    if t.readings_superseded_dropped > 0 {
+        println!(
+            "readings: {} read = {} written + {} rejected + {} superseded left out (--latest-only)",
+            thousands(t.readings_read),
+            thousands(t.readings_written),
+            thousands(t.readings_rejected),
+            thousands(t.readings_superseded_dropped)
+        );
+    } else {
+        println!(
+            "readings: {} read = {} written + {} rejected",
+            thousands(t.readings_read),
+            thousands(t.readings_written),
+            thousands(t.readings_rejected)
+        );
+    }
+    if t.readings_superseded > 0 {
+        println!(
+            "corrections: {} readings superseded by a later delivery of their interval",
+            thousands(t.readings_superseded)
+        );
+    }
     if t.readings_unlinked + t.readings_time_derived + t.readings_unscaled > 0 {
         println!(
             "notes: {} readings without a linked ReadingType (null unit and value), {} with derived start/duration, {} with an unusable multiplier",
@@ -643,9 +705,11 @@ fn print_summary(t: &Totals, seconds: f64, output: &Path, published: bool) {
         );
     }
     if published {
+        let tables: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
         println!(
-            "output: {}/{{readings,usage_points,meter_readings,reading_types,entries,rejects}}",
-            output.display()
+            "output: {}/{{{},rejects}}",
+            output.display(),
+            tables.join(",")
         );
     } else {
         println!("output: nothing written (fix the input or use --skip-bad-entries)");

@@ -113,6 +113,16 @@ pub(crate) struct ConvertArgs {
     /// Write the run's counts and every rejection as JSON to this file.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// TOU code names for `tou_name`: a CSV file of `code,name` lines (the
+    /// default names 1 summer_peak, 2 summer_off_peak, 3 winter_peak,
+    /// 4 winter_off_peak, 5 critical_peak; other codes `tou_<code>`).
+    #[arg(long, value_name = "FILE")]
+    tou_map: Option<PathBuf>,
+    /// Leave out readings superseded by a later delivery of the same
+    /// (meter reading, start) in the run (by default they are written with
+    /// `superseded = true`); they are counted in the summary.
+    #[arg(long)]
+    latest_only: bool,
     /// Rows per readings batch.
     #[arg(long, default_value_t = 16_384)]
     batch_size: usize,

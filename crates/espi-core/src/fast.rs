@@ -263,6 +263,11 @@ fn reading_body(input: &[u8], mut pos: usize, tags: &Tags, r: &mut Reading) -> O
     }
 }
 
+/// Does `input` start (after white space) with an IntervalReading start tag?
+pub(crate) fn at_reading(input: &[u8], tags: &Tags) -> bool {
+    at(input, skip_space(input, 0), &tags.open_reading)
+}
+
 /// Scan complete IntervalReadings at the start of `input` (the bytes right
 /// after a tag inside an IntervalBlock), calling `on_reading` for each.
 /// Returns the bytes consumed: the end of the last complete reading, or 0.

@@ -98,8 +98,9 @@ pub struct ParseOptions {
     /// Read runs of IntervalReadings of in-memory inputs with the specialised
     /// scanner (on by default; off only to compare the two paths).
     pub fast_readings: bool,
-    /// Skip the content of IntervalBlocks (in-memory inputs): read only the
-    /// entries' envelopes and the small resources. Blocks report 0 readings.
+    /// Skip the readings of IntervalBlocks (in-memory inputs): read only the
+    /// entries' envelopes, the small resources and each block's `interval`.
+    /// Blocks report 0 readings.
     pub skip_interval_blocks: bool,
 }
 
@@ -697,6 +698,11 @@ impl<'o, 'i> Machine<'o, 'i> {
         let Some(tags) = &self.block_tags else {
             return 0;
         };
+        // The block's `interval` (before its readings) is read as usual; from
+        // the first IntervalReading on, everything up to the end tag is skipped.
+        if !crate::fast::at_reading(rest, tags) {
+            return 0;
+        }
         let end_tag = tags.end_tag(b"IntervalBlock");
         memchr::memmem::find(rest, &end_tag).unwrap_or(0)
     }

@@ -6,6 +6,9 @@
 //! * [`numbers`]: strict, allocation-free parsing of the integers and timestamps
 //!   ESPI writes as element text.
 //! * [`links`]: Atom link hrefs, normalised so that entries can be related.
+//! * [`local_time`]: LocalTimeParameters and their DST rules, UTC to wall-clock time.
+//! * [`quality`]: reading quality flags (estimated, edited, validated, raw).
+//! * [`tou`]: names of TOU period codes.
 //! * [`resource`]: the small metadata resources (ReadingType, UsagePoint, ...)
 //!   kept while readings stream past.
 //!
@@ -22,6 +25,9 @@
 
 pub mod codes;
 pub mod links;
+pub mod local_time;
 pub mod numbers;
+pub mod quality;
 pub mod resource;
+pub mod tou;
 pub mod units;

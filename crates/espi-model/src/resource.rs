@@ -137,6 +137,10 @@ pub struct ReadingAttributes {
     pub flow_direction: Option<i64>,
     /// `intervalLength` in seconds.
     pub interval_length: Option<i64>,
+    /// `accumulationBehaviour` code (4 deltaData, 3 cumulative, ...).
+    pub accumulation_behaviour: Option<i64>,
+    /// `tou` code of the whole series, when the ReadingType has one.
+    pub tou: Option<i64>,
 }
 
 impl ReadingAttributes {
@@ -158,6 +162,8 @@ impl ReadingAttributes {
             uom: get("uom")?,
             flow_direction: get("flowDirection")?,
             interval_length: get("intervalLength")?,
+            accumulation_behaviour: get("accumulationBehaviour")?,
+            tou: get("tou")?,
         })
     }
 }

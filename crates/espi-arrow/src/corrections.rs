@@ -1,0 +1,299 @@
+//! Corrections: the same interval of a meter reading delivered more than
+//! once (a daily Bulk feed repeats earlier days with corrected values).
+//!
+//! Before conversion, [`Corrections::find`] reads the IntervalBlock headers
+//! of every input (their readings skipped at memchr speed) and finds the
+//! blocks of one meter reading whose intervals overlap. Only those blocks are
+//! read in full, to learn which deliveries each interval start has. During
+//! conversion a reading is *superseded* when a later delivery of its
+//! (meter reading, start) exists: later by the entry's Atom `updated`, then
+//! by input order, then by entry order.
+
+use ahash::{AHashMap as HashMap, AHashSet as HashSet};
+use rayon::prelude::*;
+
+use espi_core::{parse_part, parse_slice, FeedLayout, ParseError, ParseOptions, Reading, Sink};
+use espi_model::links::{meter_reading_key_of_block, normalise_href};
+use espi_model::numbers::{parse_rfc3339_micros, parse_seconds_to_micros};
+use espi_model::resource::{Entry, Resource};
+
+use crate::keys::Keys;
+
+/// When a block was delivered: ordered by `updated` (absent first), then
+/// input, then entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Delivery {
+    /// The entry's Atom `updated`, microseconds (i64::MIN when absent).
+    pub updated_us: i64,
+    /// Input number in the run.
+    pub input: u32,
+    /// Entry index in its input.
+    pub entry: u64,
+}
+
+impl Delivery {
+    /// The delivery of entry `entry` of input `input`.
+    pub fn of(updated_us: Option<i64>, input: u32, entry: u64) -> Delivery {
+        Delivery {
+            updated_us: updated_us.unwrap_or(i64::MIN),
+            input,
+            entry,
+        }
+    }
+}
+
+/// The intervals delivered more than once in a run.
+#[derive(Debug, Default)]
+pub struct Corrections {
+    keys: Keys,
+    /// Entries (input, entry index) holding a block that overlaps another
+    /// block of its meter reading.
+    contested: HashSet<(u32, u64)>,
+    /// (meter reading, start) of every reading of a contested block -> its
+    /// latest delivery.
+    latest: HashMap<(u32, i64), Delivery>,
+    /// Readings of contested blocks.
+    contested_readings: u64,
+}
+
+/// One IntervalBlock as its header describes it.
+struct Header {
+    meter_reading: u32,
+    start_us: i64,
+    end_us: i64,
+    input: u32,
+    entry: u64,
+    /// Byte range of the entry in its input.
+    range: std::ops::Range<usize>,
+}
+
+/// Pass one: block headers and entry offsets.
+struct HeaderSink {
+    input: u32,
+    keys: Keys,
+    headers: Vec<Header>,
+    /// (entry index, offset) of every entry, in order.
+    offsets: Vec<u64>,
+    blocks_without_offset: Vec<usize>,
+}
+
+fn block_key(entry: &Entry) -> &str {
+    entry
+        .up_href
+        .as_deref()
+        .or(entry.self_href.as_deref())
+        .map_or("", |h| meter_reading_key_of_block(normalise_href(h)))
+}
+
+impl Sink for HeaderSink {
+    fn reading(&mut self, _: &Reading) {}
+    fn entry(&mut self, entry: Entry, resources: Vec<Resource>) {
+        self.offsets.push(entry.offset);
+        for block in resources.iter().filter(|r| r.is("IntervalBlock")) {
+            let field = |name| {
+                block
+                    .field(name)
+                    .and_then(|s| parse_seconds_to_micros(s.as_bytes()).ok())
+                    .map(|(us, _)| us)
+            };
+            // A block without a readable interval may hold any start.
+            let (start_us, end_us) = match (field("interval/start"), field("interval/duration")) {
+                (Some(s), Some(d)) => (s, s.saturating_add(d.max(1))),
+                (Some(s), None) => (s, i64::MAX),
+                _ => (i64::MIN, i64::MAX),
+            };
+            let meter_reading = self.keys.id(block_key(&entry));
+            self.blocks_without_offset.push(self.headers.len());
+            self.headers.push(Header {
+                meter_reading,
+                start_us,
+                end_us,
+                input: self.input,
+                entry: entry.index,
+                range: entry.offset as usize..entry.offset as usize,
+            });
+        }
+    }
+    fn entry_rejected(&mut self, _: &ParseError, _: u64) {}
+}
+
+/// Pass two: reading starts of the contested entries.
+struct StartSink<'a> {
+    input: u32,
+    contested: &'a HashSet<(u32, u64)>,
+    starts: Vec<i64>,
+    found: Vec<(String, i64, Delivery)>,
+}
+
+impl Sink for StartSink<'_> {
+    fn reading(&mut self, r: &Reading) {
+        if let Some(s) = r.start_us {
+            self.starts.push(s);
+        }
+    }
+    fn entry(&mut self, entry: Entry, resources: Vec<Resource>) {
+        let starts = std::mem::take(&mut self.starts);
+        let is_block = resources.iter().any(|r| r.is("IntervalBlock"));
+        if !is_block || !self.contested.contains(&(self.input, entry.index)) {
+            return;
+        }
+        let delivery = Delivery::of(
+            entry.updated.as_deref().and_then(parse_rfc3339_micros),
+            self.input,
+            entry.index,
+        );
+        let key = block_key(&entry).to_owned();
+        for s in starts {
+            self.found.push((key.clone(), s, delivery));
+        }
+    }
+    fn entry_rejected(&mut self, _: &ParseError, _: u64) {
+        self.starts.clear();
+    }
+}
+
+impl Corrections {
+    /// Find the intervals delivered more than once across `inputs` (whole
+    /// documents in run order). Inputs that cannot be read are ignored here
+    /// (their conversion reports them).
+    pub fn find(inputs: &[&[u8]]) -> Corrections {
+        let skip = ParseOptions {
+            skip_bad_entries: true,
+            fast_readings: false,
+            skip_interval_blocks: true,
+        };
+        let passes: Vec<HeaderSink> = inputs
+            .par_iter()
+            .enumerate()
+            .map(|(i, bytes)| {
+                let mut sink = HeaderSink {
+                    input: i as u32,
+                    keys: Keys::default(),
+                    headers: Vec::new(),
+                    offsets: Vec::new(),
+                    blocks_without_offset: Vec::new(),
+                };
+                let _ = parse_slice(bytes, &skip, &mut sink);
+                // Each block's entry ends where the next entry starts.
+                let mut next = 0;
+                for &h in &sink.blocks_without_offset {
+                    let header = &mut sink.headers[h];
+                    let start = header.range.start as u64;
+                    while next < sink.offsets.len() && sink.offsets[next] <= start {
+                        next += 1;
+                    }
+                    let end = sink.offsets.get(next).map_or(bytes.len(), |&o| o as usize);
+                    header.range = header.range.start..end;
+                }
+                sink
+            })
+            .collect();
+
+        // Global keys, and every block by (meter reading, start).
+        let mut out = Corrections::default();
+        let mut headers: Vec<Header> = Vec::new();
+        for pass in passes {
+            for mut h in pass.headers {
+                h.meter_reading = out.keys.id(pass.keys.str(h.meter_reading));
+                headers.push(h);
+            }
+        }
+        headers.sort_unstable_by_key(|h| (h.meter_reading, h.start_us, h.end_us));
+        let mut cluster_start = 0;
+        for i in 1..=headers.len() {
+            let continues = i < headers.len()
+                && headers[i].meter_reading == headers[cluster_start].meter_reading
+                && headers[i].start_us
+                    < headers[cluster_start..i]
+                        .iter()
+                        .map(|h| h.end_us)
+                        .max()
+                        .unwrap_or(i64::MIN);
+            if !continues {
+                if i - cluster_start > 1 {
+                    for h in &headers[cluster_start..i] {
+                        out.contested.insert((h.input, h.entry));
+                    }
+                }
+                cluster_start = i;
+            }
+        }
+        if out.contested.is_empty() {
+            return out;
+        }
+
+        // Reading starts of the contested entries.
+        let full = ParseOptions {
+            skip_bad_entries: true,
+            ..ParseOptions::default()
+        };
+        let contested = &out.contested;
+        let found: Vec<Vec<(String, i64, Delivery)>> = inputs
+            .par_iter()
+            .enumerate()
+            .map(|(i, bytes)| {
+                let input = i as u32;
+                let mut sink = StartSink {
+                    input,
+                    contested,
+                    starts: Vec::new(),
+                    found: Vec::new(),
+                };
+                let mut ranges: Vec<(std::ops::Range<usize>, u64)> = headers
+                    .iter()
+                    .filter(|h| h.input == input && contested.contains(&(h.input, h.entry)))
+                    .map(|h| (h.range.clone(), h.entry))
+                    .collect();
+                if ranges.is_empty() {
+                    return Vec::new();
+                }
+                ranges.sort_unstable_by_key(|(r, _)| r.start);
+                ranges.dedup_by_key(|(r, _)| r.start);
+                match FeedLayout::of(bytes) {
+                    Some(layout) => {
+                        for (r, entry) in ranges {
+                            let _ = parse_part(bytes, &layout, r, entry, &full, &mut sink);
+                        }
+                    }
+                    None => {
+                        let _ = parse_slice(bytes, &full, &mut sink);
+                    }
+                }
+                sink.found
+            })
+            .collect();
+        for (key, start, delivery) in found.into_iter().flatten() {
+            let mr = out.keys.id(&key);
+            out.contested_readings += 1;
+            let latest = out.latest.entry((mr, start)).or_insert(delivery);
+            if delivery > *latest {
+                *latest = delivery;
+            }
+        }
+        out
+    }
+
+    /// Does entry `entry` of input `input` hold a block that overlaps another?
+    pub fn is_contested(&self, input: u32, entry: u64) -> bool {
+        !self.contested.is_empty() && self.contested.contains(&(input, entry))
+    }
+
+    /// Is the reading of `meter_reading` (its block's key) at `start_us`,
+    /// delivered by `delivery`, replaced by a later delivery?
+    pub fn is_superseded(&self, meter_reading: &str, start_us: i64, delivery: Delivery) -> bool {
+        self.keys
+            .get(meter_reading)
+            .and_then(|mr| self.latest.get(&(mr, start_us)))
+            .is_some_and(|latest| *latest > delivery)
+    }
+
+    /// Entries whose blocks overlap another block of their meter reading.
+    pub fn contested_entries(&self) -> usize {
+        self.contested.len()
+    }
+
+    /// Readings in those entries.
+    pub fn contested_readings(&self) -> u64 {
+        self.contested_readings
+    }
+}

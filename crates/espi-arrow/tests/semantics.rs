@@ -1,0 +1,254 @@
+//! Reading semantics: local time from LocalTimeParameters, TOU names,
+//! quality flags, register deltas and corrections. Expected values are
+//! worked out by hand from the documents below.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, TimestampMicrosecondType};
+use arrow_array::{Array, RecordBatch};
+use espi_arrow::{convert_slice, ConvertOptions, Table};
+
+const HOUR_US: i64 = 3_600_000_000;
+
+/// A feed with one usage point linked to Pacific LocalTimeParameters and one
+/// 15-minute delivered series, with `blocks` as IntervalBlock entries.
+fn pacific_feed(accumulation: u8, blocks: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:espi="http://naesb.org/espi">
+<entry><link rel="self" href="/LocalTimeParameters/1"/><content><espi:LocalTimeParameters>
+  <espi:dstEndRule>B40E2000</espi:dstEndRule><espi:dstOffset>3600</espi:dstOffset>
+  <espi:dstStartRule>360E2000</espi:dstStartRule><espi:tzOffset>-28800</espi:tzOffset>
+</espi:LocalTimeParameters></content></entry>
+<entry><link rel="self" href="/UsagePoint/1"/><link rel="related" href="/LocalTimeParameters/1"/>
+  <content><espi:UsagePoint><espi:ServiceCategory><espi:kind>0</espi:kind></espi:ServiceCategory></espi:UsagePoint></content></entry>
+<entry><link rel="self" href="/UsagePoint/1/MeterReading/1"/><link rel="related" href="/ReadingType/1"/>
+  <content><espi:MeterReading/></content></entry>
+<entry><link rel="self" href="/ReadingType/1"/><content><espi:ReadingType>
+  <espi:accumulationBehaviour>{accumulation}</espi:accumulationBehaviour><espi:flowDirection>1</espi:flowDirection>
+  <espi:intervalLength>900</espi:intervalLength><espi:powerOfTenMultiplier>0</espi:powerOfTenMultiplier>
+  <espi:uom>72</espi:uom><espi:tou>3</espi:tou></espi:ReadingType></content></entry>
+{blocks}
+</feed>"#
+    )
+}
+
+/// An IntervalBlock entry of readings (start, value, extra XML inside the reading).
+fn block(updated: &str, readings: &[(i64, i64, &str)]) -> String {
+    let first = readings.first().map_or(0, |r| r.0);
+    let body: String = readings
+        .iter()
+        .map(|(start, value, extra)| {
+            format!(
+                "<espi:IntervalReading>{extra}<espi:timePeriod><espi:duration>900</espi:duration><espi:start>{start}</espi:start></espi:timePeriod><espi:value>{value}</espi:value></espi:IntervalReading>"
+            )
+        })
+        .collect();
+    format!(
+        r#"<entry><link rel="up" href="/UsagePoint/1/MeterReading/1/IntervalBlock"/><updated>{updated}</updated>
+<content><espi:IntervalBlock><espi:interval><espi:duration>{}</espi:duration><espi:start>{first}</espi:start></espi:interval>{body}</espi:IntervalBlock></content></entry>"#,
+        readings.len() * 900
+    )
+}
+
+fn readings(xml: &str, options: &ConvertOptions) -> RecordBatch {
+    let (batches, conversion) = convert_slice("t.xml", xml.as_bytes(), options).unwrap();
+    assert_eq!(
+        conversion.counts.readings_read,
+        conversion.counts.readings_written + conversion.counts.readings_superseded_dropped
+    );
+    let b = &batches[&Table::Readings];
+    arrow_select::concat::concat_batches(&b[0].schema(), b).unwrap()
+}
+
+fn times(batch: &RecordBatch, column: &str) -> Vec<Option<i64>> {
+    let c = batch.column_by_name(column).unwrap();
+    let c = c.as_primitive::<TimestampMicrosecondType>();
+    (0..c.len())
+        .map(|i| c.is_valid(i).then(|| c.value(i)))
+        .collect()
+}
+
+fn bools(batch: &RecordBatch, column: &str) -> Vec<Option<bool>> {
+    let c = batch.column_by_name(column).unwrap().as_boolean().clone();
+    c.iter().collect()
+}
+
+fn strings(batch: &RecordBatch, column: &str) -> Vec<Option<String>> {
+    let c = batch.column_by_name(column).unwrap();
+    let d = c.as_dictionary::<Int32Type>();
+    let values = d.values().as_string::<i32>();
+    d.keys()
+        .iter()
+        .map(|k| k.map(|k| values.value(k as usize).to_owned()))
+        .collect()
+}
+
+/// Every 15 minutes of one local day, as UTC seconds from `from` to `to`.
+fn quarter_hours(from: i64, to: i64) -> Vec<(i64, i64, &'static str)> {
+    (from..to).step_by(900).map(|s| (s, 1, "")).collect()
+}
+
+#[test]
+fn local_time_across_both_dst_changes_for_pacific_parameters() {
+    // 2024-03-10 local midnight is 08:00 UTC (PST); the next local midnight
+    // is 07:00 UTC on 2024-03-11 (PDT): 23 hours.
+    let spring = quarter_hours(1_710_057_600, 1_710_140_400);
+    // 2024-11-03 local midnight is 07:00 UTC (PDT); the next is 08:00 UTC on
+    // 2024-11-04 (PST): 25 hours.
+    let fall = quarter_hours(1_730_617_200, 1_730_707_200);
+    assert_eq!((spring.len(), fall.len()), (92, 100));
+    let xml = pacific_feed(
+        4,
+        &(block("2024-03-11T00:00:00Z", &spring) + &block("2024-11-04T00:00:00Z", &fall)),
+    );
+    let b = readings(&xml, &ConvertOptions::default());
+    let start = times(&b, "start");
+    let local = times(&b, "local_start");
+    let dst = bools(&b, "is_dst");
+    let at = |utc_s: i64| {
+        start
+            .iter()
+            .position(|s| *s == Some(utc_s * 1_000_000))
+            .unwrap()
+    };
+    let local_day = |day_start_local_us: i64| {
+        local
+            .iter()
+            .filter(|l| {
+                l.is_some_and(|l| {
+                    (day_start_local_us..day_start_local_us + 24 * HOUR_US).contains(&l)
+                })
+            })
+            .count()
+    };
+    // Local wall-clock microseconds of 2024-03-10T00:00 and 2024-11-03T00:00.
+    let (mar10, nov3) = (1_710_028_800 * 1_000_000, 1_730_592_000 * 1_000_000);
+    assert_eq!(
+        local_day(mar10),
+        92,
+        "spring-forward day has 23 local hours"
+    );
+    assert_eq!(local_day(nov3), 100, "fall-back day has 25 local hours");
+    // 09:45 UTC is 01:45 PST; 10:00 UTC is 03:00 PDT.
+    let i = at(1_710_063_900);
+    assert_eq!(
+        (local[i], dst[i]),
+        (Some(mar10 + HOUR_US + 45 * 60_000_000), Some(false))
+    );
+    let i = at(1_710_064_800);
+    assert_eq!((local[i], dst[i]), (Some(mar10 + 3 * HOUR_US), Some(true)));
+    // 08:30 UTC is 01:30 PDT; 09:30 UTC is 01:30 PST: the repeated hour
+    // keeps distinct rows, told apart by is_dst.
+    let (a, c) = (at(1_730_622_600), at(1_730_626_200));
+    assert_eq!(local[a], local[c]);
+    assert_eq!(local[a], Some(nov3 + HOUR_US + 30 * 60_000_000));
+    assert_eq!((dst[a], dst[c]), (Some(true), Some(false)));
+}
+
+#[test]
+fn without_local_time_parameters_local_start_is_null() {
+    let xml = pacific_feed(
+        4,
+        &block(
+            "2024-01-02T00:00:00Z",
+            &quarter_hours(1_704_096_000, 1_704_099_600),
+        ),
+    )
+    .replace("<espi:tzOffset>-28800</espi:tzOffset>", "");
+    let b = readings(&xml, &ConvertOptions::default());
+    assert!(times(&b, "local_start").iter().all(Option::is_none));
+}
+
+#[test]
+fn tou_names_quality_flags_and_register_deltas() {
+    // A cumulative register: 100, 150, 175, then a gap, then 200.
+    let q = |code: u8| {
+        format!("<espi:ReadingQuality><espi:quality>{code}</espi:quality></espi:ReadingQuality>")
+    };
+    let (q8, q17, q7, q14) = (q(8), q(17), q(7) + &q(14), q(14));
+    let reads = [
+        (1_704_096_000, 100, q8.as_str()),
+        (1_704_096_900, 150, q17.as_str()),
+        (1_704_097_800, 175, q7.as_str()),
+        (1_704_099_600, 200, q14.as_str()),
+    ];
+    let xml = pacific_feed(3, &block("2024-01-02T00:00:00Z", &reads)).replace(
+        "<espi:IntervalReading>",
+        "<espi:IntervalReading><espi:tou>1</espi:tou>",
+    );
+    let xml = xml.replacen(
+        "<espi:IntervalReading><espi:tou>1</espi:tou>",
+        "<espi:IntervalReading>",
+        1,
+    );
+    let b = readings(&xml, &ConvertOptions::default());
+    let delta = b.column_by_name("interval_delta").unwrap();
+    let delta = delta.as_primitive::<arrow_array::types::Float64Type>();
+    let delta: Vec<Option<f64>> = delta.iter().collect();
+    // Wh registers become kWh: 50 Wh = 0.05 kWh.
+    assert_eq!(delta, vec![None, Some(0.05), Some(0.025), None]);
+    // The first reading has no tou of its own: it takes the ReadingType's (3).
+    assert_eq!(
+        strings(&b, "tou_name"),
+        ["winter_peak", "summer_peak", "summer_peak", "summer_peak"].map(|s| Some(s.to_owned()))
+    );
+    assert_eq!(
+        bools(&b, "estimated"),
+        [Some(true), Some(false), Some(false), Some(false)]
+    );
+    assert_eq!(
+        bools(&b, "validated"),
+        [Some(false), Some(true), Some(false), Some(false)]
+    );
+    assert_eq!(
+        bools(&b, "edited"),
+        [Some(false), Some(false), Some(true), Some(false)]
+    );
+    assert_eq!(
+        bools(&b, "raw"),
+        [Some(false), Some(false), Some(true), Some(true)]
+    );
+    assert_eq!(
+        strings(&b, "quality_name")[2].as_deref(),
+        Some("manually edited")
+    );
+    let names = espi_model::tou::TouNames::parse("1,On Peak\n3,Off Peak\n").unwrap();
+    let custom = ConvertOptions {
+        tou_names: std::sync::Arc::new(names),
+        ..Default::default()
+    };
+    let b = readings(&xml, &custom);
+    assert_eq!(strings(&b, "tou_name")[0].as_deref(), Some("Off Peak"));
+    assert_eq!(strings(&b, "tou_name")[1].as_deref(), Some("On Peak"));
+}
+
+#[test]
+fn a_later_delivery_of_an_interval_supersedes_the_earlier_one() {
+    let day = quarter_hours(1_704_096_000, 1_704_099_600); // four readings
+    let corrected = [(1_704_096_900, 7, ""), (1_704_097_800, 8, "")];
+    // The correction comes first in the document but is updated later.
+    let xml = pacific_feed(
+        4,
+        &(block("2024-01-03T00:00:00Z", &corrected) + &block("2024-01-02T00:00:00Z", &day)),
+    );
+    let b = readings(&xml, &ConvertOptions::default());
+    let start = times(&b, "start");
+    let superseded = bools(&b, "superseded");
+    let values = b.column_by_name("value_raw").unwrap();
+    let values = values.as_primitive::<arrow_array::types::Int64Type>();
+    let mut marked: Vec<(i64, i64)> = (0..b.num_rows())
+        .filter(|&i| superseded[i] == Some(true))
+        .map(|i| (start[i].unwrap() / 1_000_000, values.value(i)))
+        .collect();
+    marked.sort();
+    assert_eq!(marked, vec![(1_704_096_900, 1), (1_704_097_800, 1)]);
+    let latest = ConvertOptions {
+        latest_only: true,
+        ..Default::default()
+    };
+    let (batches, conversion) = convert_slice("t.xml", xml.as_bytes(), &latest).unwrap();
+    assert_eq!(conversion.counts.readings_superseded_dropped, 2);
+    assert_eq!(conversion.counts.readings_written, 4);
+    let rows: usize = batches[&Table::Readings].iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 4);
+}
