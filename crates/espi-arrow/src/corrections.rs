@@ -19,6 +19,9 @@ use espi_model::resource::{Entry, Resource};
 
 use crate::keys::Keys;
 
+/// Inputs at least this large have their block headers read in parallel parts.
+const PARALLEL_MIN_BYTES: usize = 16 << 20;
+
 /// When a block was delivered: ordered by `updated` (absent first), then
 /// input, then entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -66,6 +69,10 @@ struct Header {
     /// Byte range of the entry in its input.
     range: std::ops::Range<usize>,
 }
+
+/// One input, or a part of a large one (its layout and byte range), whose
+/// block headers are read by one task.
+type HeaderJob<'a> = (u32, &'a [u8], Option<(FeedLayout, std::ops::Range<usize>)>);
 
 /// Pass one: block headers and entry offsets.
 struct HeaderSink {
@@ -162,18 +169,46 @@ impl Corrections {
             fast_readings: false,
             skip_interval_blocks: true,
         };
-        let passes: Vec<HeaderSink> = inputs
-            .par_iter()
+        // Large feeds are cut into parts read in parallel (entry numbers
+        // shifted afterwards); each part knows where its last entry ends.
+        let parts_per_input = (rayon::current_num_threads() * 2).max(1);
+        let jobs: Vec<HeaderJob> = inputs
+            .iter()
             .enumerate()
-            .map(|(i, bytes)| {
+            .flat_map(|(i, bytes)| {
+                let layout = (bytes.len() >= PARALLEL_MIN_BYTES)
+                    .then(|| FeedLayout::of(bytes))
+                    .flatten();
+                match layout {
+                    Some(layout) => layout
+                        .split(bytes, parts_per_input)
+                        .into_iter()
+                        .map(|r| (i as u32, *bytes, Some((layout.clone(), r))))
+                        .collect::<Vec<_>>(),
+                    None => vec![(i as u32, *bytes, None)],
+                }
+            })
+            .collect();
+        let mut passes: Vec<HeaderSink> = jobs
+            .par_iter()
+            .map(|(input, bytes, part)| {
                 let mut sink = HeaderSink {
-                    input: i as u32,
+                    input: *input,
                     keys: Keys::default(),
                     headers: Vec::new(),
                     offsets: Vec::new(),
                     blocks_without_offset: Vec::new(),
                 };
-                let _ = parse_slice(bytes, &skip, &mut sink);
+                let end = match part {
+                    Some((layout, range)) => {
+                        let _ = parse_part(bytes, layout, range.clone(), 0, &skip, &mut sink);
+                        range.end
+                    }
+                    None => {
+                        let _ = parse_slice(bytes, &skip, &mut sink);
+                        bytes.len()
+                    }
+                };
                 // Each block's entry ends where the next entry starts.
                 let mut next = 0;
                 for &h in &sink.blocks_without_offset {
@@ -182,22 +217,37 @@ impl Corrections {
                     while next < sink.offsets.len() && sink.offsets[next] <= start {
                         next += 1;
                     }
-                    let end = sink.offsets.get(next).map_or(bytes.len(), |&o| o as usize);
-                    header.range = header.range.start..end;
+                    let stop = sink.offsets.get(next).map_or(end, |&o| o as usize);
+                    header.range = header.range.start..stop;
                 }
                 sink
             })
             .collect();
+        // Number the entries of each input's parts in order.
+        let mut first_entry = 0u64;
+        let mut current = u32::MAX;
+        for pass in passes.iter_mut() {
+            if pass.input != current {
+                current = pass.input;
+                first_entry = 0;
+            }
+            for h in pass.headers.iter_mut() {
+                h.entry += first_entry;
+            }
+            first_entry += pass.offsets.len() as u64;
+        }
 
-        // Global keys, and every block by (meter reading, start).
+        // Common keys, and every block by (meter reading, start).
         let mut out = Corrections::default();
+        let mut keys = Keys::default();
         let mut headers: Vec<Header> = Vec::new();
         for pass in passes {
             for mut h in pass.headers {
-                h.meter_reading = out.keys.id(pass.keys.str(h.meter_reading));
+                h.meter_reading = keys.id(pass.keys.str(h.meter_reading));
                 headers.push(h);
             }
         }
+        drop(keys);
         headers.sort_unstable_by_key(|h| (h.meter_reading, h.start_us, h.end_us));
         let mut cluster_start = 0;
         for i in 1..=headers.len() {
