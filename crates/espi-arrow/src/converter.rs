@@ -106,6 +106,9 @@ pub struct ConvertCounts {
     pub readings_unscaled: u64,
     /// Written readings whose `timePeriod/start` had a fraction (kept to the microsecond).
     pub readings_fractional_start: u64,
+    /// Readings whose `timePeriod/start` was in milliseconds (normalised;
+    /// a duration in milliseconds with it).
+    pub readings_millisecond_start: u64,
     /// Readings replaced by a later delivery of the same interval.
     pub readings_superseded: u64,
     /// Superseded readings left out (`latest_only`): read, neither written
@@ -130,6 +133,7 @@ impl ConvertCounts {
         self.readings_unscaled += o.readings_unscaled;
         self.readings_fractional_start += o.readings_fractional_start;
         self.readings_superseded += o.readings_superseded;
+        self.readings_millisecond_start += o.readings_millisecond_start;
         self.readings_superseded_dropped += o.readings_superseded_dropped;
         self.entries += o.entries;
         self.entries_rejected += o.entries_rejected;
@@ -505,7 +509,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         let interval_start_us = block
             .field("interval/start")
             .and_then(|s| parse_seconds_to_micros(s.as_bytes()).ok())
-            .map(|(us, _)| us);
+            .map(|(us, _)| if is_milliseconds(us) { us / 1000 } else { us });
         self.blocks.push(Block {
             meter_reading,
             rows,
@@ -1059,6 +1063,16 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     }
 }
 
+/// Starts from 1e11 seconds on (year 5138) are taken to be milliseconds, as
+/// some systems write them (1440109957976 is 2015-08-20T22:32:37.976Z).
+pub(crate) const MILLISECONDS_FROM_US: i64 = 100_000_000_000 * 1_000_000;
+
+/// Is a start, read as seconds and given in microseconds, in fact in milliseconds?
+#[inline]
+fn is_milliseconds(start_us: i64) -> bool {
+    start_us.unsigned_abs() >= MILLISECONDS_FROM_US as u64
+}
+
 /// The rows of one block within a batch being built.
 struct Span {
     rows: Range<usize>,
@@ -1144,6 +1158,21 @@ fn tou_names(tou: &[Option<i32>], names: &TouNames) -> ArrayRef {
 impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
     #[inline]
     fn reading(&mut self, reading: &Reading) {
+        if reading.start_us.is_some_and(is_milliseconds) {
+            self.counts.readings_millisecond_start += 1;
+            let mut r = reading.clone();
+            r.start_us = r.start_us.map(|us| us / 1000);
+            // A duration written in milliseconds too (900000 for 15 minutes).
+            r.duration_s = r.duration_s.map(|d| {
+                if d >= 60_000 && d % 1000 == 0 {
+                    d / 1000
+                } else {
+                    d
+                }
+            });
+            self.raw.push(&r);
+            return;
+        }
         self.raw.push(reading);
     }
 

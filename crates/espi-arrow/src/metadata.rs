@@ -765,7 +765,31 @@ fn usage_points_batch(source: &str, rows: &[(String, Option<&Row>)]) -> RecordBa
             .iter()
             .map(|v| v.and_then(codes::service_kind_name)),
     )));
-    for (name, path) in [("status", "status"), ("role_flags", "roleFlags")] {
+    fields.push(Field::new("local_time_parameters", DataType::Utf8, true));
+    all.push(Arc::new(StringArray::from_iter(rows.iter().map(
+        |(_, r)| {
+            r.and_then(|r| {
+                r.0.related_hrefs
+                    .iter()
+                    .map(|h| normalise_href(h))
+                    .find(|h| h.contains("LocalTimeParameters"))
+            })
+        },
+    ))));
+    for (name, path) in [
+        ("status", "status"),
+        ("role_flags", "roleFlags"),
+        ("service_delivery_point", "ServiceDeliveryPoint/name"),
+        ("tariff_profile", "ServiceDeliveryPoint/tariffProfile"),
+        (
+            "customer_agreement",
+            "ServiceDeliveryPoint/customerAgreement",
+        ),
+        ("read_cycle", "readCycle"),
+        ("phase_code", "phaseCode"),
+        ("connection_state", "connectionState"),
+        ("is_virtual", "isVirtual"),
+    ] {
         fields.push(Field::new(name, DataType::Utf8, true));
         all.push(Arc::new(StringArray::from_iter(
             rows.iter().map(|(_, r)| r.and_then(|r| r.1.field(path))),

@@ -252,3 +252,23 @@ fn a_later_delivery_of_an_interval_supersedes_the_earlier_one() {
     let rows: usize = batches[&Table::Readings].iter().map(|b| b.num_rows()).sum();
     assert_eq!(rows, 4);
 }
+
+#[test]
+fn starts_in_milliseconds_are_normalised_and_counted() {
+    let xml = pacific_feed(4, &block("2024-01-02T00:00:00Z", &[(1_704_096_000, 5, "")]))
+        .replace(">1704096000<", ">1704096000000<")
+        .replace(
+            "<espi:duration>900</espi:duration>",
+            "<espi:duration>900000</espi:duration>",
+        );
+    let (batches, conversion) =
+        convert_slice("t.xml", xml.as_bytes(), &Default::default()).unwrap();
+    assert_eq!(conversion.counts.readings_millisecond_start, 1);
+    let b = &batches[&Table::Readings][0];
+    assert_eq!(times(b, "start"), vec![Some(1_704_096_000 * 1_000_000)]);
+    let d = b.column_by_name("duration_s").unwrap();
+    assert_eq!(
+        d.as_primitive::<arrow_array::types::Int64Type>().value(0),
+        900
+    );
+}

@@ -350,6 +350,7 @@ struct Totals {
     readings_fractional_start: u64,
     readings_superseded: u64,
     readings_superseded_dropped: u64,
+    readings_millisecond_start: u64,
 }
 
 impl Totals {
@@ -369,6 +370,7 @@ impl Totals {
         self.readings_unscaled += c.readings_unscaled;
         self.readings_fractional_start += c.readings_fractional_start;
         self.readings_superseded += c.readings_superseded;
+        self.readings_millisecond_start += c.readings_millisecond_start;
         self.readings_superseded_dropped += c.readings_superseded_dropped;
     }
 }
@@ -694,6 +696,13 @@ fn print_summary(t: &Totals, seconds: f64, output: &Path, published: bool) {
         println!(
             "corrections: {} readings superseded by a later delivery of their interval",
             thousands(t.readings_superseded)
+        );
+    }
+    if t.readings_millisecond_start + t.readings_fractional_start > 0 {
+        println!(
+            "times: {} readings with a start in milliseconds (normalised), {} with a fractional start (kept to the microsecond)",
+            thousands(t.readings_millisecond_start),
+            thousands(t.readings_fractional_start)
         );
     }
     if t.readings_unlinked + t.readings_time_derived + t.readings_unscaled > 0 {
