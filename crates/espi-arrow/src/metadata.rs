@@ -1003,6 +1003,27 @@ pub(crate) fn namespace_name(ns: Namespace) -> &'static str {
 }
 
 /// Fields as a JSON object; a path seen more than once maps to an array.
+/// What a secret field's value is written as.
+pub(crate) const REDACTED: &str = "[redacted]";
+
+/// OAuth secrets some feeds carry (ApplicationInformation `client_secret`,
+/// `registration_access_token`, old Authorizations' access and refresh
+/// tokens): never written out.
+pub(crate) fn is_secret(path: &str) -> bool {
+    let leaf = path.rsplit('/').next().unwrap_or(path);
+    let leaf = leaf.split('@').next().unwrap_or(leaf);
+    let normal: String = leaf
+        .chars()
+        .filter(|c| *c != '_')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    matches!(
+        normal.as_str(),
+        "clientsecret" | "registrationaccesstoken" | "accesstoken" | "refreshtoken"
+    )
+}
+
+/// The fields as one JSON object (repeated paths as arrays; secrets redacted).
 pub(crate) fn fields_json(fields: &[(String, String)]) -> String {
     let mut out = String::with_capacity(fields.len() * 32 + 2);
     out.push('{');
@@ -1017,7 +1038,9 @@ pub(crate) fn fields_json(fields: &[(String, String)]) -> String {
         push_json_string(&mut out, path);
         out.push(':');
         let repeats = fields[i + 1..].iter().filter(|(p, _)| p == path).count();
-        if repeats == 0 {
+        if is_secret(path) {
+            push_json_string(&mut out, REDACTED);
+        } else if repeats == 0 {
             push_json_string(&mut out, value);
         } else {
             out.push('[');
@@ -1138,6 +1161,25 @@ pub(crate) fn batch(fields: Vec<Field>, columns: Vec<ArrayRef>) -> RecordBatch {
 #[cfg(test)]
 mod tests {
     use super::fields_json;
+
+    #[test]
+    fn secrets_are_redacted() {
+        let fields: Vec<(String, String)> = [
+            ("client_id", "abc"),
+            ("client_secret", "s3cret"),
+            ("accessToken", "AAA1"),
+            ("x/refresh_token", "BBB2"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        let json = fields_json(&fields);
+        assert!(
+            !json.contains("s3cret") && !json.contains("AAA1") && !json.contains("BBB2"),
+            "{json}"
+        );
+        assert!(json.contains("\"client_id\":\"abc\""), "{json}");
+    }
 
     #[test]
     fn fields_become_a_json_object_with_repeats_as_arrays() {

@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int32Type, Int64Type, TimestampMicrosecondType, UInt64Type};
 use arrow_array::{Array, RecordBatch};
-use espi_arrow::{empty_batch, ConvertOptions, Table};
+use espi_arrow::{empty_batch, ConvertOptions, ResourceTable, Table};
 use espi_core::ParseOptions;
 use espi_model::codes;
+use espi_model::local_time::LocalTimeParameters;
 use espi_model::numbers::civil_from_days;
 
 use crate::convert::convert_input;
@@ -110,6 +111,25 @@ fn code(value: Option<i64>, name: fn(i64) -> Option<&'static str>) -> String {
     }
 }
 
+/// "UTC-08:00, DST +1 h from 2024-03-10 10:00 UTC to 2024-11-03 09:00 UTC (in 2024)".
+fn describe_local_time(p: &LocalTimeParameters) -> String {
+    let offset = |s: i64| {
+        let sign = if s < 0 { '-' } else { '+' };
+        format!("UTC{sign}{:02}:{:02}", s.abs() / 3600, s.abs() % 3600 / 60)
+    };
+    let standard = offset(p.tz_offset_s);
+    let year = 2024;
+    match p.transitions(year) {
+        Some((start, end)) => format!(
+            "{standard}, DST {:+} s from {} to {} (in {year})",
+            p.dst_offset_s,
+            format_utc(start * 1_000_000),
+            format_utc(end * 1_000_000)
+        ),
+        None => format!("{standard}, no DST"),
+    }
+}
+
 pub(crate) fn run(args: &InspectArgs) -> Result<ExitCode, String> {
     let mut stats = ReadingStats::default();
     let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
@@ -154,6 +174,42 @@ pub(crate) fn run(args: &InspectArgs) -> Result<ExitCode, String> {
     }
     let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
     let _ = writeln!(out, "resources: {}", kinds.join(", "));
+
+    let typed: Vec<String> = small
+        .iter()
+        .filter_map(|(t, batches)| match t {
+            Table::Resource(_) => {
+                let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+                (rows > 0).then(|| format!("{} {rows}", t.name()))
+            }
+            _ => None,
+        })
+        .collect();
+    if !typed.is_empty() {
+        let _ = writeln!(out, "tables: {}", typed.join(", "));
+    }
+
+    let ltp = &table(Table::Resource(ResourceTable::LocalTimeParameters));
+    for i in 0..ltp.num_rows() {
+        let text = |c: &str| string_at(ltp, c, i);
+        let described = LocalTimeParameters::from_fields(
+            &int_at(ltp, "tz_offset_s", i)
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            int_at(ltp, "dst_offset_s", i)
+                .map(|v| v.to_string())
+                .as_deref(),
+            text("dst_start_rule").as_deref(),
+            text("dst_end_rule").as_deref(),
+        )
+        .map(|p| describe_local_time(&p))
+        .unwrap_or_else(|e| format!("unusable: {e}"));
+        let _ = writeln!(
+            out,
+            "local time {}: {described}",
+            text("local_time_parameters").unwrap_or_default()
+        );
+    }
 
     let up = &table(Table::UsagePoints);
     let _ = writeln!(out, "\nusage points ({}):", up.num_rows());
