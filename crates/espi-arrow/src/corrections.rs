@@ -250,15 +250,12 @@ impl Corrections {
         drop(keys);
         headers.sort_unstable_by_key(|h| (h.meter_reading, h.start_us, h.end_us));
         let mut cluster_start = 0;
-        for i in 1..=headers.len() {
+        let mut cluster_end = i64::MIN;
+        for i in 0..=headers.len() {
             let continues = i < headers.len()
+                && i > cluster_start
                 && headers[i].meter_reading == headers[cluster_start].meter_reading
-                && headers[i].start_us
-                    < headers[cluster_start..i]
-                        .iter()
-                        .map(|h| h.end_us)
-                        .max()
-                        .unwrap_or(i64::MIN);
+                && headers[i].start_us < cluster_end;
             if !continues {
                 if i - cluster_start > 1 {
                     for h in &headers[cluster_start..i] {
@@ -266,6 +263,10 @@ impl Corrections {
                     }
                 }
                 cluster_start = i;
+                cluster_end = i64::MIN;
+            }
+            if let Some(h) = headers.get(i) {
+                cluster_end = cluster_end.max(h.end_us);
             }
         }
         if out.contested.is_empty() {
