@@ -886,108 +886,101 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 cost.extend(costs.iter().map(|c| c.and_then(cost_in_currency)));
                 tier.extend_from_slice(&self.raw.tier[r.clone()]);
                 cpp.extend_from_slice(&self.raw.cpp[r]);
-                spans.push(Span {
-                    rows: span_start..start.len(),
-                    resolution: res,
-                    attrs,
-                    exponent,
-                    contested: self.contested_delivery(block),
-                });
-                continue;
-            }
-            let mut next_start = block.interval_start_us;
-            let mut series = self.series.get(&res.meter_reading).copied();
-            for i in block.rows.clone() {
-                let read_duration = self.raw.duration[i];
-                let dur = read_duration.or(attrs.and_then(|a| a.interval_length));
-                let Some(s) = self.raw.start[i].or(next_start) else {
-                    self.counts.readings_rejected += 1;
-                    self.rejections.push(Rejection {
-                        source: self.source.clone(),
-                        entry_index: Some(block.entry_index),
-                        entry_id: block.entry_id.clone(),
-                        offset: block.offset,
-                        line: None,
-                        column: None,
-                        element: "IntervalBlock/IntervalReading".into(),
-                        reason: "reading without timePeriod/start, and no block start or previous reading to derive it from".into(),
-                        readings: 1,
-                    });
-                    next_start = None;
-                    continue;
-                };
-                let was_derived = self.raw.start[i].is_none() || read_duration.is_none();
-                next_start = dur
-                    .and_then(|d| d.checked_mul(1_000_000))
-                    .and_then(|d| s.checked_add(d));
-                if was_derived {
-                    self.counts.readings_time_derived += 1;
-                }
-                if attrs.is_none() {
-                    self.counts.readings_unlinked += 1;
-                }
-                if self.raw.fractional[i] {
-                    self.counts.readings_fractional_start += 1;
-                }
-                series = Some(match series {
-                    None => SeriesStats {
-                        usage_point: res.usage_point,
-                        readings: 1,
-                        first_start_us: s,
-                        last_start_us: s,
-                    },
-                    Some(mut st) => {
-                        st.readings += 1;
-                        st.first_start_us = st.first_start_us.min(s);
-                        st.last_start_us = st.last_start_us.max(s);
-                        st
+            } else {
+                let mut next_start = block.interval_start_us;
+                let mut series = self.series.get(&res.meter_reading).copied();
+                for i in block.rows.clone() {
+                    let read_duration = self.raw.duration[i];
+                    let dur = read_duration.or(attrs.and_then(|a| a.interval_length));
+                    let Some(s) = self.raw.start[i].or(next_start) else {
+                        self.counts.readings_rejected += 1;
+                        self.rejections.push(Rejection {
+                            source: self.source.clone(),
+                            entry_index: Some(block.entry_index),
+                            entry_id: block.entry_id.clone(),
+                            offset: block.offset,
+                            line: None,
+                            column: None,
+                            element: "IntervalBlock/IntervalReading".into(),
+                            reason: "reading without timePeriod/start, and no block start or previous reading to derive it from".into(),
+                            readings: 1,
+                        });
+                        next_start = None;
+                        continue;
+                    };
+                    let was_derived = self.raw.start[i].is_none() || read_duration.is_none();
+                    next_start = dur
+                        .and_then(|d| d.checked_mul(1_000_000))
+                        .and_then(|d| s.checked_add(d));
+                    if was_derived {
+                        self.counts.readings_time_derived += 1;
                     }
-                });
-                up_keys.push(up_key);
-                mr_keys.push(mr_key);
-                unit_keys.push(unit_key);
-                start.push(s);
-                duration.push(dur.unwrap_or(0));
-                derived.push(was_derived);
-                let raw_value = self.raw.value[i];
-                value_raw.push(raw_value);
-                multiplier.push(attrs.map(|a| a.power_of_ten_multiplier as i32));
-                uom.push(attrs.and_then(|a| a.uom).map(|u| u as i32));
-                flow.push(attrs.and_then(|a| a.flow_direction).map(|f| f as i32));
-                let scaled = match (raw_value, exponent) {
-                    (Some(v), Some(e)) => {
-                        let x = scale_exact(v, e);
-                        if x.is_none() {
-                            self.counts.readings_unscaled += 1;
+                    if attrs.is_none() {
+                        self.counts.readings_unlinked += 1;
+                    }
+                    if self.raw.fractional[i] {
+                        self.counts.readings_fractional_start += 1;
+                    }
+                    series = Some(match series {
+                        None => SeriesStats {
+                            usage_point: res.usage_point,
+                            readings: 1,
+                            first_start_us: s,
+                            last_start_us: s,
+                        },
+                        Some(mut st) => {
+                            st.readings += 1;
+                            st.first_start_us = st.first_start_us.min(s);
+                            st.last_start_us = st.last_start_us.max(s);
+                            st
                         }
-                        x
+                    });
+                    up_keys.push(up_key);
+                    mr_keys.push(mr_key);
+                    unit_keys.push(unit_key);
+                    start.push(s);
+                    duration.push(dur.unwrap_or(0));
+                    derived.push(was_derived);
+                    let raw_value = self.raw.value[i];
+                    value_raw.push(raw_value);
+                    multiplier.push(attrs.map(|a| a.power_of_ten_multiplier as i32));
+                    uom.push(attrs.and_then(|a| a.uom).map(|u| u as i32));
+                    flow.push(attrs.and_then(|a| a.flow_direction).map(|f| f as i32));
+                    let scaled = match (raw_value, exponent) {
+                        (Some(v), Some(e)) => {
+                            let x = scale_exact(v, e);
+                            if x.is_none() {
+                                self.counts.readings_unscaled += 1;
+                            }
+                            x
+                        }
+                        (Some(_), None) if attrs.is_some() => {
+                            self.counts.readings_unscaled += 1;
+                            None
+                        }
+                        _ => None,
+                    };
+                    value.push(scaled);
+                    let q = self.raw.qualities_of(i);
+                    flags.push(QualityFlags::of(q));
+                    quality.push(q.first().copied());
+                    if q.is_empty() {
+                        qualities.append(false);
+                    } else {
+                        qualities.values().append_slice(q);
+                        qualities.append(true);
                     }
-                    (Some(_), None) if attrs.is_some() => {
-                        self.counts.readings_unscaled += 1;
-                        None
-                    }
-                    _ => None,
-                };
-                value.push(scaled);
-                let q = self.raw.qualities_of(i);
-                flags.push(QualityFlags::of(q));
-                quality.push(q.first().copied());
-                if q.is_empty() {
-                    qualities.append(false);
-                } else {
-                    qualities.values().append_slice(q);
-                    qualities.append(true);
+                    tou.push(self.raw.tou[i]);
+                    let c = self.raw.cost[i];
+                    cost_raw.push(c);
+                    cost.push(c.and_then(cost_in_currency));
+                    tier.push(self.raw.tier[i]);
+                    cpp.push(self.raw.cpp[i]);
+                    updated.push(block.updated_us);
                 }
-                tou.push(self.raw.tou[i]);
-                let c = self.raw.cost[i];
-                cost_raw.push(c);
-                cost.push(c.and_then(cost_in_currency));
-                tier.push(self.raw.tier[i]);
-                cpp.push(self.raw.cpp[i]);
-                updated.push(block.updated_us);
-            }
-            if let Some(st) = series {
-                self.series.insert(res.meter_reading, st);
+                if let Some(st) = series {
+                    self.series.insert(res.meter_reading, st);
+                }
             }
             spans.push(Span {
                 rows: span_start..start.len(),
