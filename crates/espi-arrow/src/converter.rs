@@ -1183,6 +1183,8 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
         if self.global.is_none() {
             self.links.add_entry(&entry, &resources);
         }
+        // One shared copy of the envelope for every table row of the entry.
+        let entry = Arc::new(entry);
         let mut due: Vec<(Table, RecordBatch)> = Vec::new();
         for resource in &resources {
             let full = self.resource_rows.add(&self.source, &entry, resource);

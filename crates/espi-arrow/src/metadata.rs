@@ -601,14 +601,14 @@ impl TableRows {
     pub(crate) fn add(
         &mut self,
         source: &str,
-        entry: &Entry,
+        entry: &Arc<Entry>,
         resources: Vec<Resource>,
         accept_reading_type: impl Fn(&Entry) -> bool,
     ) -> Vec<(Table, RecordBatch)> {
         if resources.iter().all(|r| r.is("IntervalBlock")) {
             return Vec::new();
         }
-        let shared = Arc::new(entry.clone());
+        let shared = entry.clone();
         for resource in resources {
             if resource.is("IntervalBlock") {
                 continue;

@@ -447,13 +447,12 @@ impl ResourceRows {
     pub(crate) fn add(
         &mut self,
         source: &str,
-        entry: &Entry,
+        entry: &Arc<Entry>,
         resource: &Resource,
     ) -> Vec<(ResourceTable, RecordBatch)> {
         let Some(table) = ResourceTable::of_resource(&resource.name) else {
             return Vec::new();
         };
-        let entry = Arc::new(entry.clone());
         match table {
             ResourceTable::UsageSummaries => {
                 for (items, period) in &LINE_ITEMS {
@@ -1280,7 +1279,7 @@ mod tests {
         fn reading(&mut self, _: &Reading) {}
         fn entry(&mut self, entry: Entry, resources: Vec<Resource>) {
             for r in &resources {
-                for (t, b) in self.rows.add("test.xml", &entry, r) {
+                for (t, b) in self.rows.add("test.xml", &Arc::new(entry.clone()), r) {
                     self.batches.entry(t).or_default().push(b);
                 }
             }
@@ -1922,7 +1921,7 @@ mod tests {
         block.fields.push(("interval/start".into(), "0".into()));
         let mut full = Vec::new();
         for _ in 0..TABLE_BATCH_ROWS * 2 + 5 {
-            full.extend(rows.add("s", &entry, &block));
+            full.extend(rows.add("s", &Arc::new(entry.clone()), &block));
         }
         assert_eq!(full.len(), 2);
         assert!(full
@@ -1934,7 +1933,7 @@ mod tests {
         assert!(rows.flush("s").is_empty());
         // A resource of no table is ignored.
         let other = Resource::new("UsagePoint", espi_model::resource::Namespace::Espi);
-        assert!(rows.add("s", &entry, &other).is_empty());
+        assert!(rows.add("s", &Arc::new(entry.clone()), &other).is_empty());
         assert!(rows.flush("s").is_empty());
         // A BatchList longer than a batch is cut too.
         let mut list = Resource::new("BatchList", espi_model::resource::Namespace::Espi);
@@ -1942,7 +1941,7 @@ mod tests {
             list.fields
                 .push(("resources".into(), format!("https://r/{n}")));
         }
-        let full = rows.add("s", &entry, &list);
+        let full = rows.add("s", &Arc::new(entry.clone()), &list);
         assert_eq!(full.len(), 1);
         assert_eq!(rows.flush("s")[0].1.num_rows(), 1);
     }

@@ -36,6 +36,12 @@ pub enum ErrorKind {
     /// A reference to an entity other than the five predefined ones; entities
     /// are never expanded.
     UndefinedEntity(String),
+    /// The text of one element is longer than [`crate::MAX_TEXT_BYTES`]
+    /// (ESPI fields are short; such text is refused, not kept).
+    TextTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// Reading the input failed.
     Io(String),
 }
@@ -64,6 +70,11 @@ impl fmt::Display for ErrorKind {
                     "entity `&{name};` is not predefined and is never expanded"
                 )
             }
+            ErrorKind::TextTooLong { limit } => write!(
+                f,
+                "element text is longer than the limit of {} MiB",
+                limit >> 20
+            ),
             ErrorKind::Io(msg) => write!(f, "read error: {msg}"),
         }
     }

@@ -39,7 +39,7 @@ mod split;
 pub use error::{ErrorKind, ParseError};
 pub use input::Input;
 pub use parser::{
-    parse_reader, parse_slice, NullSink, ParseOptions, ParseStats, Reading, Sink, NS_ATOM,
-    NS_CUSTOMER, NS_ESPI,
+    parse_reader, parse_slice, NullSink, ParseOptions, ParseStats, Reading, Sink, MAX_TEXT_BYTES,
+    NS_ATOM, NS_CUSTOMER, NS_ESPI,
 };
 pub use split::{parse_part, FeedLayout};

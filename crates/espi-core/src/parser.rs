@@ -114,6 +114,10 @@ impl Default for ParseOptions {
     }
 }
 
+/// The longest text of one element that is kept (titles, hrefs, resource
+/// fields, numbers): 1 MiB. Longer text is an error at its element.
+pub const MAX_TEXT_BYTES: usize = 1 << 20;
+
 /// Counts from one parse.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ParseStats {
@@ -523,6 +527,20 @@ impl<'o, 'i> Machine<'o, 'i> {
             }
             return Ok(());
         }
+        if self.text.len() + text.len() > MAX_TEXT_BYTES {
+            // Kept text is bounded: a huge text node is refused (white space
+            // between elements is only dropped).
+            if text.trim_ascii().is_empty() {
+                return Ok(());
+            }
+            self.text.clear();
+            return self.fail(
+                ErrorKind::TextTooLong {
+                    limit: MAX_TEXT_BYTES,
+                },
+                offset,
+            );
+        }
         self.text.push_str(text);
         Ok(())
     }
@@ -599,6 +617,9 @@ impl<'o, 'i> Machine<'o, 'i> {
                 Tag::Generic
             }
             Some(Tag::Block) => match local {
+                // Skipping blocks: a reading `skip_block` could not jump over
+                // (after text, a comment, another prefix) is not read either.
+                "IntervalReading" if self.options.skip_interval_blocks => Tag::Ignored,
                 "IntervalReading" => {
                     self.reading.clear();
                     Tag::Reading

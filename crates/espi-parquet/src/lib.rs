@@ -138,6 +138,7 @@ pub struct OutputDir {
 }
 
 const STAGING_PREFIX: &str = ".espi-staging-";
+const REPLACED_PREFIX: &str = ".espi-replaced-";
 
 impl OutputDir {
     /// Prepare `root` (created if missing) and a fresh staging folder in it.
@@ -147,8 +148,20 @@ impl OutputDir {
         for entry in fs::read_dir(root).map_err(io_err(root))?.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with(STAGING_PREFIX) || name.starts_with(".espi-replaced-") {
+            if name.starts_with(STAGING_PREFIX) {
                 let _ = fs::remove_dir_all(entry.path());
+            } else if let Some(rest) = name.strip_prefix(REPLACED_PREFIX) {
+                // A run killed between moving a table aside and moving its
+                // new version in: the old version is put back.
+                let table = rest.split_once('-').map(|(_, table)| table);
+                match table.map(|t| root.join(t)) {
+                    Some(target) if !target.exists() => {
+                        fs::rename(entry.path(), &target).map_err(io_err(&target))?;
+                    }
+                    _ => {
+                        let _ = fs::remove_dir_all(entry.path());
+                    }
+                }
             }
         }
         let staging = root.join(format!("{STAGING_PREFIX}{}", std::process::id()));
@@ -184,7 +197,7 @@ impl OutputDir {
             let target = self.root.join(&name);
             if target.exists() {
                 let old = self.root.join(format!(
-                    ".espi-replaced-{}-{}",
+                    "{REPLACED_PREFIX}{}-{}",
                     std::process::id(),
                     name.to_string_lossy()
                 ));
@@ -383,4 +396,27 @@ pub fn write_table(
         }
     }
     writer.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OutputDir;
+    use std::fs;
+
+    #[test]
+    fn a_table_moved_aside_by_a_killed_run_is_put_back() {
+        let root = tempfile::tempdir().unwrap();
+        let aside = root.path().join(".espi-replaced-4242-usage_points");
+        fs::create_dir_all(&aside).unwrap();
+        fs::write(aside.join("part-00000.parquet"), b"old").unwrap();
+        // A table moved aside whose new version was published: dropped.
+        let published = root.path().join(".espi-replaced-4242-readings");
+        fs::create_dir_all(&published).unwrap();
+        fs::create_dir_all(root.path().join("readings")).unwrap();
+        let out = OutputDir::create(root.path()).unwrap();
+        let restored = root.path().join("usage_points/part-00000.parquet");
+        assert_eq!(fs::read(restored).unwrap(), b"old");
+        assert!(!published.exists() && !aside.exists());
+        out.abandon();
+    }
 }
