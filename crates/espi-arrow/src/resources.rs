@@ -459,7 +459,7 @@ impl ResourceRows {
                     for (i, fields) in items.split(&resource.fields).into_iter().enumerate() {
                         let mut item = Resource::new(&resource.name, resource.namespace);
                         item.fields = fields;
-                        let mut row = Row::new(&entry, item);
+                        let mut row = Row::new(entry, item);
                         row.index = Some(i as u32);
                         row.period = Some(period);
                         self.push(ResourceTable::UsageSummaryLineItems, row);
@@ -470,7 +470,7 @@ impl ResourceRows {
                 for (i, fields) in PROGRAMS.split(&resource.fields).into_iter().enumerate() {
                     let mut program = Resource::new(&resource.name, resource.namespace);
                     program.fields = fields;
-                    let mut row = Row::new(&entry, program);
+                    let mut row = Row::new(entry, program);
                     row.index = Some(i as u32);
                     self.push(ResourceTable::ProgramEnrollments, row);
                 }
@@ -491,13 +491,13 @@ impl ResourceRows {
                 if uris.is_empty() {
                     let mut list = Resource::new(&resource.name, resource.namespace);
                     list.fields = other.clone();
-                    self.push(table, Row::new(&entry, list));
+                    self.push(table, Row::new(entry, list));
                 }
                 for (i, uri) in uris.into_iter().enumerate() {
                     let mut list = Resource::new(&resource.name, resource.namespace);
                     list.fields = other.clone();
                     list.fields.push(("resources".to_owned(), uri.to_owned()));
-                    let mut row = Row::new(&entry, list);
+                    let mut row = Row::new(entry, list);
                     row.index = Some(i as u32);
                     self.push(table, row);
                 }
@@ -505,7 +505,7 @@ impl ResourceRows {
             }
             _ => {}
         }
-        self.push(table, Row::new(&entry, resource.clone()));
+        self.push(table, Row::new(entry, resource.clone()));
         self.full(source)
     }
 
