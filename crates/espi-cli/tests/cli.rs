@@ -2,69 +2,13 @@
 //! conversion (itself checked against an independent extraction), errors are
 //! positioned, nothing is published on failure, counts add up.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
 use arrow_array::RecordBatch;
 use espi_arrow::{convert_slice, ConvertOptions, Table};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-fn espi() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_espi"))
-}
-
-fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata")
-        .join(name)
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("espi runs");
-    eprintln!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// Every Parquet file under `dir` (recursively, sorted by path).
-fn parquet_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "parquet") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
-fn read_table(dir: &Path) -> Vec<RecordBatch> {
-    parquet_files(dir)
-        .iter()
-        .flat_map(|f| {
-            let file = std::fs::File::open(f).unwrap();
-            ParquetRecordBatchReaderBuilder::try_new(file)
-                .unwrap()
-                .build()
-                .unwrap()
-                .map(|b| b.unwrap())
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
-fn rows(batches: &[RecordBatch]) -> usize {
-    batches.iter().map(|b| b.num_rows()).sum()
-}
+mod common;
+use common::{espi, parquet_files, read_table, rows, run, testdata};
 
 fn concat(batches: &[RecordBatch]) -> RecordBatch {
     arrow_select::concat::concat_batches(&batches[0].schema(), batches).unwrap()
