@@ -19,9 +19,15 @@ fn check(data: &[u8], options: &ConvertOptions) -> u64 {
     let rows: usize = batches
         .get(&Table::Readings)
         .map_or(0, |b| b.iter().map(|b| b.num_rows()).sum());
-    assert_eq!(rows as u64, c.readings_written, "readings rows vs written: {c:?}");
+    assert_eq!(
+        rows as u64, c.readings_written,
+        "readings rows vs written: {c:?}"
+    );
     if !options.latest_only {
-        assert_eq!(c.readings_superseded_dropped, 0, "dropped without latest_only");
+        assert_eq!(
+            c.readings_superseded_dropped, 0,
+            "dropped without latest_only"
+        );
     }
     c.readings_superseded
 }

@@ -41,7 +41,11 @@ fn check_offset(p: &LocalTimeParameters, utc_s: i64) -> (i64, bool) {
     let (offset, dst) = p.offset_at(utc_s);
     if dst {
         assert!(p.has_dst(), "DST without DST rules: {p:?} at {utc_s}");
-        assert_eq!(offset, p.tz_offset_s.saturating_add(p.dst_offset_s), "{p:?} at {utc_s}");
+        assert_eq!(
+            offset,
+            p.tz_offset_s.saturating_add(p.dst_offset_s),
+            "{p:?} at {utc_s}"
+        );
     } else {
         assert_eq!(offset, p.tz_offset_s, "{p:?} at {utc_s}");
     }
@@ -56,20 +60,43 @@ fn check_clock(p: LocalTimeParameters, instants: &[i64]) {
         let (offset, dst) = check_offset(&p, t.div_euclid(US));
         let expected = (t.saturating_add(offset.saturating_mul(US)), dst);
         assert_eq!(clock.local_us(t), expected, "cached clock, {p:?} at {t} us");
-        assert_eq!(LocalClock::new(p).local_us(t), expected, "fresh clock, {p:?} at {t} us");
+        assert_eq!(
+            LocalClock::new(p).local_us(t),
+            expected,
+            "fresh clock, {p:?} at {t} us"
+        );
     }
 }
 
 /// Instants around `t` and around the DST transitions near it.
 fn instants(p: &LocalTimeParameters, t: i64, year: i32) -> Vec<i64> {
-    let mut out = vec![t, t.saturating_add(1), t.saturating_sub(1), i64::MIN, i64::MAX, 0, t];
+    let mut out = vec![
+        t,
+        t.saturating_add(1),
+        t.saturating_sub(1),
+        i64::MIN,
+        i64::MAX,
+        0,
+        t,
+    ];
     let t_year = 1970 + t.div_euclid(US).div_euclid(31_556_952);
     let t_year = i32::try_from(t_year).unwrap_or(0);
-    for y in [year, t_year.saturating_sub(1), t_year, t_year.saturating_add(1)] {
+    for y in [
+        year,
+        t_year.saturating_sub(1),
+        t_year,
+        t_year.saturating_add(1),
+    ] {
         if let Some((start, end)) = p.transitions(y) {
             for at in [start, end] {
                 let at_us = at.saturating_mul(US);
-                out.extend([at_us, at_us.saturating_sub(1), at_us.saturating_add(1), at_us.saturating_sub(US), at_us.saturating_add(US)]);
+                out.extend([
+                    at_us,
+                    at_us.saturating_sub(1),
+                    at_us.saturating_add(1),
+                    at_us.saturating_sub(US),
+                    at_us.saturating_add(US),
+                ]);
             }
         }
     }

@@ -44,7 +44,11 @@ impl Sink for Recorder {
     fn entry_rejected(&mut self, error: &ParseError, readings: u64) {
         self.rejected += 1;
         // The entry's readings: those delivered and any not delivered.
-        assert!(self.pending <= readings, "rejected entry delivered {} of {readings}", self.pending);
+        assert!(
+            self.pending <= readings,
+            "rejected entry delivered {} of {readings}",
+            self.pending
+        );
         self.pending = 0;
         self.events.push(format!("rejected {error:?} {readings}"));
     }
@@ -91,7 +95,10 @@ fn check_stats(result: &Outcome, rec: &Recorder) {
         // Every entry read is either delivered or rejected.
         assert_eq!(stats.entries, rec.entries + rec.rejected, "entries");
         assert_eq!(stats.rejected_entries, rec.rejected, "rejected entries");
-        assert!(stats.rejected_readings <= stats.readings, "rejected readings");
+        assert!(
+            stats.rejected_readings <= stats.readings,
+            "rejected readings"
+        );
         // Readings of good entries (or of a root that is no entry) are all
         // delivered; those of rejected entries are counted as rejected.
         assert_eq!(
@@ -114,7 +121,10 @@ fuzz_target!(|data: &[u8]| {
             fast_text, general_text,
             "fast and general results differ (skip_bad_entries {skip})"
         );
-        assert_eq!(fast_rec.readings, general_rec.readings, "readings count (skip {skip})");
+        assert_eq!(
+            fast_rec.readings, general_rec.readings,
+            "readings count (skip {skip})"
+        );
         assert!(
             fast_rec.events == general_rec.events,
             "fast and general events differ (skip_bad_entries {skip}):\nfast:\n{}\ngeneral:\n{}",
@@ -132,7 +142,10 @@ fuzz_target!(|data: &[u8]| {
             ..Default::default()
         };
         if let Ok(stats) = parse_slice(data, &opts, &mut counter) {
-            assert_eq!(counter.readings, 0, "skip_interval_blocks delivered readings");
+            assert_eq!(
+                counter.readings, 0,
+                "skip_interval_blocks delivered readings"
+            );
             assert_eq!(stats.readings, 0, "skip_interval_blocks counted readings");
         }
     }
@@ -141,11 +154,22 @@ fuzz_target!(|data: &[u8]| {
     // the in-memory general path on success or failure and on the events
     // delivered when both succeed.
     let mut streamed = Recorder::default();
-    let stream = parse_reader(BufReader::with_capacity(7, data), &options(false, false), &mut streamed);
+    let stream = parse_reader(
+        BufReader::with_capacity(7, data),
+        &options(false, false),
+        &mut streamed,
+    );
     let (whole, whole_rec) = run(data, false, false);
-    assert_eq!(stream.is_ok(), whole.is_ok(), "stream {stream:?} vs slice {whole:?}");
+    assert_eq!(
+        stream.is_ok(),
+        whole.is_ok(),
+        "stream {stream:?} vs slice {whole:?}"
+    );
     if stream.is_ok() {
-        assert!(streamed.events == whole_rec.events, "stream and slice events differ");
+        assert!(
+            streamed.events == whole_rec.events,
+            "stream and slice events differ"
+        );
     }
 
     // Parts of a feed: never panics; when the whole and every part parse,
@@ -156,7 +180,14 @@ fuzz_target!(|data: &[u8]| {
         let mut all_ok = true;
         let mut entries = 0;
         for range in parts {
-            match parse_part(data, &layout, range, entries, &ParseOptions::default(), &mut counter) {
+            match parse_part(
+                data,
+                &layout,
+                range,
+                entries,
+                &ParseOptions::default(),
+                &mut counter,
+            ) {
                 Ok(stats) => entries += stats.entries,
                 Err(_) => all_ok = false,
             }
