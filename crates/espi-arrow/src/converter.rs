@@ -870,15 +870,12 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                     }
                 }
                 for i in r.clone() {
-                    let q = self.raw.qualities_of(i);
-                    flags.push(QualityFlags::of(q));
-                    quality.push(q.first().copied());
-                    if q.is_empty() {
-                        qualities.append(false);
-                    } else {
-                        qualities.values().append_slice(q);
-                        qualities.append(true);
-                    }
+                    push_quality(
+                        self.raw.qualities_of(i),
+                        &mut flags,
+                        &mut quality,
+                        &mut qualities,
+                    );
                 }
                 tou.extend_from_slice(&self.raw.tou[r.clone()]);
                 let costs = &self.raw.cost[r.clone()];
@@ -961,15 +958,12 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                         _ => None,
                     };
                     value.push(scaled);
-                    let q = self.raw.qualities_of(i);
-                    flags.push(QualityFlags::of(q));
-                    quality.push(q.first().copied());
-                    if q.is_empty() {
-                        qualities.append(false);
-                    } else {
-                        qualities.values().append_slice(q);
-                        qualities.append(true);
-                    }
+                    push_quality(
+                        self.raw.qualities_of(i),
+                        &mut flags,
+                        &mut quality,
+                        &mut qualities,
+                    );
                     tou.push(self.raw.tou[i]);
                     let c = self.raw.cost[i];
                     cost_raw.push(c);
@@ -1107,6 +1101,23 @@ impl Accumulation {
             Some(1 | 2 | 3 | 9) => Accumulation::Register,
             Some(_) => Accumulation::Other,
         }
+    }
+}
+
+/// A reading's quality columns: flags, first code, every code.
+fn push_quality(
+    codes: &[i32],
+    flags: &mut Vec<QualityFlags>,
+    first: &mut Vec<Option<i32>>,
+    all: &mut ListBuilder<Int32Builder>,
+) {
+    flags.push(QualityFlags::of(codes));
+    first.push(codes.first().copied());
+    if codes.is_empty() {
+        all.append(false);
+    } else {
+        all.values().append_slice(codes);
+        all.append(true);
     }
 }
 
