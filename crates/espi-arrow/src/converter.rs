@@ -503,13 +503,8 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
 
     fn on_interval_block(&mut self, entry: &Entry, block: &Resource, rows: Range<usize>) {
         self.counts.interval_blocks += 1;
-        let href = entry.up_href.as_deref().or(entry.self_href.as_deref());
-        let mr_key = href.map_or("", |h| meter_reading_key_of_block(normalise_href(h)));
-        let meter_reading = self.links.keys.id(mr_key);
-        let interval_start_us = block
-            .field("interval/start")
-            .and_then(|s| parse_seconds_to_micros(s.as_bytes()).ok())
-            .map(|(us, _)| if is_milliseconds(us) { us / 1000 } else { us });
+        let meter_reading = self.links.keys.id(block_meter_reading_key(entry));
+        let interval_start_us = interval_start_us(block);
         self.blocks.push(Block {
             meter_reading,
             rows,
@@ -1056,8 +1051,37 @@ pub(crate) const MILLISECONDS_FROM_US: i64 = 100_000_000_000 * 1_000_000;
 
 /// Is a start, read as seconds and given in microseconds, in fact in milliseconds?
 #[inline]
-fn is_milliseconds(start_us: i64) -> bool {
+pub(crate) fn is_milliseconds(start_us: i64) -> bool {
     start_us.unsigned_abs() >= MILLISECONDS_FROM_US as u64
+}
+
+/// A start read as seconds (in microseconds), in microseconds once a start in
+/// milliseconds is recognised.
+#[inline]
+pub(crate) fn normalised_start_us(start_us: i64) -> i64 {
+    if is_milliseconds(start_us) {
+        start_us.div_euclid(1000)
+    } else {
+        start_us
+    }
+}
+
+/// An IntervalBlock's `interval/start`, read as its readings' starts are.
+pub(crate) fn interval_start_us(block: &Resource) -> Option<i64> {
+    block
+        .field("interval/start")
+        .and_then(|s| parse_seconds_to_micros(s.as_bytes()).ok())
+        .map(|(us, _)| normalised_start_us(us))
+}
+
+/// The MeterReading key an IntervalBlock entry names: from its `up` href
+/// (`.../MeterReading/{id}/IntervalBlock`), else its `self` href.
+pub(crate) fn block_meter_reading_key(entry: &Entry) -> &str {
+    entry
+        .up_href
+        .as_deref()
+        .or(entry.self_href.as_deref())
+        .map_or("", |h| meter_reading_key_of_block(normalise_href(h)))
 }
 
 /// The rows of one block within a batch being built.
@@ -1165,7 +1189,7 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
         if reading.start_us.is_some_and(is_milliseconds) {
             self.counts.readings_millisecond_start += 1;
             let mut r = reading.clone();
-            r.start_us = r.start_us.map(|us| us / 1000);
+            r.start_us = r.start_us.map(normalised_start_us);
             // A duration written in milliseconds too (900000 for 15 minutes).
             r.duration_s = r.duration_s.map(|d| {
                 if d >= 60_000 && d % 1000 == 0 {

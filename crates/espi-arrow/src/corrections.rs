@@ -13,10 +13,10 @@ use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use rayon::prelude::*;
 
 use espi_core::{parse_part, parse_slice, FeedLayout, ParseError, ParseOptions, Reading, Sink};
-use espi_model::links::{meter_reading_key_of_block, normalise_href};
 use espi_model::numbers::{parse_rfc3339_micros, parse_seconds_to_micros};
 use espi_model::resource::{Entry, Resource};
 
+use crate::converter::{block_meter_reading_key, interval_start_us, normalised_start_us};
 use crate::keys::Keys;
 
 /// Inputs at least this large have their block headers read in parallel parts.
@@ -79,38 +79,29 @@ struct HeaderSink {
     input: u32,
     keys: Keys,
     headers: Vec<Header>,
-    /// (entry index, offset) of every entry, in order.
+    /// Offset of every entry read, in order.
     offsets: Vec<u64>,
-    blocks_without_offset: Vec<usize>,
-}
-
-fn block_key(entry: &Entry) -> &str {
-    entry
-        .up_href
-        .as_deref()
-        .or(entry.self_href.as_deref())
-        .map_or("", |h| meter_reading_key_of_block(normalise_href(h)))
+    /// Entries read, rejected ones included (they are numbered too).
+    entries: u64,
 }
 
 impl Sink for HeaderSink {
     fn reading(&mut self, _: &Reading) {}
     fn entry(&mut self, entry: Entry, resources: Vec<Resource>) {
+        self.entries += 1;
         self.offsets.push(entry.offset);
         for block in resources.iter().filter(|r| r.is("IntervalBlock")) {
-            let field = |name| {
-                block
-                    .field(name)
-                    .and_then(|s| parse_seconds_to_micros(s.as_bytes()).ok())
-                    .map(|(us, _)| us)
-            };
+            let duration_us = block
+                .field("interval/duration")
+                .and_then(|s| parse_seconds_to_micros(s.as_bytes()).ok())
+                .map(|(us, _)| us);
             // A block without a readable interval may hold any start.
-            let (start_us, end_us) = match (field("interval/start"), field("interval/duration")) {
+            let (start_us, end_us) = match (interval_start_us(block), duration_us) {
                 (Some(s), Some(d)) => (s, s.saturating_add(d.max(1))),
                 (Some(s), None) => (s, i64::MAX),
                 _ => (i64::MIN, i64::MAX),
             };
-            let meter_reading = self.keys.id(block_key(&entry));
-            self.blocks_without_offset.push(self.headers.len());
+            let meter_reading = self.keys.id(block_meter_reading_key(&entry));
             self.headers.push(Header {
                 meter_reading,
                 start_us,
@@ -121,7 +112,9 @@ impl Sink for HeaderSink {
             });
         }
     }
-    fn entry_rejected(&mut self, _: &ParseError, _: u64) {}
+    fn entry_rejected(&mut self, _: &ParseError, _: u64) {
+        self.entries += 1;
+    }
 }
 
 /// Pass two: reading starts of the contested entries.
@@ -134,8 +127,9 @@ struct StartSink<'a> {
 
 impl Sink for StartSink<'_> {
     fn reading(&mut self, r: &Reading) {
+        // Starts as the converter reads them (milliseconds recognised).
         if let Some(s) = r.start_us {
-            self.starts.push(s);
+            self.starts.push(normalised_start_us(s));
         }
     }
     fn entry(&mut self, entry: Entry, resources: Vec<Resource>) {
@@ -149,7 +143,7 @@ impl Sink for StartSink<'_> {
             self.input,
             entry.index,
         );
-        let key = block_key(&entry).to_owned();
+        let key = block_meter_reading_key(&entry).to_owned();
         for s in starts {
             self.found.push((key.clone(), s, delivery));
         }
@@ -197,7 +191,7 @@ impl Corrections {
                     keys: Keys::default(),
                     headers: Vec::new(),
                     offsets: Vec::new(),
-                    blocks_without_offset: Vec::new(),
+                    entries: 0,
                 };
                 let end = match part {
                     Some((layout, range)) => {
@@ -211,8 +205,7 @@ impl Corrections {
                 };
                 // Each block's entry ends where the next entry starts.
                 let mut next = 0;
-                for &h in &sink.blocks_without_offset {
-                    let header = &mut sink.headers[h];
+                for header in sink.headers.iter_mut() {
                     let start = header.range.start as u64;
                     while next < sink.offsets.len() && sink.offsets[next] <= start {
                         next += 1;
@@ -234,7 +227,7 @@ impl Corrections {
             for h in pass.headers.iter_mut() {
                 h.entry += first_entry;
             }
-            first_entry += pass.offsets.len() as u64;
+            first_entry += pass.entries;
         }
 
         // Common keys, and every block by (meter reading, start).

@@ -48,11 +48,12 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field};
 use espi_model::codes;
-use espi_model::links::{meter_reading_key_of_block, normalise_href};
+use espi_model::links::normalise_href;
 use espi_model::numbers::{parse_rfc3339_micros, parse_seconds_to_micros};
 use espi_model::resource::{Entry, Resource};
 use espi_model::units::{cost_in_currency, normalise, scale_exact};
 
+use crate::converter::{block_meter_reading_key, interval_start_us, MILLISECONDS_FROM_US};
 use crate::metadata::{
     batch, envelope_columns, envelope_fields, fields_json, int_field, push_source,
 };
@@ -264,10 +265,6 @@ fn key_through<'a>(href: &'a str, segment: &str) -> Option<&'a str> {
     found
 }
 
-/// Microseconds past 1970 UTC mark the year 5138 in seconds; larger ESPI
-/// times are milliseconds.
-const MILLISECONDS_FROM_US: i64 = 100_000_000_000 * 1_000_000;
-
 /// An ESPI time (seconds since 1970, possibly fractional, or milliseconds as
 /// some utilities write them, or an RFC 3339 text) as microseconds.
 fn time_us(text: &str) -> Option<i64> {
@@ -279,13 +276,6 @@ fn time_us(text: &str) -> Option<i64> {
         }
         Err(_) => parse_rfc3339_micros(text),
     }
-}
-
-/// An IntervalBlock start, read as the readings table reads it.
-fn seconds_us(text: &str) -> Option<i64> {
-    parse_seconds_to_micros(text.as_bytes())
-        .ok()
-        .map(|(us, _)| us)
 }
 
 fn boolean(text: &str) -> Option<bool> {
@@ -813,13 +803,11 @@ impl<'a> Columns<'a> {
 fn interval_blocks(c: &mut Columns) {
     c.text("meter_reading", |r| {
         let e = &r.entry;
-        let href = e.up_href.as_deref().or(e.self_href.as_deref())?;
-        Some(meter_reading_key_of_block(normalise_href(href)))
+        e.up_href.as_ref().or(e.self_href.as_ref())?;
+        Some(block_meter_reading_key(e))
     });
     c.envelope();
-    c.time("interval_start", |r| {
-        r.resource.field("interval/start").and_then(seconds_us)
-    });
+    c.time("interval_start", |r| interval_start_us(&r.resource));
     c.int_field("interval_duration_s", "interval/duration");
     c.uint64("readings", |r| Some(r.resource.readings));
 }

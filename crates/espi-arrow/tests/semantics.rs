@@ -272,3 +272,27 @@ fn starts_in_milliseconds_are_normalised_and_counted() {
         900
     );
 }
+
+#[test]
+fn corrections_compare_starts_written_in_milliseconds_as_converted() {
+    let day = quarter_hours(1_704_096_000, 1_704_099_600);
+    let corrected = [(1_704_096_900, 7, "")];
+    let mut xml = pacific_feed(
+        4,
+        &(block("2024-01-03T00:00:00Z", &corrected) + &block("2024-01-02T00:00:00Z", &day)),
+    );
+    for (start, _, _) in &day {
+        xml = xml.replace(&format!(">{start}<"), &format!(">{start}000<"));
+    }
+    let (batches, conversion) =
+        convert_slice("t.xml", xml.as_bytes(), &Default::default()).unwrap();
+    assert_eq!(conversion.counts.readings_millisecond_start, 5);
+    assert_eq!(conversion.counts.readings_superseded, 1);
+    let b = &batches[&Table::Readings][0];
+    let start = times(b, "start");
+    let marked: Vec<Option<i64>> = (0..b.num_rows())
+        .filter(|&i| bools(b, "superseded")[i] == Some(true))
+        .map(|i| start[i])
+        .collect();
+    assert_eq!(marked, vec![Some(1_704_096_900 * 1_000_000)]);
+}
