@@ -527,7 +527,12 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         .flat_map(|o| o.warnings.iter().map(String::as_str))
         .collect();
     print_rejections(&outcomes, &warnings);
-    print_summary(&totals, seconds, &args.output, published);
+    let lines = summary(&totals, seconds, &args.output, published);
+    if args.summary_to_stderr {
+        eprint!("{lines}");
+    } else {
+        print!("{lines}");
+    }
 
     if let Some(path) = &args.report {
         let report = Report {
@@ -660,9 +665,13 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn print_summary(t: &Totals, seconds: f64, output: &Path, published: bool) {
+/// The run's summary lines.
+fn summary(t: &Totals, seconds: f64, output: &Path, published: bool) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
     let mb = t.bytes as f64 / 1e6;
-    println!(
+    let _ = writeln!(
+        s,
         "files: {} ({} failed), {:.1} MB in {:.2} s ({:.1} MB/s)",
         t.files,
         t.files_failed,
@@ -670,14 +679,16 @@ fn print_summary(t: &Totals, seconds: f64, output: &Path, published: bool) {
         seconds,
         mb / seconds.max(1e-9)
     );
-    println!(
+    let _ = writeln!(
+        s,
         "entries: {} ({} rejected), interval blocks: {}",
         thousands(t.entries),
         thousands(t.entries_rejected),
         thousands(t.interval_blocks)
     );
     if t.readings_superseded_dropped > 0 {
-        println!(
+        let _ = writeln!(
+            s,
             "readings: {} read = {} written + {} rejected + {} superseded left out (--latest-only)",
             thousands(t.readings_read),
             thousands(t.readings_written),
@@ -685,7 +696,8 @@ fn print_summary(t: &Totals, seconds: f64, output: &Path, published: bool) {
             thousands(t.readings_superseded_dropped)
         );
     } else {
-        println!(
+        let _ = writeln!(
+            s,
             "readings: {} read = {} written + {} rejected",
             thousands(t.readings_read),
             thousands(t.readings_written),
@@ -693,20 +705,23 @@ fn print_summary(t: &Totals, seconds: f64, output: &Path, published: bool) {
         );
     }
     if t.readings_superseded > 0 {
-        println!(
+        let _ = writeln!(
+            s,
             "corrections: {} readings superseded by a later delivery of their interval",
             thousands(t.readings_superseded)
         );
     }
     if t.readings_millisecond_start + t.readings_fractional_start > 0 {
-        println!(
+        let _ = writeln!(
+            s,
             "times: {} readings with a start in milliseconds (normalised), {} with a fractional start (kept to the microsecond)",
             thousands(t.readings_millisecond_start),
             thousands(t.readings_fractional_start)
         );
     }
     if t.readings_unlinked + t.readings_time_derived + t.readings_unscaled > 0 {
-        println!(
+        let _ = writeln!(
+            s,
             "notes: {} readings without a linked ReadingType (null unit and value), {} with derived start/duration, {} with an unusable multiplier",
             thousands(t.readings_unlinked),
             thousands(t.readings_time_derived),
@@ -715,12 +730,17 @@ fn print_summary(t: &Totals, seconds: f64, output: &Path, published: bool) {
     }
     if published {
         let tables: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
-        println!(
+        let _ = writeln!(
+            s,
             "output: {}/{{{},rejects}}",
             output.display(),
             tables.join(",")
         );
     } else {
-        println!("output: nothing written (fix the input or use --skip-bad-entries)");
+        let _ = writeln!(
+            s,
+            "output: nothing written (fix the input or use --skip-bad-entries)"
+        );
     }
+    s
 }

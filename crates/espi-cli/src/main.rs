@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod analyze;
 mod convert;
 mod generate;
 mod inspect;
@@ -59,6 +60,17 @@ enum Command {
     ///   espi gen --usage-points 500 --days 365 --kind history -o history.xml
     #[command(verbatim_doc_comment)]
     Gen(GenArgs),
+    /// Analyses of ESPI XML files or of a folder written by `espi convert`:
+    /// net metering, load profiles, TOU roll-ups, data completeness. Prints a
+    /// table, or writes it with -o FILE (.csv or .parquet).
+    ///
+    /// Examples:
+    ///   espi analyze net-metering feed.xml --by day --svg net.svg
+    ///   espi analyze load-profile out/ -o profile.parquet --svg profile.svg
+    ///   espi analyze tou out/ --by billing -o tou.csv
+    ///   espi analyze completeness out/ -o completeness.csv
+    #[command(verbatim_doc_comment)]
+    Analyze(analyze::AnalyzeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -136,6 +148,9 @@ pub(crate) struct ConvertArgs {
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
+    /// Print the summary on stderr (when stdout carries other output).
+    #[arg(skip)]
+    summary_to_stderr: bool,
 }
 
 #[derive(Args, Debug)]
@@ -167,6 +182,10 @@ fn main() -> ExitCode {
         Command::Convert(args) => convert::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Gen(args) => generate::run(&args),
+        Command::Analyze(args) => {
+            analyze::readable_tables();
+            analyze::run(&args)
+        }
     };
     match result {
         Ok(code) => code,

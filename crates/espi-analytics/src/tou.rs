@@ -1,0 +1,163 @@
+//! TOU and billing roll-ups: energy and cost per TOU period, per month or
+//! billing period, against the billed totals.
+
+use polars::prelude::*;
+
+use crate::prepared::{
+    billing_periods, energy, finest_series, flow_name, period_end, period_name, with_period,
+    DELIVERED, UWH_PER_KWH,
+};
+use crate::{AnalyticsError, Dataset, Period};
+
+/// Hundred-thousandths of a currency unit: ESPI costs are written in them.
+const COST_UNITS_PER_CURRENCY: f64 = 100_000.0;
+
+/// Options of [`tou_rollup`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TouOptions {
+    /// The periods to roll up over; the rows of each are stacked, told apart
+    /// by the `period` column.
+    pub periods: Vec<Period>,
+}
+
+impl Default for TouOptions {
+    fn default() -> Self {
+        TouOptions {
+            periods: vec![Period::Month],
+        }
+    }
+}
+
+/// Energy and cost per usage point, period, flow direction and TOU period.
+///
+/// Columns: `usage_point`, `period` (`day`, `month` or `billing`),
+/// `period_start`, `period_end` (local dates, end exclusive), `flow`
+/// (`delivered`, `received`, `net`), `tou` (the code, null when the readings
+/// carry none), `tou_name` (`unassigned` without a code), `energy_kwh`,
+/// `cost` (sum of the readings' costs in currency units; null when they carry
+/// none), `readings`, `share` (of the period's energy of that flow),
+/// `period_energy_kwh`, `period_cost`, and for billing periods the
+/// UsageSummary's `billed_kwh` and `billed_cost` with, on delivered rows,
+/// `energy_difference_kwh` (period energy minus billed) and `cost_difference`
+/// (period cost minus billed).
+pub fn tou_rollup(dataset: &Dataset, options: &TouOptions) -> Result<DataFrame, AnalyticsError> {
+    let mut frames = Vec::new();
+    for &period in &options.periods {
+        frames.push(rollup(dataset, period)?);
+    }
+    if frames.is_empty() {
+        return Ok(DataFrame::empty());
+    }
+    Ok(concat(frames, UnionArgs::default())?
+        .sort(
+            ["usage_point", "period", "period_start", "flow", "tou"],
+            SortMultipleOptions::default().with_nulls_last(true),
+        )
+        .collect()?)
+}
+
+fn rollup(dataset: &Dataset, period: Period) -> Result<LazyFrame, AnalyticsError> {
+    let framed = with_period(finest_series(energy(dataset))?, dataset, period)?
+        .with_column(period_end(period).alias("period_end"));
+    let keys = [
+        col("usage_point"),
+        col("period_start"),
+        col("period_end"),
+        col("flow"),
+        col("tou"),
+    ];
+    let mut extra_keys = Vec::new();
+    if period == Period::Billing {
+        extra_keys.push(col("bp_start_us"));
+    }
+    let per_period = [col("usage_point"), col("period_start"), col("flow")];
+    let mut table = framed
+        .group_by(keys.iter().cloned().chain(extra_keys).collect::<Vec<_>>())
+        .agg([
+            col("energy_uwh").sum().alias("uwh"),
+            when(col("cost_raw").is_not_null().any(true))
+                .then(col("cost_raw").sum())
+                .otherwise(lit(NULL).cast(DataType::Int64))
+                .alias("cost_raw"),
+            col("tou_name")
+                .cast(DataType::String)
+                .first()
+                .alias("tou_name"),
+            len().cast(DataType::UInt64).alias("readings"),
+        ])
+        .with_columns([
+            col("uwh")
+                .sum()
+                .over(per_period.clone())?
+                .alias("period_uwh"),
+            col("cost_raw")
+                .sum()
+                .over(per_period.clone())?
+                .alias("period_cost_raw"),
+            col("cost_raw")
+                .is_not_null()
+                .any(true)
+                .over(per_period)?
+                .alias("period_has_cost"),
+        ]);
+    if period == Period::Billing {
+        let billed = billing_periods(dataset)?.select([
+            col("usage_point"),
+            col("bp_start_us"),
+            col("billed_kwh"),
+            col("billed_cost"),
+        ]);
+        table = table.join(
+            billed,
+            [col("usage_point"), col("bp_start_us")],
+            [col("usage_point"), col("bp_start_us")],
+            JoinArgs::new(JoinType::Left),
+        );
+    } else {
+        table = table.with_columns([
+            lit(NULL).cast(DataType::Float64).alias("billed_kwh"),
+            lit(NULL).cast(DataType::Float64).alias("billed_cost"),
+        ]);
+    }
+    let kwh = |e: Expr| e.cast(DataType::Float64) / lit(UWH_PER_KWH);
+    let delivered = col("flow").eq(lit(DELIVERED));
+    let money = |e: Expr| e.cast(DataType::Float64) / lit(COST_UNITS_PER_CURRENCY);
+    Ok(table
+        .with_columns([
+            kwh(col("period_uwh")).alias("period_energy_kwh"),
+            when(col("period_has_cost"))
+                .then(money(col("period_cost_raw")))
+                .otherwise(lit(NULL).cast(DataType::Float64))
+                .alias("period_cost"),
+        ])
+        .select([
+            col("usage_point").cast(DataType::String),
+            lit(period_name(period)).alias("period"),
+            col("period_start"),
+            col("period_end"),
+            flow_name(col("flow")).alias("flow"),
+            col("tou"),
+            col("tou_name").fill_null(lit("unassigned")),
+            kwh(col("uwh")).alias("energy_kwh"),
+            money(col("cost_raw")).alias("cost"),
+            col("readings"),
+            when(col("period_uwh").neq(lit(0i64)))
+                .then(
+                    col("uwh").cast(DataType::Float64) / col("period_uwh").cast(DataType::Float64),
+                )
+                .otherwise(lit(NULL).cast(DataType::Float64))
+                .alias("share"),
+            col("period_energy_kwh"),
+            col("period_cost"),
+            col("billed_kwh"),
+            col("billed_cost"),
+            when(delivered.clone())
+                .then(col("period_energy_kwh") - col("billed_kwh"))
+                .otherwise(lit(NULL).cast(DataType::Float64))
+                .alias("energy_difference_kwh"),
+            when(delivered)
+                .then(col("period_cost") - col("billed_cost"))
+                .otherwise(lit(NULL).cast(DataType::Float64))
+                .alias("cost_difference"),
+        ]))
+}

@@ -1,0 +1,338 @@
+//! `espi analyze` end to end: XML in, CSV/Parquet/SVG out, on a hand-written
+//! fall-back-day feed and on a bundled real file. Expected values are worked
+//! out here from the values written into the feed.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use common::{espi, run, testdata};
+
+/// 2024-11-03T07:00:00Z: local midnight (PDT) of the fall-back day; the day
+/// has 25 hours (100 quarter hours) and ends at 08:00Z on 4 November.
+const DAY_UTC: i64 = 1_730_617_200;
+const QUARTERS: i64 = 100;
+
+fn delivered_wh(i: i64) -> i64 {
+    200 + (i % 7) * 10
+}
+
+fn received_wh(i: i64) -> i64 {
+    if (40..60).contains(&i) {
+        50
+    } else {
+        0
+    }
+}
+
+fn tou(i: i64) -> i64 {
+    // 16:00-20:59 local PST: quarters 68 to 87 (the day's first 8 hours
+    // hold the repeated 01:00, so local hour h starts at quarter 4h + 4).
+    if (68..88).contains(&i) {
+        1
+    } else {
+        2
+    }
+}
+
+/// Pacific LocalTimeParameters, one usage point with delivered (with TOU
+/// codes and costs) and received series, and a UsageSummary billing the
+/// day's net energy.
+fn feed(billed_wh: i64) -> String {
+    let reading_type = |id: u32, flow: u32| {
+        format!(
+            r#"<entry><link rel="self" href="/ReadingType/{id}"/><content><espi:ReadingType>
+  <espi:accumulationBehaviour>4</espi:accumulationBehaviour><espi:flowDirection>{flow}</espi:flowDirection>
+  <espi:intervalLength>900</espi:intervalLength><espi:powerOfTenMultiplier>0</espi:powerOfTenMultiplier>
+  <espi:uom>72</espi:uom></espi:ReadingType></content></entry>
+<entry><link rel="self" href="/UsagePoint/1/MeterReading/{id}"/><link rel="related" href="/ReadingType/{id}"/>
+  <content><espi:MeterReading/></content></entry>"#
+        )
+    };
+    let block = |id: u32, value: &dyn Fn(i64) -> i64, extra: &dyn Fn(i64) -> String| {
+        let readings: String = (0..QUARTERS)
+            .map(|i| {
+                format!(
+                    "<espi:IntervalReading>{}<espi:timePeriod><espi:duration>900</espi:duration><espi:start>{}</espi:start></espi:timePeriod><espi:value>{}</espi:value></espi:IntervalReading>",
+                    extra(i),
+                    DAY_UTC + i * 900,
+                    value(i)
+                )
+            })
+            .collect();
+        format!(
+            r#"<entry><link rel="up" href="/UsagePoint/1/MeterReading/{id}/IntervalBlock"/>
+<content><espi:IntervalBlock><espi:interval><espi:duration>90000</espi:duration><espi:start>{DAY_UTC}</espi:start></espi:interval>{readings}</espi:IntervalBlock></content></entry>"#
+        )
+    };
+    let priced = |i: i64| {
+        format!(
+            "<espi:cost>{}</espi:cost><espi:tou>{}</espi:tou>",
+            delivered_wh(i) * 30,
+            tou(i)
+        )
+    };
+    format!(
+        r#"<?xml version="1.0"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:espi="http://naesb.org/espi">
+<entry><link rel="self" href="/LocalTimeParameters/1"/><content><espi:LocalTimeParameters>
+  <espi:dstEndRule>B40E2000</espi:dstEndRule><espi:dstOffset>3600</espi:dstOffset>
+  <espi:dstStartRule>360E2000</espi:dstStartRule><espi:tzOffset>-28800</espi:tzOffset>
+</espi:LocalTimeParameters></content></entry>
+<entry><link rel="self" href="/UsagePoint/1"/><link rel="related" href="/LocalTimeParameters/1"/>
+  <content><espi:UsagePoint><espi:ServiceCategory><espi:kind>0</espi:kind></espi:ServiceCategory></espi:UsagePoint></content></entry>
+{}
+{}
+<entry><link rel="self" href="/UsagePoint/1/UsageSummary/1"/><link rel="up" href="/UsagePoint/1/UsageSummary"/>
+<content><espi:UsageSummary><espi:billingPeriod><espi:duration>90000</espi:duration><espi:start>{DAY_UTC}</espi:start></espi:billingPeriod>
+<espi:billLastPeriod>1234000</espi:billLastPeriod>
+<espi:overallConsumptionLastPeriod><espi:powerOfTenMultiplier>0</espi:powerOfTenMultiplier><espi:uom>72</espi:uom><espi:value>{billed_wh}</espi:value></espi:overallConsumptionLastPeriod>
+</espi:UsageSummary></content></entry>
+{}
+{}
+</feed>"#,
+        reading_type(1, 1),
+        reading_type(2, 19),
+        block(1, &delivered_wh, &priced),
+        block(2, &received_wh, &|_| String::new()),
+    )
+}
+
+/// A CSV file as rows of column -> value.
+fn csv(path: &Path) -> Vec<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+fn num(row: &HashMap<String, String>, column: &str) -> f64 {
+    row[column]
+        .parse()
+        .unwrap_or_else(|_| panic!("{column}: {:?}", row[column]))
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
+fn analyze(args: &[&str]) {
+    let out = run(espi().arg("analyze").args(args).arg("-q"));
+    assert!(out.status.success());
+}
+
+#[test]
+fn net_metering_on_the_fall_back_day_from_xml_and_from_a_converted_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let delivered: i64 = (0..QUARTERS).map(delivered_wh).sum();
+    let received: i64 = (0..QUARTERS).map(received_wh).sum();
+    let xml = dir.path().join("feed.xml");
+    std::fs::write(&xml, feed(delivered - received)).unwrap();
+    let by_day = dir.path().join("day.csv");
+    analyze(&[
+        "net-metering",
+        xml.to_str().unwrap(),
+        "--by",
+        "day",
+        "-o",
+        by_day.to_str().unwrap(),
+        "--svg",
+        dir.path().join("net.svg").to_str().unwrap(),
+    ]);
+    let rows = csv(&by_day);
+    // All 100 quarter hours are on the local day 2024-11-03.
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r["usage_point"], "UsagePoint/1");
+    assert_eq!(r["period_start"], "2024-11-03");
+    assert!(close(num(r, "delivered_kwh"), delivered as f64 / 1000.0));
+    assert!(close(num(r, "received_kwh"), received as f64 / 1000.0));
+    assert!(close(
+        num(r, "net_kwh"),
+        (delivered - received) as f64 / 1000.0
+    ));
+    assert_eq!(r["reported_net_kwh"], "");
+    assert_eq!(r["flag"], "");
+    let svg = std::fs::read_to_string(dir.path().join("net.svg")).unwrap();
+    assert!(svg.starts_with("<svg") || svg.contains("<svg"));
+    assert!(svg.contains("delivered") && svg.contains("received"));
+
+    // The same from a converted folder, by billing period: the bill equals
+    // the net, so nothing is flagged.
+    let tables = dir.path().join("tables");
+    let out = run(espi()
+        .args(["convert", xml.to_str().unwrap(), "-q", "-o"])
+        .arg(&tables));
+    assert!(out.status.success());
+    let billing = dir.path().join("billing.parquet");
+    analyze(&[
+        "net-metering",
+        tables.to_str().unwrap(),
+        "--by",
+        "billing",
+        "-o",
+        billing.to_str().unwrap(),
+    ]);
+    let csv_path = dir.path().join("billing.csv");
+    analyze(&[
+        "net-metering",
+        tables.to_str().unwrap(),
+        "--by",
+        "billing",
+        "-o",
+        csv_path.to_str().unwrap(),
+    ]);
+    let r = &csv(&csv_path)[0];
+    assert_eq!(r["period_start"], "2024-11-03");
+    assert_eq!(r["period_end"], "2024-11-04");
+    assert!(close(
+        num(r, "billed_kwh"),
+        (delivered - received) as f64 / 1000.0
+    ));
+    assert!(close(num(r, "difference_kwh"), 0.0));
+    assert_eq!(r["flag"], "");
+    assert!(std::fs::metadata(&billing).unwrap().len() > 0);
+}
+
+#[test]
+fn load_profile_tou_and_completeness_on_the_fall_back_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let xml = dir.path().join("feed.xml");
+    std::fs::write(&xml, feed(0)).unwrap();
+    let x = xml.to_str().unwrap();
+
+    let profile = dir.path().join("profile.csv");
+    let svg = dir.path().join("profile.svg");
+    analyze(&[
+        "load-profile",
+        x,
+        "-o",
+        profile.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    let rows = csv(&profile);
+    // 24 local hours; the repeated 01:00 holds 8 quarter hours.
+    assert_eq!(rows.len(), 24);
+    let hour1 = rows.iter().find(|r| r["hour"] == "1").unwrap();
+    assert_eq!(hour1["samples"], "8");
+    assert_eq!(hour1["day_type"], "weekend");
+    assert_eq!(hour1["month"], "11");
+    let kw: Vec<f64> = (4..12)
+        .map(|i| delivered_wh(i) as f64 * 4.0 / 1000.0)
+        .collect();
+    assert!(close(num(hour1, "mean_kw"), kw.iter().sum::<f64>() / 8.0));
+    let summary = csv(&dir.path().join("profile_summary.csv"));
+    let peak = (0..QUARTERS).map(delivered_wh).max().unwrap() as f64 * 4.0 / 1000.0;
+    assert!(close(num(&summary[0], "peak_kw"), peak));
+    // The first quarter hour with the peak value (i % 7 == 6): i = 6, 01:30 PDT.
+    assert_eq!(summary[0]["peak_time"], "2024-11-03T01:30:00.000000");
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("Nov"));
+
+    let tou_csv = dir.path().join("tou.csv");
+    analyze(&["tou", x, "--by", "month", "-o", tou_csv.to_str().unwrap()]);
+    let rows = csv(&tou_csv);
+    let peak_row = rows
+        .iter()
+        .find(|r| r["flow"] == "delivered" && r["tou"] == "1")
+        .unwrap();
+    assert_eq!(peak_row["tou_name"], "summer_peak");
+    let peak_wh: i64 = (0..QUARTERS)
+        .filter(|&i| tou(i) == 1)
+        .map(delivered_wh)
+        .sum();
+    assert!(close(num(peak_row, "energy_kwh"), peak_wh as f64 / 1000.0));
+    assert!(close(
+        num(peak_row, "cost"),
+        peak_wh as f64 * 30.0 / 100_000.0
+    ));
+    assert_eq!(peak_row["period_start"], "2024-11-01");
+    assert_eq!(peak_row["period_end"], "2024-12-01");
+
+    let completeness = dir.path().join("completeness.csv");
+    analyze(&["completeness", x, "-o", completeness.to_str().unwrap()]);
+    let rows = csv(&completeness);
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        assert_eq!(r["date"], "2024-11-03");
+        assert_eq!(
+            [
+                &r["expected"],
+                &r["present"],
+                &r["missing"],
+                &r["duplicates"]
+            ],
+            ["100", "100", "0", "0"]
+        );
+    }
+}
+
+#[test]
+fn net_metering_of_a_real_file_by_utc_day() {
+    // testdata/three_usage_points_net_metered.xml has no
+    // LocalTimeParameters: days are UTC days. Sums computed from the XML
+    // with Python's ElementTree (value x 10^powerOfTenMultiplier, Wh).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("net.csv");
+    analyze(&[
+        "net-metering",
+        testdata("three_usage_points_net_metered.xml")
+            .to_str()
+            .unwrap(),
+        "--by",
+        "day",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let rows = csv(&out);
+    let find = |up: &str, day: &str| {
+        rows.iter()
+            .find(|r| r["usage_point"].ends_with(up) && r["period_start"] == day)
+            .unwrap()
+    };
+    let r = find("UsagePoint/4284792", "2011-06-06");
+    assert!(close(num(r, "delivered_kwh"), 8.970));
+    assert!(close(num(r, "received_kwh"), 30.195));
+    assert!(close(num(r, "net_kwh"), 8.970 - 30.195));
+    let r = find("UsagePoint/4284792", "2011-06-07");
+    assert!(close(num(r, "net_kwh"), 5.665));
+    let r = find("UsagePoint/4284793", "2011-06-06");
+    assert!(close(num(r, "delivered_kwh"), 144.145));
+    // A usage point with only a received series: net cannot be computed.
+    let r = find("UsagePoint/4284794", "2011-06-06");
+    assert_eq!(r["net_kwh"], "");
+    assert_eq!(r["flag"], "no delivered series");
+}
+
+#[test]
+fn bad_arguments_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(espi().args([
+        "analyze",
+        "completeness",
+        testdata("three_usage_points_net_metered.xml")
+            .to_str()
+            .unwrap(),
+        "-o",
+        dir.path().join("x.json").to_str().unwrap(),
+    ]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown output format"));
+    let out = run(espi().args(["analyze", "net-metering", dir.path().to_str().unwrap()]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no readings dataset"));
+}
