@@ -4,6 +4,7 @@
 use polars::prelude::*;
 use polars::series::ops::NullBehavior;
 
+use crate::prepared::by_usage_point_chunks;
 use crate::prepared::{flow_name, local_date};
 use crate::{AnalyticsError, Dataset};
 
@@ -26,6 +27,11 @@ const US_PER_DAY: i64 = 86_400 * US;
 /// A day's length comes from the local-time offsets of its first and last
 /// readings; a day without readings is taken as 24 hours.
 pub fn completeness(dataset: &Dataset) -> Result<DataFrame, AnalyticsError> {
+    // Gaps and overlaps sort each day's starts: chunks of usage points.
+    by_usage_point_chunks(dataset, &["usage_point", "meter_reading", "date"], query)
+}
+
+fn query(dataset: &Dataset) -> Result<LazyFrame, AnalyticsError> {
     let start_us = col("start").dt().timestamp(TimeUnit::Microseconds);
     let readings = dataset
         .readings
@@ -168,7 +174,7 @@ pub fn completeness(dataset: &Dataset) -> Result<DataFrame, AnalyticsError> {
     .cast(DataType::Int64)
     .clip_min(lit(1i64));
     let edge = |condition: Expr| when(condition).then(lit(1i64)).otherwise(lit(0i64));
-    let table = calendar
+    Ok(calendar
         .join(
             days.select([
                 col("usage_point"),
@@ -237,12 +243,7 @@ pub fn completeness(dataset: &Dataset) -> Result<DataFrame, AnalyticsError> {
                     Some(TimeZone::UTC),
                 ))
                 .alias("last_reading"),
-        ])
-        .sort(
-            ["usage_point", "meter_reading", "date"],
-            SortMultipleOptions::default(),
-        );
-    Ok(table.collect()?)
+        ]))
 }
 
 /// The local-time offset (µs) of a day's first or last reading.

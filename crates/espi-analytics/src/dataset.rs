@@ -14,7 +14,14 @@ pub struct Dataset {
     pub readings: LazyFrame,
     /// The usage_summaries table, if the input had UsageSummary entries.
     pub usage_summaries: Option<LazyFrame>,
+    /// Kernels that need every reading of a group at once (percentiles,
+    /// gaps, billing periods) run on chunks of whole usage points of about
+    /// this many readings, so that memory follows the chunk, not the table.
+    pub chunk_readings: u64,
 }
+
+/// The default [`Dataset::chunk_readings`]: about 1 GiB of working memory.
+pub const CHUNK_READINGS: u64 = 8_000_000;
 
 impl Dataset {
     /// Open the folder written by `espi convert` (`DIR/readings/**.parquet`,
@@ -33,6 +40,7 @@ impl Dataset {
             } else {
                 Some(scan(summaries)?)
             },
+            chunk_readings: CHUNK_READINGS,
         })
     }
 
@@ -41,6 +49,7 @@ impl Dataset {
         Dataset {
             readings,
             usage_summaries,
+            chunk_readings: CHUNK_READINGS,
         }
     }
 }

@@ -37,7 +37,7 @@ mod tou;
 use std::path::PathBuf;
 
 pub use completeness::completeness;
-pub use dataset::Dataset;
+pub use dataset::{Dataset, CHUNK_READINGS};
 pub use load_profile::{load_profile, LoadProfile, LoadProfileOptions, ALL_USAGE_POINTS};
 pub use net_metering::{net_metering, NetMeteringOptions, SELF_CONSUMPTION_NOTE};
 pub use output::{write_table, OutputFormat};

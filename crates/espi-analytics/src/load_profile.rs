@@ -4,6 +4,7 @@
 use polars::prelude::*;
 
 use crate::prepared::{energy, DELIVERED, UWH_PER_KWH};
+use crate::prepared::{run, usage_point_chunks};
 use crate::{AnalyticsError, Dataset};
 
 /// The `usage_point` of the population's rows.
@@ -49,56 +50,32 @@ pub fn load_profile(
     dataset: &Dataset,
     options: &LoadProfileOptions,
 ) -> Result<LoadProfile, AnalyticsError> {
-    let mut demand = energy(dataset).filter(
-        col("flow")
-            .eq(lit(DELIVERED))
-            .and(col("duration_s").lt_eq(lit(3600i64))),
-    );
-    if let Some(first) = options.usage_points.first() {
-        let wanted = options.usage_points[1..]
-            .iter()
-            .fold(col("usage_point").eq(lit(first.as_str())), |acc, id| {
-                acc.or(col("usage_point").eq(lit(id.as_str())))
-            });
-        demand = demand.filter(wanted);
-    }
-    let demand = demand.with_columns([
-        (col("energy_uwh").cast(DataType::Float64)
-            / lit(UWH_PER_KWH)
-            / (col("duration_s").cast(DataType::Float64) / lit(3600.0)))
-        .alias("kw"),
-        col("local_date")
-            .dt()
-            .month()
-            .cast(DataType::Int32)
-            .alias("month"),
-        day_type(col("local_date")).alias("day_type"),
-    ]);
-    let usage_points = demand
-        .clone()
-        .select([col("usage_point").n_unique().alias("n")])
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single()
-        .column("n")?
-        .u32()?
-        .get(0)
-        .unwrap_or(0);
-
     let mut profiles = Vec::new();
     let mut summaries = Vec::new();
-    if !options.population_only {
-        profiles.push(profile_of(demand.clone(), col("usage_point")));
-        summaries.push(summary_of(
-            demand.clone(),
-            col("usage_point"),
-            col("energy_uwh"),
-            col("duration_s"),
-        ));
+    let mut usage_points = 0;
+    for part in usage_point_chunks(dataset)? {
+        // Percentiles need every reading of a group: one chunk of usage
+        // points in memory at a time.
+        let demand = run(demand(&part, options))?;
+        usage_points += demand.column("usage_point")?.n_unique()?;
+        if !options.population_only {
+            let demand = demand.lazy();
+            profiles.push(run(profile_of(demand.clone(), col("usage_point")))?.lazy());
+            summaries.push(
+                run(summary_of(
+                    demand,
+                    col("usage_point"),
+                    col("energy_uwh"),
+                    col("duration_s"),
+                ))?
+                .lazy(),
+            );
+        }
     }
     if usage_points >= 2 || options.population_only {
         // Total demand hour by hour (UTC hours: the repeated local hour of a
-        // DST change stays two hours).
-        let hourly = demand
+        // DST change stays two hours), aggregated as the readings stream by.
+        let hourly = run(demand(dataset, options)
             .group_by([col("start_us")
                 .floor_div(lit(3_600_000_000i64))
                 .alias("utc_hour")])
@@ -114,7 +91,8 @@ pub fn load_profile(
             .with_columns([
                 (col("energy_uwh").cast(DataType::Float64) / lit(UWH_PER_KWH)).alias("kw"),
                 lit(3600i64).alias("duration_s"),
-            ]);
+            ]))?
+        .lazy();
         profiles.push(profile_of(
             hourly.clone(),
             lit(ALL_USAGE_POINTS).alias("usage_point"),
@@ -126,16 +104,61 @@ pub fn load_profile(
             col("duration_s"),
         ));
     }
-    let stack = |frames: Vec<LazyFrame>| -> Result<DataFrame, AnalyticsError> {
+    let stack = |frames: Vec<LazyFrame>, order: &[&str]| -> Result<DataFrame, AnalyticsError> {
         if frames.is_empty() {
             return Ok(DataFrame::empty());
         }
-        Ok(concat(frames, UnionArgs::default())?.collect()?)
+        run(concat(frames, UnionArgs::default())?.sort(
+            order
+                .iter()
+                .map(|c| PlSmallStr::from(*c))
+                .collect::<Vec<_>>(),
+            SortMultipleOptions::default(),
+        ))
     };
     Ok(LoadProfile {
-        profile: stack(profiles)?,
-        summary: stack(summaries)?,
+        profile: stack(profiles, &["usage_point", "month", "day_type", "hour"])?,
+        summary: stack(summaries, &["usage_point"])?,
     })
+}
+
+/// Delivered demand (kW) of intervals up to an hour, with month and day type.
+fn demand(dataset: &Dataset, options: &LoadProfileOptions) -> LazyFrame {
+    let mut demand = energy(dataset).filter(
+        col("flow")
+            .eq(lit(DELIVERED))
+            .and(col("duration_s").lt_eq(lit(3600i64))),
+    );
+    if let Some(first) = options.usage_points.first() {
+        let wanted = options.usage_points[1..]
+            .iter()
+            .fold(col("usage_point").eq(lit(first.as_str())), |acc, id| {
+                acc.or(col("usage_point").eq(lit(id.as_str())))
+            });
+        demand = demand.filter(wanted);
+    }
+    demand
+        .select([
+            col("usage_point"),
+            col("start_us"),
+            col("local_us"),
+            col("local_date"),
+            col("hour"),
+            col("duration_s"),
+            col("energy_uwh"),
+        ])
+        .with_columns([
+            (col("energy_uwh").cast(DataType::Float64)
+                / lit(UWH_PER_KWH)
+                / (col("duration_s").cast(DataType::Float64) / lit(3600.0)))
+            .alias("kw"),
+            col("local_date")
+                .dt()
+                .month()
+                .cast(DataType::Int32)
+                .alias("month"),
+            day_type(col("local_date")).alias("day_type"),
+        ])
 }
 
 /// `weekend` for Saturday and Sunday, else `weekday`.

@@ -7,6 +7,7 @@ use polars::prelude::*;
 use crate::prepared::{
     billing_periods, energy, with_period, DELIVERED, NET, RECEIVED, UWH_PER_KWH,
 };
+use crate::prepared::{by_usage_point_chunks, run};
 use crate::{AnalyticsError, Dataset, Period};
 
 /// What meter data cannot tell, printed with every net-metering report.
@@ -53,6 +54,15 @@ pub fn net_metering(
     dataset: &Dataset,
     options: &NetMeteringOptions,
 ) -> Result<DataFrame, AnalyticsError> {
+    let order = ["usage_point", "period_start"];
+    if options.by == Period::Billing {
+        // The billing-period join sorts its rows: chunks of usage points.
+        return by_usage_point_chunks(dataset, &order, |part| query(part, options));
+    }
+    run(query(dataset, options)?.sort(order, SortMultipleOptions::default()))
+}
+
+fn query(dataset: &Dataset, options: &NetMeteringOptions) -> Result<LazyFrame, AnalyticsError> {
     let flows = energy(dataset).filter(
         col("flow")
             .eq(lit(DELIVERED))
@@ -188,11 +198,5 @@ pub fn net_metering(
             .alias("flag"),
         col("readings"),
     ]);
-    Ok(table
-        .select(columns)
-        .sort(
-            ["usage_point", "period_start"],
-            SortMultipleOptions::default(),
-        )
-        .collect()?)
+    Ok(table.select(columns))
 }

@@ -192,11 +192,22 @@ fn offset_in_period(last: bool) -> PolarsResult<Expr> {
 /// the 15-minute one; series of the same finest interval length (several
 /// meters) are all kept.
 pub(crate) fn finest_series(frame: LazyFrame) -> PolarsResult<LazyFrame> {
-    let series_interval = col("duration_s").min().over([col("meter_reading")])?;
-    let finest = col("duration_s")
-        .min()
-        .over([col("usage_point"), col("flow")])?;
-    Ok(frame.filter(series_interval.eq(finest)))
+    let kept = frame
+        .clone()
+        .group_by([col("usage_point"), col("flow"), col("meter_reading")])
+        .agg([col("duration_s").min().alias("series_interval")])
+        .filter(
+            col("series_interval").eq(col("series_interval")
+                .min()
+                .over([col("usage_point"), col("flow")])?),
+        )
+        .select([col("meter_reading")]);
+    Ok(frame.join(
+        kept,
+        [col("meter_reading")],
+        [col("meter_reading")],
+        JoinArgs::new(JoinType::Inner),
+    ))
 }
 
 /// The name of a flow direction code.
@@ -231,4 +242,81 @@ pub(crate) fn period_name(period: Period) -> &'static str {
         Period::Month => "month",
         Period::Billing => "billing",
     }
+}
+
+/// Run a query on the streaming engine: the readings are read in morsels and
+/// aggregated as they come, so memory follows the size of the result, not
+/// of the table (steps the streaming engine cannot run fall back to memory).
+pub(crate) fn run(query: LazyFrame) -> Result<DataFrame, AnalyticsError> {
+    Ok(query
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single())
+}
+
+/// Run `query` on chunks of whole usage points (each chunk's readings and
+/// summaries) and stack the results, sorted by `order`.
+pub(crate) fn by_usage_point_chunks(
+    dataset: &Dataset,
+    order: &[&str],
+    query: impl Fn(&Dataset) -> Result<LazyFrame, AnalyticsError>,
+) -> Result<DataFrame, AnalyticsError> {
+    let mut parts = Vec::new();
+    for part in usage_point_chunks(dataset)? {
+        parts.push(run(query(&part)?)?.lazy());
+    }
+    run(concat(parts, UnionArgs::default())?.sort(
+        order
+            .iter()
+            .map(|c| PlSmallStr::from(*c))
+            .collect::<Vec<_>>(),
+        SortMultipleOptions::default().with_nulls_last(true),
+    ))
+}
+
+/// The dataset cut into chunks of whole usage points of about
+/// [`Dataset::chunk_readings`] readings (one chunk, the dataset itself, when
+/// small).
+pub(crate) fn usage_point_chunks(dataset: &Dataset) -> Result<Vec<Dataset>, AnalyticsError> {
+    let counts = run(dataset
+        .readings
+        .clone()
+        .group_by([col("usage_point").cast(DataType::String)])
+        .agg([len().cast(DataType::UInt64).alias("n")])
+        .sort(["usage_point"], SortMultipleOptions::default()))?;
+    let ids = counts
+        .column("usage_point")?
+        .as_materialized_series()
+        .clone();
+    let sizes: Vec<u64> = counts
+        .column("n")?
+        .u64()?
+        .iter()
+        .map(|n| n.unwrap_or(0))
+        .collect();
+    let limit = dataset.chunk_readings.max(1);
+    if sizes.iter().sum::<u64>() <= limit {
+        return Ok(vec![dataset.clone()]);
+    }
+    let mut chunks = Vec::new();
+    let mut first = 0;
+    while first < sizes.len() {
+        let mut last = first;
+        let mut readings = 0;
+        while last < sizes.len() && (last == first || readings + sizes[last] <= limit) {
+            readings += sizes[last];
+            last += 1;
+        }
+        let chunk = lit(ids
+            .slice(first as i64, last - first)
+            .implode()?
+            .into_series());
+        let of_chunk = col("usage_point").is_in(chunk, false);
+        chunks.push(Dataset {
+            readings: dataset.readings.clone().filter(of_chunk.clone()),
+            usage_summaries: dataset.usage_summaries.clone().map(|s| s.filter(of_chunk)),
+            chunk_readings: dataset.chunk_readings,
+        });
+        first = last;
+    }
+    Ok(chunks)
 }

@@ -7,6 +7,7 @@ use crate::prepared::{
     billing_periods, energy, finest_series, flow_name, period_end, period_name, with_period,
     DELIVERED, UWH_PER_KWH,
 };
+use crate::prepared::{by_usage_point_chunks, run};
 use crate::{AnalyticsError, Dataset, Period};
 
 /// Hundred-thousandths of a currency unit: ESPI costs are written in them.
@@ -41,19 +42,22 @@ impl Default for TouOptions {
 /// `energy_difference_kwh` (period energy minus billed) and `cost_difference`
 /// (period cost minus billed).
 pub fn tou_rollup(dataset: &Dataset, options: &TouOptions) -> Result<DataFrame, AnalyticsError> {
+    let order = ["usage_point", "period", "period_start", "flow", "tou"];
     let mut frames = Vec::new();
     for &period in &options.periods {
-        frames.push(rollup(dataset, period)?);
+        let table = if period == Period::Billing {
+            // The billing-period join sorts its rows: chunks of usage points.
+            by_usage_point_chunks(dataset, &order, |part| rollup(part, period))?
+        } else {
+            run(rollup(dataset, period)?)?
+        };
+        frames.push(table.lazy());
     }
     if frames.is_empty() {
         return Ok(DataFrame::empty());
     }
-    Ok(concat(frames, UnionArgs::default())?
-        .sort(
-            ["usage_point", "period", "period_start", "flow", "tou"],
-            SortMultipleOptions::default().with_nulls_last(true),
-        )
-        .collect()?)
+    run(concat(frames, UnionArgs::default())?
+        .sort(order, SortMultipleOptions::default().with_nulls_last(true)))
 }
 
 fn rollup(dataset: &Dataset, period: Period) -> Result<LazyFrame, AnalyticsError> {

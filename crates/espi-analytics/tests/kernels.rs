@@ -592,3 +592,55 @@ fn tou_rollup_per_month_and_billing_period() {
     assert!((0..table.height())
         .any(|k| { up[k].as_deref() == Some("UP2") && name[k].as_deref() == Some("unassigned") }));
 }
+
+#[test]
+fn chunks_of_usage_points_give_the_same_tables() {
+    // Chunks of at most 50 readings: every usage point is a chunk of its own.
+    let whole = dataset(&rows(), Some(summaries(40.0)));
+    let chunked = Dataset {
+        chunk_readings: 50,
+        ..whole.clone()
+    };
+    for by in [Period::Day, Period::Billing] {
+        let options = NetMeteringOptions {
+            by,
+            ..NetMeteringOptions::default()
+        };
+        let (a, b) = (
+            net_metering(&whole, &options).unwrap(),
+            net_metering(&chunked, &options).unwrap(),
+        );
+        assert_same(&a, &b);
+    }
+    let tou = TouOptions {
+        periods: vec![Period::Month, Period::Billing],
+    };
+    assert_same(
+        &tou_rollup(&whole, &tou).unwrap(),
+        &tou_rollup(&chunked, &tou).unwrap(),
+    );
+    let a = load_profile(&whole, &LoadProfileOptions::default()).unwrap();
+    let b = load_profile(&chunked, &LoadProfileOptions::default()).unwrap();
+    assert_same(&a.profile, &b.profile);
+    assert_same(&a.summary, &b.summary);
+    assert_same(
+        &completeness(&whole).unwrap(),
+        &completeness(&chunked).unwrap(),
+    );
+}
+
+/// Same column names, types and values (nulls equal; floats to the last bit
+/// through their shortest round-trip text).
+fn assert_same(a: &DataFrame, b: &DataFrame) {
+    assert_eq!(a.get_column_names(), b.get_column_names());
+    let text = |c: &Column| {
+        let s = c.as_materialized_series();
+        (
+            s.dtype().clone(),
+            s.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    for (x, y) in a.columns().iter().zip(b.columns()) {
+        assert_eq!(text(x), text(y), "{}", x.name());
+    }
+}

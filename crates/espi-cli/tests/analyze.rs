@@ -336,3 +336,159 @@ fn bad_arguments_are_explained() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no readings dataset"));
 }
+
+/// A column of strings (dictionary-encoded or plain) as owned values.
+fn string_column(batch: &arrow_array::RecordBatch, name: &str) -> Vec<Option<String>> {
+    let column = batch.column_by_name(name).unwrap();
+    if let Some(d) = column.as_dictionary_opt::<arrow_array::types::Int32Type>() {
+        let values = d.values().as_string::<i32>();
+        return d
+            .keys()
+            .iter()
+            .map(|k| k.map(|k| values.value(k as usize).to_owned()))
+            .collect();
+    }
+    column
+        .as_string::<i32>()
+        .iter()
+        .map(|v| v.map(str::to_owned))
+        .collect()
+}
+
+use arrow_array::cast::AsArray;
+use arrow_array::Array;
+
+#[test]
+fn net_metering_and_completeness_of_a_generated_feed_match_a_direct_reading() {
+    // Six usage points over 200 days from 2024-06-01: the 3 November DST
+    // change, net-metered points, hourly and daily series, corrections.
+    let dir = tempfile::tempdir().unwrap();
+    let xml = dir.path().join("gen.xml");
+    let out = run(espi()
+        .args([
+            "gen",
+            "--kind",
+            "history",
+            "--usage-points",
+            "6",
+            "--days",
+            "200",
+            "-o",
+        ])
+        .arg(&xml));
+    assert!(out.status.success());
+    let tables = dir.path().join("tables");
+    let out = run(espi().args(["convert", "-q", "-o"]).arg(&tables).arg(&xml));
+    assert!(out.status.success());
+
+    // Delivered and received energy per usage point and local day, read
+    // straight from the readings table (latest deliveries of kWh series).
+    let mut expected: HashMap<(String, String, i32), f64> = HashMap::new();
+    for batch in common::read_table(&tables.join("readings")) {
+        let up = string_column(&batch, "usage_point");
+        let unit = string_column(&batch, "unit");
+        let prim = |name: &str| batch.column_by_name(name).unwrap().clone();
+        let start = prim("start");
+        let start = start.as_primitive::<arrow_array::types::TimestampMicrosecondType>();
+        let local = prim("local_start");
+        let local = local.as_primitive::<arrow_array::types::TimestampMicrosecondType>();
+        let delta = prim("interval_delta");
+        let delta = delta.as_primitive::<arrow_array::types::Float64Type>();
+        let flow = prim("flow_direction");
+        let flow = flow.as_primitive::<arrow_array::types::Int32Type>();
+        let superseded = prim("superseded");
+        let superseded = superseded.as_boolean();
+        for i in 0..batch.num_rows() {
+            if superseded.value(i) || unit[i].as_deref() != Some("kWh") || delta.is_null(i) {
+                continue;
+            }
+            let f = flow.value(i);
+            if f != 1 && f != 19 {
+                continue;
+            }
+            let wall = if local.is_valid(i) {
+                local.value(i)
+            } else {
+                start.value(i)
+            };
+            let days = wall.div_euclid(86_400_000_000);
+            let date = civil(days);
+            *expected
+                .entry((up[i].clone().unwrap(), date, f))
+                .or_default() += delta.value(i).abs();
+        }
+    }
+    assert!(
+        expected.keys().any(|k| k.2 == 19),
+        "the feed has received series"
+    );
+
+    let net = dir.path().join("net.csv");
+    analyze(&[
+        "net-metering",
+        tables.to_str().unwrap(),
+        "--by",
+        "day",
+        "-o",
+        net.to_str().unwrap(),
+    ]);
+    let rows = csv(&net);
+    let mut compared = 0;
+    for r in &rows {
+        for (flow, column) in [(1, "delivered_kwh"), (19, "received_kwh")] {
+            let key = (r["usage_point"].clone(), r["period_start"].clone(), flow);
+            match expected.get(&key) {
+                Some(&kwh) => {
+                    assert!(
+                        (num(r, column) - kwh).abs() < 1e-6,
+                        "{key:?}: {} vs {kwh}",
+                        r[column]
+                    );
+                    compared += 1;
+                }
+                None => assert_eq!(r[column], "", "{key:?}"),
+            }
+        }
+    }
+    assert_eq!(
+        compared,
+        expected.len(),
+        "every (usage point, day, flow) has its row"
+    );
+
+    // The fall-back day has 25 local hours: 100 quarter hours, 25 hours.
+    let completeness = dir.path().join("completeness.csv");
+    analyze(&[
+        "completeness",
+        tables.to_str().unwrap(),
+        "-o",
+        completeness.to_str().unwrap(),
+    ]);
+    let rows = csv(&completeness);
+    let fall_back: Vec<_> = rows.iter().filter(|r| r["date"] == "2024-11-03").collect();
+    assert!(!fall_back.is_empty());
+    for r in fall_back {
+        let expected = match r["interval_s"].as_str() {
+            "900" => "100",
+            "3600" => "25",
+            "86400" => "1",
+            other => panic!("interval {other}"),
+        };
+        assert_eq!(r["expected"], expected, "{r:?}");
+    }
+}
+
+/// The civil date (YYYY-MM-DD) of days since 1970-01-01.
+fn civil(days: i64) -> String {
+    // Howard Hinnant's days_from_civil, inverted.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
