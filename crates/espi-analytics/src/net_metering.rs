@@ -4,10 +4,8 @@
 
 use polars::prelude::*;
 
-use crate::prepared::{
-    billing_periods, energy, with_period, DELIVERED, NET, RECEIVED, UWH_PER_KWH,
-};
 use crate::prepared::{by_usage_point_chunks, run};
+use crate::prepared::{energy, with_billed, with_period, DELIVERED, NET, RECEIVED, UWH_PER_KWH};
 use crate::{AnalyticsError, Dataset, Period};
 
 /// What meter data cannot tell, printed with every net-metering report.
@@ -87,7 +85,7 @@ fn query(dataset: &Dataset, options: &NetMeteringOptions) -> Result<LazyFrame, A
             .otherwise(lit(NULL).cast(DataType::Int64))
             .alias(name)
     };
-    let mut table = framed
+    let table = framed
         .group_by(series_keys)
         .agg([
             col("energy_uwh").sum().alias("uwh"),
@@ -105,21 +103,7 @@ fn query(dataset: &Dataset, options: &NetMeteringOptions) -> Result<LazyFrame, A
                 .cast(DataType::UInt64)
                 .alias("readings"),
         ]);
-    if options.by == Period::Billing {
-        let billed = billing_periods(dataset)?.select([
-            col("usage_point"),
-            col("bp_start_us"),
-            col("billed_kwh"),
-        ]);
-        table = table.join(
-            billed,
-            [col("usage_point"), col("bp_start_us")],
-            [col("usage_point"), col("bp_start_us")],
-            JoinArgs::new(JoinType::Left),
-        );
-    } else {
-        table = table.with_column(lit(NULL).cast(DataType::Float64).alias("billed_kwh"));
-    }
+    let table = with_billed(table, dataset, options.by)?;
     let kwh = |uwh: &str| col(uwh).cast(DataType::Float64) / lit(UWH_PER_KWH);
     let net_uwh = when(col("delivered_uwh").is_not_null())
         .then(col("delivered_uwh") - col("received_uwh").fill_null(lit(0i64)))

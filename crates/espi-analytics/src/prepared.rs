@@ -191,22 +191,60 @@ fn offset_in_period(last: bool) -> PolarsResult<Expr> {
 /// usage point with a 15-minute and a daily series of delivered energy keeps
 /// the 15-minute one; series of the same finest interval length (several
 /// meters) are all kept.
-pub(crate) fn finest_series(frame: LazyFrame) -> PolarsResult<LazyFrame> {
-    let kept = frame
+///
+/// The kept series are found first (one small aggregation) and the rows then
+/// filtered by them, so the query stays streamable.
+pub(crate) fn finest_series(frame: LazyFrame) -> Result<LazyFrame, AnalyticsError> {
+    let series = run(frame
         .clone()
-        .group_by([col("usage_point"), col("flow"), col("meter_reading")])
-        .agg([col("duration_s").min().alias("series_interval")])
+        .group_by([
+            col("usage_point").cast(DataType::String),
+            col("flow"),
+            col("meter_reading").cast(DataType::String),
+        ])
+        .agg([col("duration_s").min().alias("series_interval")]))?;
+    let kept = series
+        .lazy()
         .filter(
             col("series_interval").eq(col("series_interval")
                 .min()
                 .over([col("usage_point"), col("flow")])?),
         )
-        .select([col("meter_reading")]);
-    Ok(frame.join(
-        kept,
-        [col("meter_reading")],
-        [col("meter_reading")],
-        JoinArgs::new(JoinType::Inner),
+        .select([col("meter_reading")])
+        .collect()?;
+    let ids = kept
+        .column("meter_reading")?
+        .as_materialized_series()
+        .implode()?
+        .into_series();
+    Ok(frame.filter(col("meter_reading").is_in(lit(ids), false)))
+}
+
+/// `table` (with `usage_point` and, for billing periods, `bp_start_us`) with
+/// the UsageSummary's `billed_kwh` and `billed_cost` of each billing period;
+/// both null for days and months, which are not billed as such.
+pub(crate) fn with_billed(
+    table: LazyFrame,
+    dataset: &Dataset,
+    period: Period,
+) -> Result<LazyFrame, AnalyticsError> {
+    if period != Period::Billing {
+        return Ok(table.with_columns([
+            lit(NULL).cast(DataType::Float64).alias("billed_kwh"),
+            lit(NULL).cast(DataType::Float64).alias("billed_cost"),
+        ]));
+    }
+    let billed = billing_periods(dataset)?.select([
+        col("usage_point"),
+        col("bp_start_us"),
+        col("billed_kwh"),
+        col("billed_cost"),
+    ]);
+    Ok(table.join(
+        billed,
+        [col("usage_point"), col("bp_start_us")],
+        [col("usage_point"), col("bp_start_us")],
+        JoinArgs::new(JoinType::Left),
     ))
 }
 

@@ -3,11 +3,11 @@
 
 use polars::prelude::*;
 
-use crate::prepared::{
-    billing_periods, energy, finest_series, flow_name, period_end, period_name, with_period,
-    DELIVERED, UWH_PER_KWH,
-};
 use crate::prepared::{by_usage_point_chunks, run};
+use crate::prepared::{
+    energy, finest_series, flow_name, period_end, period_name, with_billed, with_period, DELIVERED,
+    UWH_PER_KWH,
+};
 use crate::{AnalyticsError, Dataset, Period};
 
 /// Hundred-thousandths of a currency unit: ESPI costs are written in them.
@@ -61,33 +61,37 @@ pub fn tou_rollup(dataset: &Dataset, options: &TouOptions) -> Result<DataFrame, 
 }
 
 fn rollup(dataset: &Dataset, period: Period) -> Result<LazyFrame, AnalyticsError> {
-    let framed = with_period(finest_series(energy(dataset))?, dataset, period)?
-        .with_column(period_end(period).alias("period_end"));
-    let keys = [
+    let framed = with_period(finest_series(energy(dataset))?, dataset, period)?;
+    let mut keys = vec![
         col("usage_point"),
         col("period_start"),
-        col("period_end"),
         col("flow"),
         col("tou"),
     ];
-    let mut extra_keys = Vec::new();
     if period == Period::Billing {
-        extra_keys.push(col("bp_start_us"));
+        keys.extend([col("period_end"), col("bp_start_us")]);
     }
     let per_period = [col("usage_point"), col("period_start"), col("flow")];
-    let mut table = framed
-        .group_by(keys.iter().cloned().chain(extra_keys).collect::<Vec<_>>())
+    let table = framed
+        .group_by(keys)
         .agg([
             col("energy_uwh").sum().alias("uwh"),
-            when(col("cost_raw").is_not_null().any(true))
-                .then(col("cost_raw").sum())
-                .otherwise(lit(NULL).cast(DataType::Int64))
-                .alias("cost_raw"),
+            col("cost_raw").sum().alias("cost_sum"),
+            col("cost_raw").count().alias("costs"),
             col("tou_name")
                 .cast(DataType::String)
                 .first()
                 .alias("tou_name"),
             len().cast(DataType::UInt64).alias("readings"),
+        ])
+        // Simple aggregations above keep the scan streaming; a group without
+        // any cost gets a null cost, not zero.
+        .with_columns([
+            when(col("costs").gt(lit(0)))
+                .then(col("cost_sum"))
+                .otherwise(lit(NULL).cast(DataType::Int64))
+                .alias("cost_raw"),
+            period_end(period).alias("period_end"),
         ])
         .with_columns([
             col("uwh")
@@ -104,25 +108,7 @@ fn rollup(dataset: &Dataset, period: Period) -> Result<LazyFrame, AnalyticsError
                 .over(per_period)?
                 .alias("period_has_cost"),
         ]);
-    if period == Period::Billing {
-        let billed = billing_periods(dataset)?.select([
-            col("usage_point"),
-            col("bp_start_us"),
-            col("billed_kwh"),
-            col("billed_cost"),
-        ]);
-        table = table.join(
-            billed,
-            [col("usage_point"), col("bp_start_us")],
-            [col("usage_point"), col("bp_start_us")],
-            JoinArgs::new(JoinType::Left),
-        );
-    } else {
-        table = table.with_columns([
-            lit(NULL).cast(DataType::Float64).alias("billed_kwh"),
-            lit(NULL).cast(DataType::Float64).alias("billed_cost"),
-        ]);
-    }
+    let table = with_billed(table, dataset, period)?;
     let kwh = |e: Expr| e.cast(DataType::Float64) / lit(UWH_PER_KWH);
     let delivered = col("flow").eq(lit(DELIVERED));
     let money = |e: Expr| e.cast(DataType::Float64) / lit(COST_UNITS_PER_CURRENCY);

@@ -135,6 +135,15 @@ fn analyze(args: &[&str]) {
     assert!(out.status.success());
 }
 
+/// `espi analyze ARGS -o DIR/NAME` (a .csv name), read back as rows.
+fn analyze_csv(dir: &Path, name: &str, args: &[&str]) -> Vec<HashMap<String, String>> {
+    let path = dir.join(name);
+    let mut all = args.to_vec();
+    all.extend(["-o", path.to_str().unwrap()]);
+    analyze(&all);
+    csv(&path)
+}
+
 #[test]
 fn net_metering_on_the_fall_back_day_from_xml_and_from_a_converted_folder() {
     let dir = tempfile::tempdir().unwrap();
@@ -142,18 +151,19 @@ fn net_metering_on_the_fall_back_day_from_xml_and_from_a_converted_folder() {
     let received: i64 = (0..QUARTERS).map(received_wh).sum();
     let xml = dir.path().join("feed.xml");
     std::fs::write(&xml, feed(delivered - received)).unwrap();
-    let by_day = dir.path().join("day.csv");
-    analyze(&[
-        "net-metering",
-        xml.to_str().unwrap(),
-        "--by",
-        "day",
-        "-o",
-        by_day.to_str().unwrap(),
-        "--svg",
-        dir.path().join("net.svg").to_str().unwrap(),
-    ]);
-    let rows = csv(&by_day);
+    let svg = dir.path().join("net.svg");
+    let rows = analyze_csv(
+        dir.path(),
+        "day.csv",
+        &[
+            "net-metering",
+            xml.to_str().unwrap(),
+            "--by",
+            "day",
+            "--svg",
+            svg.to_str().unwrap(),
+        ],
+    );
     // All 100 quarter hours are on the local day 2024-11-03.
     assert_eq!(rows.len(), 1);
     let r = &rows[0];
@@ -167,7 +177,7 @@ fn net_metering_on_the_fall_back_day_from_xml_and_from_a_converted_folder() {
     ));
     assert_eq!(r["reported_net_kwh"], "");
     assert_eq!(r["flag"], "");
-    let svg = std::fs::read_to_string(dir.path().join("net.svg")).unwrap();
+    let svg = std::fs::read_to_string(&svg).unwrap();
     assert!(svg.starts_with("<svg") || svg.contains("<svg"));
     assert!(svg.contains("delivered") && svg.contains("received"));
 
@@ -187,16 +197,12 @@ fn net_metering_on_the_fall_back_day_from_xml_and_from_a_converted_folder() {
         "-o",
         billing.to_str().unwrap(),
     ]);
-    let csv_path = dir.path().join("billing.csv");
-    analyze(&[
-        "net-metering",
-        tables.to_str().unwrap(),
-        "--by",
-        "billing",
-        "-o",
-        csv_path.to_str().unwrap(),
-    ]);
-    let r = &csv(&csv_path)[0];
+    let rows = analyze_csv(
+        dir.path(),
+        "billing.csv",
+        &["net-metering", tables.to_str().unwrap(), "--by", "billing"],
+    );
+    let r = &rows[0];
     assert_eq!(r["period_start"], "2024-11-03");
     assert_eq!(r["period_end"], "2024-11-04");
     assert!(close(
@@ -215,17 +221,12 @@ fn load_profile_tou_and_completeness_on_the_fall_back_day() {
     std::fs::write(&xml, feed(0)).unwrap();
     let x = xml.to_str().unwrap();
 
-    let profile = dir.path().join("profile.csv");
     let svg = dir.path().join("profile.svg");
-    analyze(&[
-        "load-profile",
-        x,
-        "-o",
-        profile.to_str().unwrap(),
-        "--svg",
-        svg.to_str().unwrap(),
-    ]);
-    let rows = csv(&profile);
+    let rows = analyze_csv(
+        dir.path(),
+        "profile.csv",
+        &["load-profile", x, "--svg", svg.to_str().unwrap()],
+    );
     // 24 local hours; the repeated 01:00 holds 8 quarter hours.
     assert_eq!(rows.len(), 24);
     let hour1 = rows.iter().find(|r| r["hour"] == "1").unwrap();
@@ -243,9 +244,7 @@ fn load_profile_tou_and_completeness_on_the_fall_back_day() {
     assert_eq!(summary[0]["peak_time"], "2024-11-03T01:30:00.000000");
     assert!(std::fs::read_to_string(&svg).unwrap().contains("Nov"));
 
-    let tou_csv = dir.path().join("tou.csv");
-    analyze(&["tou", x, "--by", "month", "-o", tou_csv.to_str().unwrap()]);
-    let rows = csv(&tou_csv);
+    let rows = analyze_csv(dir.path(), "tou.csv", &["tou", x, "--by", "month"]);
     let peak_row = rows
         .iter()
         .find(|r| r["flow"] == "delivered" && r["tou"] == "1")
@@ -263,9 +262,7 @@ fn load_profile_tou_and_completeness_on_the_fall_back_day() {
     assert_eq!(peak_row["period_start"], "2024-11-01");
     assert_eq!(peak_row["period_end"], "2024-12-01");
 
-    let completeness = dir.path().join("completeness.csv");
-    analyze(&["completeness", x, "-o", completeness.to_str().unwrap()]);
-    let rows = csv(&completeness);
+    let rows = analyze_csv(dir.path(), "completeness.csv", &["completeness", x]);
     assert_eq!(rows.len(), 2);
     for r in &rows {
         assert_eq!(r["date"], "2024-11-03");
@@ -287,18 +284,12 @@ fn net_metering_of_a_real_file_by_utc_day() {
     // LocalTimeParameters: days are UTC days. Sums computed from the XML
     // with Python's ElementTree (value x 10^powerOfTenMultiplier, Wh).
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("net.csv");
-    analyze(&[
-        "net-metering",
-        testdata("three_usage_points_net_metered.xml")
-            .to_str()
-            .unwrap(),
-        "--by",
-        "day",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    let rows = csv(&out);
+    let file = testdata("three_usage_points_net_metered.xml");
+    let rows = analyze_csv(
+        dir.path(),
+        "net.csv",
+        &["net-metering", file.to_str().unwrap(), "--by", "day"],
+    );
     let find = |up: &str, day: &str| {
         rows.iter()
             .find(|r| r["usage_point"].ends_with(up) && r["period_start"] == day)
@@ -423,16 +414,12 @@ fn net_metering_and_completeness_of_a_generated_feed_match_a_direct_reading() {
         "the feed has received series"
     );
 
-    let net = dir.path().join("net.csv");
-    analyze(&[
-        "net-metering",
-        tables.to_str().unwrap(),
-        "--by",
-        "day",
-        "-o",
-        net.to_str().unwrap(),
-    ]);
-    let rows = csv(&net);
+    let tables_dir = tables.to_str().unwrap();
+    let rows = analyze_csv(
+        dir.path(),
+        "net.csv",
+        &["net-metering", tables_dir, "--by", "day"],
+    );
     let mut compared = 0;
     for r in &rows {
         for (flow, column) in [(1, "delivered_kwh"), (19, "received_kwh")] {
@@ -457,14 +444,11 @@ fn net_metering_and_completeness_of_a_generated_feed_match_a_direct_reading() {
     );
 
     // The fall-back day has 25 local hours: 100 quarter hours, 25 hours.
-    let completeness = dir.path().join("completeness.csv");
-    analyze(&[
-        "completeness",
-        tables.to_str().unwrap(),
-        "-o",
-        completeness.to_str().unwrap(),
-    ]);
-    let rows = csv(&completeness);
+    let rows = analyze_csv(
+        dir.path(),
+        "completeness.csv",
+        &["completeness", tables_dir],
+    );
     let fall_back: Vec<_> = rows.iter().filter(|r| r["date"] == "2024-11-03").collect();
     assert!(!fall_back.is_empty());
     for r in fall_back {
