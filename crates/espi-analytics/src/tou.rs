@@ -67,6 +67,8 @@ fn rollup(dataset: &Dataset, period: Period) -> Result<LazyFrame, AnalyticsError
         col("period_start"),
         col("flow"),
         col("tou"),
+        // Named by its code: a key, not an aggregation, keeps it streaming.
+        col("tou_name"),
     ];
     if period == Period::Billing {
         keys.extend([col("period_end"), col("bp_start_us")]);
@@ -78,15 +80,13 @@ fn rollup(dataset: &Dataset, period: Period) -> Result<LazyFrame, AnalyticsError
             col("energy_uwh").sum().alias("uwh"),
             col("cost_raw").sum().alias("cost_sum"),
             col("cost_raw").count().alias("costs"),
-            col("tou_name")
-                .cast(DataType::String)
-                .first()
-                .alias("tou_name"),
-            len().cast(DataType::UInt64).alias("readings"),
+            len().alias("readings"),
         ])
-        // Simple aggregations above keep the scan streaming; a group without
-        // any cost gets a null cost, not zero.
+        // Plain aggregations above (no casts or conditions inside) keep the
+        // scan streaming; a group without any cost gets a null cost, not zero.
         .with_columns([
+            col("tou_name").cast(DataType::String),
+            col("readings").cast(DataType::UInt64),
             when(col("costs").gt(lit(0)))
                 .then(col("cost_sum"))
                 .otherwise(lit(NULL).cast(DataType::Int64))
