@@ -946,9 +946,14 @@ fn entries_batch(source: &str, recs: &[Row]) -> RecordBatch {
     fields.extend(envelope_fields());
     all.extend(envelope_columns(recs.iter().map(|(e, _)| Some(&**e))));
     fields.push(Field::new("fields", DataType::Utf8, false));
-    all.push(Arc::new(StringArray::from_iter_values(
-        recs.iter().map(|(_, r)| fields_json(&r.fields)),
-    )));
+    let mut json = StringBuilder::with_capacity(recs.len(), recs.len() * 256);
+    let mut row = String::new();
+    for (_, r) in recs {
+        row.clear();
+        write_fields_json(&mut row, &r.fields);
+        json.append_value(&row);
+    }
+    all.push(Arc::new(json.finish()));
     push_source(&mut fields, &mut all, source, recs.len());
     batch(fields, all)
 }
@@ -1026,53 +1031,67 @@ pub(crate) fn is_secret(path: &str) -> bool {
 /// The fields as one JSON object (repeated paths as arrays; secrets redacted).
 pub(crate) fn fields_json(fields: &[(String, String)]) -> String {
     let mut out = String::with_capacity(fields.len() * 32 + 2);
+    write_fields_json(&mut out, fields);
+    out
+}
+
+/// [`fields_json`] appended to `out` (no allocation when `out` has room).
+pub(crate) fn write_fields_json(out: &mut String, fields: &[(String, String)]) {
+    let start = out.len();
     out.push('{');
     for (i, (path, value)) in fields.iter().enumerate() {
         // Each path once, at its first appearance.
         if fields[..i].iter().any(|(p, _)| p == path) {
             continue;
         }
-        if out.len() > 1 {
+        if out.len() > start + 1 {
             out.push(',');
         }
-        push_json_string(&mut out, path);
+        push_json_string(out, path);
         out.push(':');
         let repeats = fields[i + 1..].iter().filter(|(p, _)| p == path).count();
         if is_secret(path) {
-            push_json_string(&mut out, REDACTED);
+            push_json_string(out, REDACTED);
         } else if repeats == 0 {
-            push_json_string(&mut out, value);
+            push_json_string(out, value);
         } else {
             out.push('[');
-            push_json_string(&mut out, value);
+            push_json_string(out, value);
             for (_, v) in fields[i + 1..].iter().filter(|(p, _)| p == path) {
                 out.push(',');
-                push_json_string(&mut out, v);
+                push_json_string(out, v);
             }
             out.push(']');
         }
     }
     out.push('}');
-    out
 }
 
-/// Append `s` as a JSON string literal.
+/// `s` as a JSON string: runs without anything to escape are copied whole.
 fn push_json_string(out: &mut String, s: &str) {
     use std::fmt::Write as _;
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            b if b < 0x20 => "",
+            _ => continue,
+        };
+        // Escaped bytes are ASCII: `run..i` ends on a character boundary.
+        out.push_str(&s[run..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04x}", b);
+        } else {
+            out.push_str(escape);
         }
+        run = i + 1;
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
@@ -1188,6 +1207,7 @@ mod tests {
             ("b/c", "say \"hi\"\n\\"),
             ("a", "2"),
             ("d", "\u{1}"),
+            ("e", "Zürich\t✓ end"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -1195,7 +1215,12 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&fields_json(&fields)).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"a": ["1", "2"], "b/c": "say \"hi\"\n\\", "d": "\u{1}"})
+            serde_json::json!({
+                "a": ["1", "2"],
+                "b/c": "say \"hi\"\n\\",
+                "d": "\u{1}",
+                "e": "Zürich\t✓ end"
+            })
         );
         assert_eq!(fields_json(&[]), "{}");
     }
