@@ -150,16 +150,23 @@ fn dataset(rows: &[Row], summaries: Option<LazyFrame>) -> Dataset {
 /// One billing period for UP1: day 1 and day 2 (two local days), billed
 /// `billed_kwh` and $12.34.
 fn summaries(billed_kwh: f64) -> LazyFrame {
+    summaries_of(&[(DAY1_UTC, 47 * HOUR, billed_kwh)])
+}
+
+/// Billing periods of UP1: (start, duration in seconds, billed kWh), each
+/// billed $12.34.
+fn summaries_of(periods: &[(i64, i64, f64)]) -> LazyFrame {
+    let n = periods.len();
     df!(
-        "usage_point" => ["UP1"],
-        "billing_period_start" => [DAY1_UTC * 1_000_000],
-        "billing_period_duration_s" => [47 * HOUR],
-        "overall_consumption_last_period_value" => [billed_kwh],
-        "overall_consumption_last_period_unit" => ["kWh"],
-        "current_billing_period_over_all_consumption_value" => [None::<f64>],
-        "current_billing_period_over_all_consumption_unit" => [None::<&str>],
-        "bill_last_period_amount" => [12.34],
-        "updated" => [1_710_300_000_000_000i64],
+        "usage_point" => vec!["UP1"; n],
+        "billing_period_start" => periods.iter().map(|p| p.0 * 1_000_000).collect::<Vec<_>>(),
+        "billing_period_duration_s" => periods.iter().map(|p| p.1).collect::<Vec<_>>(),
+        "overall_consumption_last_period_value" => periods.iter().map(|p| p.2).collect::<Vec<_>>(),
+        "overall_consumption_last_period_unit" => vec!["kWh"; n],
+        "current_billing_period_over_all_consumption_value" => vec![None::<f64>; n],
+        "current_billing_period_over_all_consumption_unit" => vec![None::<&str>; n],
+        "bill_last_period_amount" => vec![12.34; n],
+        "updated" => vec![1_710_300_000_000_000i64; n],
     )
     .unwrap()
     .lazy()
@@ -304,6 +311,51 @@ fn net_metering_by_billing_period_against_the_bill() {
     .unwrap();
     let flag = strs(&table, "flag")[0].clone().unwrap();
     assert!(!flag.contains("billed"), "{flag}");
+}
+
+#[test]
+fn overlapping_billing_periods_split_at_the_later_start() {
+    // A second period starts 10 hours into the first (which would run 47
+    // hours): each reading belongs to the latest period starting at or
+    // before it, so nothing is counted twice.
+    let second = DAY1_UTC + 10 * HOUR;
+    let table = net_metering(
+        &dataset(
+            &rows(),
+            Some(summaries_of(&[
+                (DAY1_UTC, 47 * HOUR, 0.0),
+                (second, 30 * HOUR, 0.0),
+            ])),
+        ),
+        &NetMeteringOptions {
+            by: Period::Billing,
+            ..NetMeteringOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(table.height(), 2);
+    let first_wh: i64 = (0..40).map(delivered_wh).sum();
+    let rest_wh: i64 = (40..QUARTERS_DAY1 + 4).map(delivered_wh).sum();
+    let delivered = f64s(&table, "delivered_kwh");
+    assert!(
+        close(delivered[0], first_wh as f64 / 1000.0),
+        "{delivered:?}"
+    );
+    assert!(
+        close(delivered[1], rest_wh as f64 / 1000.0),
+        "{delivered:?}"
+    );
+    // The second period starts at 18:00Z on 10 March (11:00 PDT) and ends
+    // 30 hours on, 00:00Z on 12 March (17:00 PDT on the 11th); the first
+    // keeps its own end, 07:00Z on 12 March (00:00 PDT).
+    assert_eq!(
+        strs(&table, "period_start"),
+        [Some("2024-03-10".into()), Some("2024-03-10".into())]
+    );
+    assert_eq!(
+        strs(&table, "period_end"),
+        [Some("2024-03-12".into()), Some("2024-03-11".into())]
+    );
 }
 
 #[test]
