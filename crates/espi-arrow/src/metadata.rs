@@ -946,14 +946,7 @@ fn entries_batch(source: &str, recs: &[Row]) -> RecordBatch {
     fields.extend(envelope_fields());
     all.extend(envelope_columns(recs.iter().map(|(e, _)| Some(&**e))));
     fields.push(Field::new("fields", DataType::Utf8, false));
-    let mut json = StringBuilder::with_capacity(recs.len(), recs.len() * 256);
-    let mut row = String::new();
-    for (_, r) in recs {
-        row.clear();
-        write_fields_json(&mut row, &r.fields);
-        json.append_value(&row);
-    }
-    all.push(Arc::new(json.finish()));
+    all.push(fields_json_column(recs.iter().map(|(_, r)| &r.fields[..])));
     push_source(&mut fields, &mut all, source, recs.len());
     batch(fields, all)
 }
@@ -1035,8 +1028,23 @@ pub(crate) fn fields_json(fields: &[(String, String)]) -> String {
     out
 }
 
+/// A `fields` column: [`fields_json`] of each row, written straight into
+/// the column (one reused buffer, no String per row).
+pub(crate) fn fields_json_column<'a>(
+    rows: impl ExactSizeIterator<Item = &'a [(String, String)]>,
+) -> ArrayRef {
+    let mut json = StringBuilder::with_capacity(rows.len(), rows.len() * 256);
+    let mut row = String::new();
+    for fields in rows {
+        row.clear();
+        write_fields_json(&mut row, fields);
+        json.append_value(&row);
+    }
+    Arc::new(json.finish())
+}
+
 /// [`fields_json`] appended to `out` (no allocation when `out` has room).
-pub(crate) fn write_fields_json(out: &mut String, fields: &[(String, String)]) {
+fn write_fields_json(out: &mut String, fields: &[(String, String)]) {
     let start = out.len();
     out.push('{');
     for (i, (path, value)) in fields.iter().enumerate() {

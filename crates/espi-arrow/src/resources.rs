@@ -55,8 +55,8 @@ use espi_model::units::{cost_in_currency, normalise, scale_exact};
 
 use crate::converter::{block_meter_reading_key, interval_start_us, MILLISECONDS_FROM_US};
 use crate::metadata::{
-    batch, envelope_columns, envelope_fields, fields_json, int_field, push_source,
-    write_fields_json,
+    batch, envelope_columns, envelope_fields, fields_json, fields_json_column, int_field,
+    push_source,
 };
 use crate::schema::timestamp_utc;
 use crate::TABLE_BATCH_ROWS;
@@ -691,14 +691,8 @@ impl<'a> Columns<'a> {
 
     /// `fields`: every field of the row as JSON.
     fn fields_json(&mut self) {
-        let mut json = StringBuilder::with_capacity(self.rows.len(), self.rows.len() * 256);
-        let mut row = String::new();
-        for r in self.rows {
-            row.clear();
-            write_fields_json(&mut row, &r.resource.fields);
-            json.append_value(&row);
-        }
-        self.push("fields", DataType::Utf8, Arc::new(json.finish()));
+        let column = fields_json_column(self.rows.iter().map(|r| &r.resource.fields[..]));
+        self.push("fields", DataType::Utf8, column);
     }
 
     /// `{name}_start` and `{name}_duration_s` of a DateTimeInterval.
