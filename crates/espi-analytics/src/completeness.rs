@@ -58,12 +58,16 @@ fn query(dataset: &Dataset) -> Result<LazyFrame, AnalyticsError> {
         .clone()
         .group_by([col("meter_reading"), col("duration_s")])
         .agg([len().alias("n")])
-        .sort(
-            ["meter_reading", "n", "duration_s"],
-            SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
-        )
+        // The most frequent interval length, the shorter on a tie: chosen
+        // inside each group, whatever order the rows arrive in.
         .group_by([col("meter_reading")])
-        .agg([col("duration_s").first().alias("interval_s")]);
+        .agg([col("duration_s")
+            .sort_by(
+                [col("n"), col("duration_s")],
+                SortMultipleOptions::default().with_order_descending_multi([true, false]),
+            )
+            .first()
+            .alias("interval_s")]);
 
     let distinct_starts = col("start_us").unique().sort(SortOptions::default());
     let steps = distinct_starts.diff(lit(1), NullBehavior::Ignore);

@@ -55,7 +55,11 @@ pub fn net_metering(
     let order = ["usage_point", "period_start"];
     if options.by == Period::Billing {
         // The billing-period join sorts its rows: chunks of usage points.
-        return by_usage_point_chunks(dataset, &order, |part| query(part, options));
+        // Periods starting on the same local date (overlapping or corrected
+        // bills) are ordered by their exact start.
+        let order = ["usage_point", "period_start", "bp_start_us"];
+        let table = by_usage_point_chunks(dataset, &order, |part| query(part, options))?;
+        return Ok(table.drop("bp_start_us")?);
     }
     run(query(dataset, options)?.sort(order, SortMultipleOptions::default()))
 }
@@ -167,7 +171,7 @@ fn query(dataset: &Dataset, options: &NetMeteringOptions) -> Result<LazyFrame, A
     );
     let mut columns = vec![col("usage_point"), col("period_start")];
     if options.by == Period::Billing {
-        columns.push(col("period_end"));
+        columns.extend([col("period_end"), col("bp_start_us")]);
     }
     columns.extend([
         col("delivered_kwh"),

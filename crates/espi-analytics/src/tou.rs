@@ -47,7 +47,18 @@ pub fn tou_rollup(dataset: &Dataset, options: &TouOptions) -> Result<DataFrame, 
     for &period in &options.periods {
         let table = if period == Period::Billing {
             // The billing-period join sorts its rows: chunks of usage points.
-            by_usage_point_chunks(dataset, &order, |part| rollup(part, period))?
+            // Periods starting on the same local date (overlapping or
+            // corrected bills) are ordered by their exact start.
+            let exact = [
+                "usage_point",
+                "period",
+                "period_start",
+                "bp_start_us",
+                "flow",
+                "tou",
+            ];
+            by_usage_point_chunks(dataset, &exact, |part| rollup(part, period))?
+                .drop("bp_start_us")?
         } else {
             run(rollup(dataset, period)?)?
         };
@@ -56,8 +67,14 @@ pub fn tou_rollup(dataset: &Dataset, options: &TouOptions) -> Result<DataFrame, 
     if frames.is_empty() {
         return Ok(DataFrame::empty());
     }
-    run(concat(frames, UnionArgs::default())?
-        .sort(order, SortMultipleOptions::default().with_nulls_last(true)))
+    // Stable: billing periods of one start date keep the order of their
+    // exact starts.
+    run(concat(frames, UnionArgs::default())?.sort(
+        order,
+        SortMultipleOptions::default()
+            .with_nulls_last(true)
+            .with_maintain_order(true),
+    ))
 }
 
 fn rollup(dataset: &Dataset, period: Period) -> Result<LazyFrame, AnalyticsError> {
@@ -70,10 +87,13 @@ fn rollup(dataset: &Dataset, period: Period) -> Result<LazyFrame, AnalyticsError
         // Named by its code: a key, not an aggregation, keeps it streaming.
         col("tou_name"),
     ];
+    // One billing period is (usage point, exact start): two periods may
+    // start on the same local date.
+    let mut per_period = vec![col("usage_point"), col("period_start"), col("flow")];
     if period == Period::Billing {
         keys.extend([col("period_end"), col("bp_start_us")]);
+        per_period.push(col("bp_start_us"));
     }
-    let per_period = [col("usage_point"), col("period_start"), col("flow")];
     let table = framed
         .group_by(keys)
         .agg([
@@ -112,6 +132,8 @@ fn rollup(dataset: &Dataset, period: Period) -> Result<LazyFrame, AnalyticsError
     let kwh = |e: Expr| e.cast(DataType::Float64) / lit(UWH_PER_KWH);
     let delivered = col("flow").eq(lit(DELIVERED));
     let money = |e: Expr| e.cast(DataType::Float64) / lit(COST_UNITS_PER_CURRENCY);
+    // Billing rows keep the exact period start for ordering (dropped there).
+    let exact_start = (period == Period::Billing).then(|| col("bp_start_us"));
     Ok(table
         .with_columns([
             kwh(col("period_uwh")).alias("period_energy_kwh"),
@@ -120,34 +142,40 @@ fn rollup(dataset: &Dataset, period: Period) -> Result<LazyFrame, AnalyticsError
                 .otherwise(lit(NULL).cast(DataType::Float64))
                 .alias("period_cost"),
         ])
-        .select([
-            col("usage_point").cast(DataType::String),
-            lit(period_name(period)).alias("period"),
-            col("period_start"),
-            col("period_end"),
-            flow_name(col("flow")).alias("flow"),
-            col("tou"),
-            col("tou_name").fill_null(lit("unassigned")),
-            kwh(col("uwh")).alias("energy_kwh"),
-            money(col("cost_raw")).alias("cost"),
-            col("readings"),
-            when(col("period_uwh").neq(lit(0i64)))
-                .then(
-                    col("uwh").cast(DataType::Float64) / col("period_uwh").cast(DataType::Float64),
-                )
-                .otherwise(lit(NULL).cast(DataType::Float64))
-                .alias("share"),
-            col("period_energy_kwh"),
-            col("period_cost"),
-            col("billed_kwh"),
-            col("billed_cost"),
-            when(delivered.clone())
-                .then(col("period_energy_kwh") - col("billed_kwh"))
-                .otherwise(lit(NULL).cast(DataType::Float64))
-                .alias("energy_difference_kwh"),
-            when(delivered)
-                .then(col("period_cost") - col("billed_cost"))
-                .otherwise(lit(NULL).cast(DataType::Float64))
-                .alias("cost_difference"),
-        ]))
+        .select(
+            [
+                col("usage_point").cast(DataType::String),
+                lit(period_name(period)).alias("period"),
+                col("period_start"),
+                col("period_end"),
+                flow_name(col("flow")).alias("flow"),
+                col("tou"),
+                col("tou_name").fill_null(lit("unassigned")),
+                kwh(col("uwh")).alias("energy_kwh"),
+                money(col("cost_raw")).alias("cost"),
+                col("readings"),
+                when(col("period_uwh").neq(lit(0i64)))
+                    .then(
+                        col("uwh").cast(DataType::Float64)
+                            / col("period_uwh").cast(DataType::Float64),
+                    )
+                    .otherwise(lit(NULL).cast(DataType::Float64))
+                    .alias("share"),
+                col("period_energy_kwh"),
+                col("period_cost"),
+                col("billed_kwh"),
+                col("billed_cost"),
+                when(delivered.clone())
+                    .then(col("period_energy_kwh") - col("billed_kwh"))
+                    .otherwise(lit(NULL).cast(DataType::Float64))
+                    .alias("energy_difference_kwh"),
+                when(delivered)
+                    .then(col("period_cost") - col("billed_cost"))
+                    .otherwise(lit(NULL).cast(DataType::Float64))
+                    .alias("cost_difference"),
+            ]
+            .into_iter()
+            .chain(exact_start)
+            .collect::<Vec<_>>(),
+        ))
 }

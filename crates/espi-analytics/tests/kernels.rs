@@ -356,6 +356,35 @@ fn overlapping_billing_periods_split_at_the_later_start() {
         strs(&table, "period_end"),
         [Some("2024-03-12".into()), Some("2024-03-11".into())]
     );
+
+    // The TOU roll-up keeps the two periods apart too: each delivered row's
+    // period total is its own period's energy.
+    let tou = tou_rollup(
+        &dataset(
+            &rows(),
+            Some(summaries_of(&[
+                (DAY1_UTC, 47 * HOUR, 0.0),
+                (second, 30 * HOUR, 0.0),
+            ])),
+        ),
+        &TouOptions {
+            periods: vec![Period::Billing],
+        },
+    )
+    .unwrap();
+    let delivered_rows: Vec<usize> = (0..tou.height())
+        .filter(|&i| strs(&tou, "flow")[i].as_deref() == Some("delivered"))
+        .collect();
+    let ends = strs(&tou, "period_end");
+    let totals = f64s(&tou, "period_energy_kwh");
+    for i in delivered_rows {
+        let expected = match ends[i].as_deref() {
+            Some("2024-03-12") => first_wh,
+            Some("2024-03-11") => rest_wh,
+            other => panic!("unexpected period end {other:?}"),
+        };
+        assert!(close(totals[i], expected as f64 / 1000.0), "{totals:?}");
+    }
 }
 
 #[test]
