@@ -3,7 +3,7 @@
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
-use espi_gen::{generate, options_for_size, FeedKind, GenOptions, PrefixStyle};
+use espi_gen::{generate, options_for_size, parse_day, FeedKind, GenOptions, PrefixStyle};
 
 use crate::GenArgs;
 
@@ -38,6 +38,10 @@ pub(crate) fn run(args: &GenArgs) -> Result<ExitCode, String> {
             ..GenOptions::default()
         },
     };
+    if let Some(start) = &args.start {
+        options.start_day =
+            parse_day(start).ok_or_else(|| format!("--start {start}: expected YYYY-MM-DD"))?;
+    }
     options.kind = match args.kind.as_str() {
         "bulk" => FeedKind::Bulk,
         "history" => FeedKind::History,

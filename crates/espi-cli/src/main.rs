@@ -9,6 +9,7 @@ mod analyze;
 mod convert;
 mod generate;
 mod inspect;
+mod lake;
 mod progress;
 
 #[global_allocator]
@@ -71,6 +72,28 @@ enum Command {
     ///   espi analyze completeness out/ -o completeness.csv
     #[command(verbatim_doc_comment)]
     Analyze(analyze::AnalyzeArgs),
+    /// Merge daily ESPI feeds into Delta Lake tables at LAKE/<table>:
+    /// readings keyed by (usage_point, meter_reading, start) and partitioned
+    /// by month, the newest delivery of an interval winning; the other tables
+    /// upserted by their keys. Each table changes in one commit; a feed
+    /// already in the lake (same SHA-256) is skipped.
+    ///
+    /// Examples:
+    ///   espi ingest feeds/2024-06-02.xml --lake /data/lake
+    ///   gunzip -c bulk.xml.gz | espi ingest - --lake s3://bucket/lake
+    #[command(verbatim_doc_comment)]
+    Ingest(lake::IngestArgs),
+    /// Look after a lake written by `espi ingest`: stats, history, optimize,
+    /// vacuum, sql.
+    ///
+    /// Examples:
+    ///   espi lake stats --lake /data/lake
+    ///   espi lake history --lake /data/lake --limit 10
+    ///   espi lake optimize --lake /data/lake --month 2024-06
+    ///   espi lake vacuum --lake /data/lake --dry-run
+    ///   espi lake sql --lake /data/lake "SELECT month, count(*) FROM readings GROUP BY month"
+    #[command(verbatim_doc_comment, subcommand)]
+    Lake(lake::LakeCommand),
 }
 
 #[derive(Args, Debug)]
@@ -87,6 +110,9 @@ pub(crate) struct GenArgs {
     /// Days of interval data per usage point.
     #[arg(long, default_value_t = 1)]
     days: u32,
+    /// First day (YYYY-MM-DD, local Pacific calendar day; default 2024-06-01).
+    #[arg(long)]
+    start: Option<String>,
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -186,6 +212,8 @@ fn main() -> ExitCode {
             analyze::readable_tables();
             analyze::run(&args)
         }
+        Command::Ingest(args) => lake::ingest(&args),
+        Command::Lake(command) => lake::run(&command),
     };
     match result {
         Ok(code) => code,

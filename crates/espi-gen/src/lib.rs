@@ -261,3 +261,23 @@ pub fn options_for_size(bytes: u64, days: u32, seed: u64) -> GenOptions {
         .clamp(1.0, f64::from(u32::MAX)) as u32;
     opts
 }
+
+/// A calendar date `YYYY-MM-DD` as days since 1970-01-01 (for
+/// [`GenOptions::start_day`]).
+///
+/// ```
+/// assert_eq!(espi_gen::parse_day("2024-06-01"), Some(19_875));
+/// assert_eq!(espi_gen::parse_day("2024-02-30"), None);
+/// ```
+pub fn parse_day(text: &str) -> Option<i64> {
+    let mut parts = text.trim().splitn(3, '-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&month) || day == 0 {
+        return None;
+    }
+    let days = time::days_from_civil(year, month, day);
+    // Day 31 of a 30-day month gives the 1st of the next: not a date.
+    (time::civil_from_days(days) == (year, month, day)).then_some(days)
+}

@@ -59,7 +59,7 @@ use deltalake::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use deltalake::datafusion::common::Column;
 use deltalake::datafusion::error::DataFusionError;
 use deltalake::datafusion::logical_expr::{binary_expr, Operator};
-use deltalake::datafusion::prelude::{lit, DataFrame, Expr, ParquetReadOptions, SessionContext};
+use deltalake::datafusion::prelude::{lit, DataFrame, Expr, ParquetReadOptions};
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
 use deltalake::operations::optimize::OptimizeType;
@@ -147,8 +147,9 @@ impl Default for IngestOptions {
 pub struct TableChange {
     /// The table.
     pub table: String,
-    /// `create`, `merge`, `append`, or `skipped` (no rows, or the feeds were
-    /// already applied to this table).
+    /// `create`, `merge`, `append`, `none` (no rows in the feeds) or
+    /// `already` (the feeds were applied to this table by an earlier,
+    /// interrupted ingest).
     pub operation: String,
     /// The table's version after the change (`None`: no table).
     pub version: Option<u64>,
@@ -417,7 +418,7 @@ impl Lake {
         if let Some(table) = &existing {
             change.version = table.version();
             if Self::applied(table, name, feeds).await? {
-                change.operation = "skipped".into();
+                change.operation = "already".into();
                 return Ok(change);
             }
         }
@@ -438,7 +439,7 @@ impl Lake {
             .map_err(query(name))?;
         change.source_rows = source.clone().count().await.map_err(query(name))? as u64;
         if change.source_rows == 0 {
-            change.operation = "skipped".into();
+            change.operation = "none".into();
             return Ok(change);
         }
         if name == READINGS {
@@ -547,7 +548,7 @@ impl Lake {
             if Self::applied(table, INGEST_LOG, feeds).await? {
                 return Ok(TableChange {
                     table: INGEST_LOG.into(),
-                    operation: "skipped".into(),
+                    operation: "already".into(),
                     version: table.version(),
                     ..TableChange::default()
                 });
@@ -796,6 +797,13 @@ impl Lake {
             Ok(report)
         })
     }
+}
+
+/// Query results as a text table.
+pub fn pretty(batches: &[RecordBatch]) -> Result<String, LakeError> {
+    deltalake::arrow::util::pretty::pretty_format_batches(batches)
+        .map(|table| table.to_string())
+        .map_err(|e| LakeError::Invalid(e.to_string()))
 }
 
 /// The MERGE condition: the keys equal (null equal to null), and for

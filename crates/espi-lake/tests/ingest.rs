@@ -289,7 +289,7 @@ fn a_failed_ingest_leaves_the_previous_version_and_a_rerun_completes_it() {
     let report = lake
         .ingest(scratch.path(), &[feed2.clone()], &IngestOptions::default())
         .unwrap();
-    assert_eq!(report.table("usage_points").unwrap().operation, "skipped");
+    assert_eq!(report.table("usage_points").unwrap().operation, "already");
     assert!(version(&lake, "usage_points") > points_before);
     assert_eq!(report.table(READINGS).unwrap().operation, "merge");
     assert_eq!(table(&lake), expected(&[&day1(), &day2()]));
