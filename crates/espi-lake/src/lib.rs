@@ -85,7 +85,7 @@ pub enum LakeError {
         table: String,
         /// The delta-rs error.
         #[source]
-        source: DeltaTableError,
+        source: Box<DeltaTableError>,
     },
     /// Reading the converted tables or running a query failed.
     #[error("{table}: {source}")]
@@ -94,7 +94,7 @@ pub enum LakeError {
         table: String,
         /// The DataFusion error.
         #[source]
-        source: DataFusionError,
+        source: Box<DataFusionError>,
     },
     /// A file or folder could not be read.
     #[error("{path}: {source}")]
@@ -113,14 +113,14 @@ pub enum LakeError {
 fn delta(table: &str) -> impl FnOnce(DeltaTableError) -> LakeError + '_ {
     move |source| LakeError::Delta {
         table: table.to_owned(),
-        source,
+        source: Box::new(source),
     }
 }
 
 fn query(table: &str) -> impl FnOnce(DataFusionError) -> LakeError + '_ {
     move |source| LakeError::Query {
         table: table.to_owned(),
-        source,
+        source: Box::new(source),
     }
 }
 
