@@ -319,14 +319,15 @@ fn overlapping_billing_periods_split_at_the_later_start() {
     // hours): each reading belongs to the latest period starting at or
     // before it, so nothing is counted twice.
     let second = DAY1_UTC + 10 * HOUR;
+    let overlapping = dataset(
+        &rows(),
+        Some(summaries_of(&[
+            (DAY1_UTC, 47 * HOUR, 0.0),
+            (second, 30 * HOUR, 0.0),
+        ])),
+    );
     let table = net_metering(
-        &dataset(
-            &rows(),
-            Some(summaries_of(&[
-                (DAY1_UTC, 47 * HOUR, 0.0),
-                (second, 30 * HOUR, 0.0),
-            ])),
-        ),
+        &overlapping,
         &NetMeteringOptions {
             by: Period::Billing,
             ..NetMeteringOptions::default()
@@ -360,13 +361,7 @@ fn overlapping_billing_periods_split_at_the_later_start() {
     // The TOU roll-up keeps the two periods apart too: each delivered row's
     // period total is its own period's energy.
     let tou = tou_rollup(
-        &dataset(
-            &rows(),
-            Some(summaries_of(&[
-                (DAY1_UTC, 47 * HOUR, 0.0),
-                (second, 30 * HOUR, 0.0),
-            ])),
-        ),
+        &overlapping,
         &TouOptions {
             periods: vec![Period::Billing],
         },

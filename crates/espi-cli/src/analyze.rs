@@ -199,21 +199,14 @@ fn with_dataset(
         .tempdir()
         .map_err(|e| format!("temporary folder: {e}"))?;
     let tables = scratch.path().join("tables");
-    let convert = ConvertArgs {
-        inputs: common.inputs.clone(),
-        output: tables.clone(),
-        partition_by: None,
-        buckets: 16,
-        skip_bad_entries: common.skip_bad_entries,
-        report: None,
-        tou_map: common.tou_map.clone(),
-        latest_only: false,
-        batch_size: 16_384,
-        zstd_level: 1,
-        threads: None,
-        quiet: common.quiet,
-        summary_to_stderr: true,
-    };
+    let convert = ConvertArgs::scratch(
+        common.inputs.clone(),
+        tables.clone(),
+        common.skip_bad_entries,
+        common.tou_map.clone(),
+        false,
+        common.quiet,
+    );
     let code = crate::convert::run(&convert)?;
     if code != ExitCode::SUCCESS {
         return Ok(code);

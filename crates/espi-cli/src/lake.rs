@@ -157,21 +157,15 @@ pub(crate) fn ingest(args: &IngestArgs) -> Result<ExitCode, String> {
         inputs.push(paths[i].clone());
     }
     let tables = scratch.path().join("tables");
-    let convert = ConvertArgs {
+    // Superseded deliveries are left out here: the lake keeps the latest.
+    let convert = ConvertArgs::scratch(
         inputs,
-        output: tables.clone(),
-        partition_by: None,
-        buckets: 16,
-        skip_bad_entries: args.skip_bad_entries,
-        report: None,
-        tou_map: args.tou_map.clone(),
-        latest_only: true,
-        batch_size: 16_384,
-        zstd_level: 1,
-        threads: None,
-        quiet: args.quiet,
-        summary_to_stderr: true,
-    };
+        tables.clone(),
+        args.skip_bad_entries,
+        args.tou_map.clone(),
+        true,
+        args.quiet,
+    );
     let code = crate::convert::run(&convert)?;
     if code != ExitCode::SUCCESS {
         eprintln!("espi: nothing ingested: a feed could not be converted");
@@ -186,21 +180,29 @@ pub(crate) fn ingest(args: &IngestArgs) -> Result<ExitCode, String> {
         .ingest(&tables, &pending, &options)
         .map_err(|e| format!("{e} (the table keeps its previous version; run again to finish)"))?;
     println!(
-        "{:<26} {:>8} {:>8} {:>10} {:>10} {:>10}  months",
-        "table", "change", "version", "rows", "inserted", "updated"
+        "{:<26} {:>8} {:>8} {:>10} {:>10} {:>10} {:>13}  months",
+        "table", "change", "version", "rows", "inserted", "updated", "files r/s/+/-"
     );
     for t in report.tables.iter().filter(|t| t.operation != "none") {
+        let files = format!(
+            "{}/{}/{}/{}",
+            t.files_scanned, t.files_skipped, t.files_added, t.files_removed
+        );
         println!(
-            "{:<26} {:>8} {:>8} {:>10} {:>10} {:>10}  {}",
+            "{:<26} {:>8} {:>8} {:>10} {:>10} {:>10} {:>13}  {}",
             t.table,
             t.operation,
             t.version.map_or("-".into(), |v| v.to_string()),
             t.source_rows,
             t.inserted,
             t.updated,
+            files,
             t.months.join(",")
         );
     }
+    println!(
+        "(files r/s/+/-: read by the MERGE, skipped thanks to its predicate, written, replaced)"
+    );
     println!(
         "ingested {} feed(s) into {} in {:.1} s",
         pending.len(),

@@ -179,6 +179,35 @@ pub(crate) struct ConvertArgs {
     summary_to_stderr: bool,
 }
 
+impl ConvertArgs {
+    /// The conversion another command runs into a scratch folder: the
+    /// defaults of `convert`, the summary on stderr.
+    pub(crate) fn scratch(
+        inputs: Vec<PathBuf>,
+        output: PathBuf,
+        skip_bad_entries: bool,
+        tou_map: Option<PathBuf>,
+        latest_only: bool,
+        quiet: bool,
+    ) -> ConvertArgs {
+        ConvertArgs {
+            inputs,
+            output,
+            partition_by: None,
+            buckets: 16,
+            skip_bad_entries,
+            report: None,
+            tou_map,
+            latest_only,
+            batch_size: 16_384,
+            zstd_level: 1,
+            threads: None,
+            quiet,
+            summary_to_stderr: true,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub(crate) struct InspectArgs {
     /// An ESPI XML file (`-` reads stdin).
