@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work="${1:-/tmp/espi-lake-bench}"
-points="${2:-3600}"
+points="${2:-2000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/espi-target}"
 cargo build --release -q -p espi-cli
 espi="$CARGO_TARGET_DIR/release/espi"
@@ -20,14 +20,23 @@ daily="$work/daily-1GB.xml"
 [ -s "$daily" ] || "$espi" gen --size 1GB --start 2024-05-31 --corrections 0.05 -o "$daily"
 rm -rf "$work/lake"
 
+# Wall time and peak anonymous memory (RssAnon: the memory-mapped input's
+# pages, which the kernel can drop at any time, are not counted).
 measure() {
     local label="$1"
     shift
-    /usr/bin/time -f "$label: %e s wall, %M KiB max RSS" "$@" >"$work/$label.out" 2>"$work/$label.err" || {
-        cat "$work/$label.err"
-        exit 1
-    }
-    tail -n 1 "$work/$label.err"
+    local start peak=0 anon pid rc=0
+    start=$(date +%s%N)
+    "$@" >"$work/$label.out" 2>"$work/$label.err" &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        anon=$(awk '/^RssAnon/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+        if [ -n "$anon" ] && [ "$anon" -gt "$peak" ]; then peak=$anon; fi
+        sleep 0.05
+    done
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 0 ] || { cat "$work/$label.err"; exit 1; }
+    echo "$label: $(( ($(date +%s%N) - start) / 1000000 )) ms wall, peak anonymous RSS $((peak / 1024)) MiB"
 }
 
 ls -l "$year" "$daily"
