@@ -52,14 +52,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use deltalake::arrow::array::{
-    Array, ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray,
+    Array, ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use deltalake::arrow::compute::cast;
 use deltalake::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use deltalake::datafusion::common::Column;
 use deltalake::datafusion::error::DataFusionError;
+use deltalake::datafusion::functions_aggregate::expr_fn::count;
+use deltalake::datafusion::logical_expr::utils::conjunction;
 use deltalake::datafusion::logical_expr::{binary_expr, Operator};
-use deltalake::datafusion::prelude::{lit, DataFrame, Expr, ParquetReadOptions};
+use deltalake::datafusion::prelude::{col, lit, DataFrame, Expr, ParquetReadOptions};
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
 use deltalake::operations::optimize::OptimizeType;
@@ -437,13 +439,10 @@ impl Lake {
             .sql(&source_sql(name, &schema, &keying))
             .await
             .map_err(query(name))?;
-        change.source_rows = source.clone().count().await.map_err(query(name))? as u64;
+        (change.source_rows, change.months) = rows_and_months(name, &source).await?;
         if change.source_rows == 0 {
             change.operation = "none".into();
             return Ok(change);
-        }
-        if name == READINGS {
-            change.months = distinct_months(&source).await?;
         }
         let writer = Self::writer_properties(options)?;
         let commit = Self::commit_properties(name, feeds);
@@ -489,11 +488,11 @@ impl Lake {
             ) => {
                 change.operation = "merge".into();
                 let predicate = merge_predicate(name, keys, &change.months);
-                let side = |s: &str, c: &str| Expr::Column(Column::new(Some(s), c));
-                let newer = side("source", updated_column)
+                let newer = qualified("source", updated_column)
                     .is_null()
-                    .or(side("target", updated_column).is_null())
-                    .or(side("source", updated_column).gt_eq(side("target", updated_column)));
+                    .or(qualified("target", updated_column).is_null())
+                    .or(qualified("source", updated_column)
+                        .gt_eq(qualified("target", updated_column)));
                 let columns: Vec<String> = source
                     .schema()
                     .fields()
@@ -510,14 +509,14 @@ impl Lake {
                     .with_commit_properties(commit)
                     .when_matched_update(|update| {
                         columns.iter().fold(update.predicate(newer), |u, c| {
-                            u.update(c.as_str(), side("source", c))
+                            u.update(c.as_str(), qualified("source", c))
                         })
                     })
                     .map_err(delta(name))?
                     .when_not_matched_insert(|insert| {
                         columns
                             .iter()
-                            .fold(insert, |i, c| i.set(c.as_str(), side("source", c)))
+                            .fold(insert, |i, c| i.set(c.as_str(), qualified("source", c)))
                     })
                     .map_err(delta(name))?
                     .await
@@ -578,7 +577,7 @@ impl Lake {
             vec![
                 text(feeds.iter().map(|f| f.name.clone()).collect()),
                 text(feeds.iter().map(|f| f.sha256.clone()).collect()),
-                Arc::new(deltalake::arrow::array::Int64Array::from_iter_values(
+                Arc::new(Int64Array::from_iter_values(
                     feeds.iter().map(|f| f.bytes as i64),
                 )),
                 Arc::new(
@@ -806,60 +805,73 @@ pub fn pretty(batches: &[RecordBatch]) -> Result<String, LakeError> {
         .map_err(|e| LakeError::Invalid(e.to_string()))
 }
 
+/// `relation.column` (the MERGE's `source` or `target`).
+fn qualified(relation: &str, column: &str) -> Expr {
+    Expr::Column(Column::new(Some(relation), column))
+}
+
 /// The MERGE condition: the keys equal (null equal to null), and for
 /// readings the touched months named, so only their files are read.
 fn merge_predicate(table: &str, keys: &[String], months: &[String]) -> Expr {
-    let side = |s: &str, c: &str| Expr::Column(Column::new(Some(s), c));
-    let mut predicate: Option<Expr> = None;
-    let mut and = |e: Expr| {
-        predicate = Some(match predicate.take() {
-            Some(p) => p.and(e),
-            None => e,
-        })
-    };
+    let mut terms = Vec::new();
     if table == READINGS {
-        and(side("target", MONTH).in_list(months.iter().map(|m| lit(m.as_str())).collect(), false));
-        and(side("target", MONTH).eq(side("source", MONTH)));
-        for key in keys {
-            and(side("target", key).eq(side("source", key)));
-        }
+        terms.push(
+            qualified("target", MONTH)
+                .in_list(months.iter().map(|m| lit(m.as_str())).collect(), false),
+        );
+        terms.push(qualified("target", MONTH).eq(qualified("source", MONTH)));
+        terms.extend(
+            keys.iter()
+                .map(|k| qualified("target", k).eq(qualified("source", k))),
+        );
     } else {
-        for key in keys {
-            and(binary_expr(
-                side("target", key),
+        terms.extend(keys.iter().map(|k| {
+            binary_expr(
+                qualified("target", k),
                 Operator::IsNotDistinctFrom,
-                side("source", key),
-            ));
-        }
+                qualified("source", k),
+            )
+        }));
     }
-    predicate.unwrap_or_else(|| lit(false))
+    conjunction(terms).unwrap_or_else(|| lit(false))
 }
 
-/// The months the source touches, sorted.
-async fn distinct_months(source: &DataFrame) -> Result<Vec<String>, LakeError> {
+/// The rows of the source and, for readings, the months they touch
+/// (sorted): one aggregation over the source.
+async fn rows_and_months(table: &str, source: &DataFrame) -> Result<(u64, Vec<String>), LakeError> {
+    if table != READINGS {
+        let rows = source.clone().count().await.map_err(query(table))?;
+        return Ok((rows as u64, Vec::new()));
+    }
     let batches = source
         .clone()
-        .select_columns(&[MONTH])
-        .and_then(|df| df.distinct())
-        .map_err(query(READINGS))?
+        .aggregate(vec![col(MONTH)], vec![count(lit(1)).alias("rows")])
+        .map_err(query(table))?
         .collect()
         .await
-        .map_err(query(READINGS))?;
+        .map_err(query(table))?;
+    let invalid = |e: &dyn std::fmt::Display| LakeError::Invalid(format!("{table}: {e}"));
+    let mut rows = 0u64;
     let mut months = BTreeSet::new();
     for batch in batches {
-        let column = cast(batch.column(0), &DataType::Utf8)
-            .map_err(|e| LakeError::Invalid(format!("{READINGS}: {e}")))?;
-        let strings = column
+        let month = cast(batch.column(0), &DataType::Utf8).map_err(|e| invalid(&e))?;
+        let month = month
             .as_any()
             .downcast_ref::<StringArray>()
-            .ok_or_else(|| LakeError::Invalid("month is not a string".into()))?;
-        for i in 0..strings.len() {
-            if strings.is_valid(i) {
-                months.insert(strings.value(i).to_owned());
+            .ok_or_else(|| invalid(&"month is not a string"))?;
+        let counts = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or_else(|| invalid(&"count is not an Int64"))?;
+        for i in 0..batch.num_rows() {
+            rows += counts.value(i) as u64;
+            if month.is_valid(i) {
+                months.insert(month.value(i).to_owned());
             }
         }
     }
-    Ok(months.into_iter().collect())
+    Ok((rows, months.into_iter().collect()))
 }
 
 /// The tables of a conversion folder (sub-folders holding Parquet files),

@@ -39,7 +39,6 @@ pub(crate) enum Keying {
 pub fn table_keys(table: &str) -> Option<Vec<&'static str>> {
     let keys: &[&'static str] = match table {
         READINGS => &["usage_point", "meter_reading", "start"],
-        REJECTS | INGEST_LOG => return None,
         "usage_points" => &["usage_point"],
         "meter_readings" => &["meter_reading"],
         "reading_types" => &["reading_type"],
@@ -177,7 +176,7 @@ mod tests {
     }
 
     #[test]
-    fn resource_tables_are_keyed_by_their_first_column() {
+    fn resource_tables_are_keyed_by_their_own_href() {
         let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
         let s = schema(&[("customer", DataType::Utf8), ("updated", ts.clone())]);
         assert_eq!(
