@@ -247,7 +247,7 @@ pub(crate) fn run(command: &LakeCommand) -> Result<ExitCode, String> {
                 let feeds: Vec<String> = commit
                     .feeds
                     .iter()
-                    .map(|f| format!("{} ({}…)", f.name, &f.sha256[..12.min(f.sha256.len())]))
+                    .map(|f| format!("{} ({}…)", f.name, f.sha256.get(..12).unwrap_or(&f.sha256)))
                     .collect();
                 let metric = |k: &str| commit.metrics.get(k).and_then(|v| v.as_u64());
                 let rows = match (
