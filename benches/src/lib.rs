@@ -12,6 +12,7 @@ use espi_core::{parse_slice, ParseOptions};
 use espi_parquet::{DatasetWriter, WriterOptions};
 use quick_xml::events::Event;
 use quick_xml::Reader;
+use rayon::prelude::*;
 
 /// The baseline: a bare quick-xml event loop over the bytes (no namespace
 /// resolution, no field extraction). Returns the number of events.
@@ -186,4 +187,53 @@ impl PeakMemory {
         }
         self.peak.load(Ordering::Relaxed).max(anon_rss_bytes())
     }
+}
+
+/// One part's readings, written to its own Parquet files (as `espi convert`
+/// writes each part of a split input).
+struct PartParquet {
+    writer: DatasetWriter,
+}
+
+impl espi_arrow::BatchSink for PartParquet {
+    fn batch(&mut self, table: Table, batch: RecordBatch) {
+        if table == Table::Readings {
+            self.writer.write(&batch).expect("write");
+        }
+    }
+}
+
+/// espi XML to a zstd Parquet readings dataset under `dir`, the input split
+/// into `threads * 2` parts converted and encoded on a pool of `threads`
+/// threads (each part writes its own files).
+pub fn espi_to_parquet_parallel(
+    input: &[u8],
+    dir: &std::path::Path,
+    threads: usize,
+) -> ConvertCounts {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool");
+    pool.install(|| {
+        let done = espi_arrow::convert_parallel(
+            "bench",
+            input,
+            &ConvertOptions::default(),
+            &ParseOptions::default(),
+            threads * 2,
+            |k| PartParquet {
+                writer: DatasetWriter::new(
+                    dir.to_owned(),
+                    &format!("part-{k:03}"),
+                    readings_writer_options(),
+                ),
+            },
+        );
+        let sinks: Vec<PartParquet> = done.sinks;
+        sinks.into_par_iter().for_each(|s| {
+            s.writer.finish().expect("finish");
+        });
+        done.conversion.counts
+    })
 }
