@@ -201,6 +201,10 @@ impl espi_arrow::BatchSink for PartParquet {
             self.writer.write(&batch).expect("write");
         }
     }
+
+    fn part_converted(&mut self) {
+        self.writer.close_files().expect("close");
+    }
 }
 
 /// espi XML to a zstd Parquet readings dataset under `dir`, the input split

@@ -28,6 +28,11 @@ use crate::metadata::{empty_tables, final_tables, Links, Table};
 pub trait BatchSink: Send {
     /// One batch of `table`.
     fn batch(&mut self, table: Table, batch: RecordBatch);
+    /// The part's readings are all converted: a good moment to release
+    /// buffers (close files). More batches may follow: the last part also
+    /// receives the tables built at the end, and a [`discard`](Self::discard)
+    /// may still void the part.
+    fn part_converted(&mut self) {}
     /// The part's batches are void (the conversion is redone sequentially):
     /// drop what was written.
     fn discard(&mut self) {}
@@ -181,6 +186,9 @@ where
                 &mut converter,
             );
             let part = converter.finish_part();
+            if result.is_ok() {
+                sink.part_converted();
+            }
             (sink, result.err(), part)
         })
         .collect();

@@ -143,6 +143,16 @@ impl BatchSink for PartWriter<'_> {
         }
     }
 
+    fn part_converted(&mut self) {
+        // With many parts in flight, a finished part's open files would
+        // otherwise hold their row groups until the whole input is done.
+        for w in self.writers.values_mut() {
+            if let Err(e) = w.close_files() {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
     fn discard(&mut self) {
         for (_, w) in std::mem::take(&mut self.writers) {
             w.abort();

@@ -287,6 +287,48 @@ fn a_large_feed_split_into_parallel_parts_gives_the_same_readings() {
     assert!(tables[0].1 > 10_000);
 }
 
+/// Malformed XML inside an IntervalBlock of the last part: the metadata
+/// pass skips block content and succeeds, the part fails in the second pass,
+/// so every part is void and one sequential pass converts up to the error.
+/// The files the other parts had already closed are removed: the output is
+/// what `--threads 1` gives.
+#[test]
+fn a_void_parallel_split_leaves_no_part_files_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("bulk.xml");
+    let result = run(espi()
+        .args(["gen", "--size", "40MB", "--seed", "5", "-o"])
+        .arg(&feed));
+    assert!(result.status.success());
+    let xml = std::fs::read_to_string(&feed).unwrap();
+    let at = xml.len() * 9 / 10;
+    let bad = at + xml[at..].find("</value>").unwrap();
+    let broken = dir.path().join("broken.xml");
+    std::fs::write(
+        &broken,
+        format!("{}</valu>{}", &xml[..bad], &xml[bad + "</value>".len()..]),
+    )
+    .unwrap();
+    let mut tables = Vec::new();
+    for threads in ["1", "4"] {
+        let out = dir.path().join(format!("out{threads}"));
+        let result = run(espi()
+            .arg("convert")
+            .arg(&broken)
+            .args(["--skip-bad-entries", "--threads", threads, "-o"])
+            .arg(&out));
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(stderr.contains("valu"), "{stderr}");
+        tables.push((
+            parquet_files(&out.join("readings")).len(),
+            rows(&read_table(&out.join("readings"))),
+        ));
+    }
+    assert_eq!(tables[0], tables[1]);
+    assert_eq!(tables[1].0, 1, "only the sequential pass's file remains");
+    assert!(tables[1].1 > 50_000, "{tables:?}");
+}
+
 /// Two daily deliveries of the same PG&E blocks: the second file's are
 /// updated a day later, so every reading of the first is superseded, and
 /// within each file the repeated blocks (later `updated`) supersede the

@@ -360,6 +360,16 @@ impl DatasetWriter {
         }
     }
 
+    /// Close the open files now (their buffers are released); a later
+    /// [`write`](Self::write) starts new files, and [`abort`](Self::abort)
+    /// still removes every file written.
+    pub fn close_files(&mut self) -> Result<(), WriteError> {
+        for (_, file) in std::mem::take(&mut self.open) {
+            self.written.push(file.close()?);
+        }
+        Ok(())
+    }
+
     /// Close every open file; returns the files written.
     pub fn finish(mut self) -> Result<Vec<PathBuf>, WriteError> {
         for (_, file) in std::mem::take(&mut self.open) {
