@@ -767,25 +767,40 @@ impl<'o, 'i> Machine<'o, 'i> {
         let Some(state) = self.entry.as_mut() else {
             return;
         };
-        let (mut rel, mut href) = (None, None);
+        enum Rel {
+            Absent,
+            SelfLink,
+            Up,
+            Related,
+            Other,
+        }
+        let (mut rel, mut href) = (Rel::Absent, None);
         for attr in e.attributes().flatten() {
+            let key = attr.key.local_name().into_inner();
+            if key != "rel" && key != "href" {
+                continue;
+            }
             let value = attr
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map(|v| v.into_owned())
-                .unwrap_or_else(|_| attr.value.clone().into_owned());
-            match attr.key.local_name().into_inner() {
-                "rel" => rel = Some(value),
-                "href" => href = Some(value),
-                _ => {}
+                .unwrap_or_else(|_| attr.value.clone());
+            if key == "href" {
+                href = Some(value.into_owned());
+            } else {
+                rel = match value.trim() {
+                    "self" => Rel::SelfLink,
+                    "up" => Rel::Up,
+                    "related" => Rel::Related,
+                    _ => Rel::Other,
+                };
             }
         }
         let Some(href) = href else { return };
         let entry = &mut state.entry;
-        match rel.as_deref().map(str::trim) {
-            Some("self") => entry.self_href = Some(href),
-            Some("up") => entry.up_href = Some(href),
-            Some("related") => entry.related_hrefs.push(href),
-            _ => {}
+        match rel {
+            Rel::SelfLink => entry.self_href = Some(href),
+            Rel::Up => entry.up_href = Some(href),
+            Rel::Related => entry.related_hrefs.push(href),
+            Rel::Absent | Rel::Other => {}
         }
     }
 
