@@ -2,10 +2,12 @@
 //! Parquet (readings) on 1, 2, 4, ... threads, each compared with one thread
 //! on the same bytes, with peak anonymous memory.
 //!
-//! Usage: `espi-scaling [FILE | --size 2GB] [--threads 1,2,4,8,16] [--runs 3]`
+//! Usage: `espi-scaling [FILE | --size 2GB] [--threads 1,2,4,8,16] [--runs 3]
+//! [--write FEED]`
 //!
 //! Without FILE, a daily Bulk feed of `--size` bytes (`espi gen --size`, seed
-//! 1) is generated in memory first, so the harness needs nothing but itself.
+//! 1) is generated first, so the harness needs nothing but itself; with
+//! `--write FEED` the feed is only written to FEED (for other harnesses).
 
 use std::time::Instant;
 
@@ -52,7 +54,9 @@ fn parse_size(text: &str) -> Option<u64> {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: espi-scaling [FILE | --size 2GB] [--threads 1,2,4,8,16] [--runs 3]");
+    eprintln!(
+        "usage: espi-scaling [FILE | --size 2GB] [--threads 1,2,4,8,16] [--runs 3] [--write FEED]"
+    );
     std::process::exit(2)
 }
 
@@ -66,6 +70,7 @@ fn main() {
         .take_while(|&t| t <= cores)
         .collect();
     let mut runs = 3usize;
+    let mut write = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -90,6 +95,7 @@ fn main() {
                     .and_then(|r| r.parse().ok())
                     .unwrap_or_else(|| usage())
             }
+            "--write" => write = Some(args.next().unwrap_or_else(|| usage())),
             _ if arg.starts_with("--") => usage(),
             _ => file = Some(arg),
         }
@@ -107,7 +113,9 @@ fn main() {
             // file: its pages are not anonymous memory.
             let t = Instant::now();
             let options = espi_gen::options_for_size(size, 1, 1);
-            let path = out.path().join("bulk.xml");
+            let path = write
+                .clone()
+                .map_or_else(|| out.path().join("bulk.xml"), std::path::PathBuf::from);
             let writer = std::io::BufWriter::with_capacity(
                 1 << 20,
                 std::fs::File::create(&path).expect("create feed"),
@@ -120,6 +128,9 @@ fn main() {
                 summary.bytes as f64 / 1e6,
                 t.elapsed().as_secs_f64()
             );
+            if write.is_some() {
+                return;
+            }
             (format!("espi gen --size {size}"), path)
         }
     };
