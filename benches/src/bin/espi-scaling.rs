@@ -5,9 +5,9 @@
 //! Usage: `espi-scaling [FILE | --size 2GB] [--threads 1,2,4,8,16] [--runs 3]
 //! [--write FEED]`
 //!
-//! Without FILE, a daily Bulk feed of `--size` bytes (`espi gen --size`, seed
-//! 1) is generated first, so the harness needs nothing but itself; with
-//! `--write FEED` the feed is only written to FEED (for other harnesses).
+//! Without FILE, a daily Bulk feed of `--size` bytes (`espi gen --size`, the
+//! default seed) is generated first, so the harness needs nothing but itself;
+//! with `--write FEED` the feed is only written to FEED (for other harnesses).
 
 use std::time::Instant;
 
