@@ -42,13 +42,8 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, u64, T) {
     (median(times), peak, last.expect("at least one run"))
 }
 
-/// mimalloc's `mi_option_purge_delay` (index 15 of `mi_option_e`), set as
-/// `espi convert` sets it.
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
 fn main() {
-    // SAFETY: sets a mimalloc option; any value is valid for this option.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
+    espi_bench::tune_allocator();
     let mut args = std::env::args().skip(1);
     let Some(path) = args.next().map(PathBuf::from) else {
         eprintln!("usage: espi-compare FILE [RUNS]");

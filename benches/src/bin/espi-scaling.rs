@@ -19,9 +19,6 @@ use espi_bench::{
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay`, set as `espi convert` sets it.
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -61,8 +58,7 @@ fn usage() -> ! {
 }
 
 fn main() {
-    // SAFETY: sets a mimalloc option; any value is valid for this option.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10) };
+    espi_bench::tune_allocator();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut file = None;
     let mut size = 2_000_000_000u64;
