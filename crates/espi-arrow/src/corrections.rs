@@ -160,7 +160,7 @@ impl Corrections {
     pub fn find(inputs: &[&[u8]]) -> Corrections {
         let skip = ParseOptions {
             skip_bad_entries: true,
-            fast_readings: false,
+            fast_readings: true,
             skip_interval_blocks: true,
         };
         // Large feeds are cut into parts read in parallel (entry numbers

@@ -133,7 +133,7 @@ where
     // Pass one: metadata of every part, blocks skipped.
     let metadata_options = ParseOptions {
         skip_bad_entries: true,
-        fast_readings: false,
+        fast_readings: parse_options.fast_readings,
         skip_interval_blocks: true,
     };
     let collected: Result<Vec<(Links, u64)>, Box<ParseError>> = ranges

@@ -220,14 +220,12 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// How long freed memory waits before it goes back to the OS, in ms.
 ///
-/// Readings batches are built every few milliseconds and freed once encoded:
-/// waiting 100 ms lets the next batches reuse their pages instead of faulting
-/// in fresh zeroed ones, while memory freed by another thread (the Parquet
-/// encoder) still goes back soon enough to keep the peak low. Measured with
-/// `espi-compare` on a 2 GB Bulk feed, Parquet with encoding on a second
-/// thread: 10 ms 559 MB/s, 166 MiB; 100 ms 582 MB/s, 185 MiB; 250 ms 577
-/// MB/s, 218 MiB; 1 s 594 MB/s, 260 MiB.
-pub(crate) const PURGE_DELAY_MS: std::ffi::c_long = 100;
+/// Batches of the same size are allocated again at once and keep their
+/// pages, while memory freed by another thread (the Parquet encoder) goes back
+/// soon enough to keep the peak low. `espi convert` of a 2 GB Bulk feed on two
+/// threads: 10 ms 460-474 MB/s, peak 230 MiB; 100 ms 440-489 MB/s, 250 MiB
+/// (too close to the 256 MiB bound); 1 s costs another 70 MiB.
+pub(crate) const PURGE_DELAY_MS: std::ffi::c_long = 10;
 
 /// Set mimalloc's purge delay ([`PURGE_DELAY_MS`]);
 /// `MIMALLOC_PURGE_DELAY` in the environment overrides it.

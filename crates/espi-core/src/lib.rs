@@ -30,6 +30,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod envelope;
 mod error;
 mod fast;
 mod input;

@@ -95,8 +95,9 @@ pub struct ParseOptions {
     /// [`Sink::entry_rejected`]) instead of stopping. Errors that make the
     /// rest of the input unreadable (malformed XML, truncation) always stop.
     pub skip_bad_entries: bool,
-    /// Read runs of IntervalReadings of in-memory inputs with the specialised
-    /// scanner (on by default; off only to compare the two paths).
+    /// Read runs of IntervalReadings, and the Atom children of entries, of
+    /// in-memory inputs with the specialised scanners (on by default; off
+    /// only to compare the two paths).
     pub fast_readings: bool,
     /// Skip the readings of IntervalBlocks (in-memory inputs): read only the
     /// entries' envelopes, the small resources and each block's `interval`.
@@ -201,12 +202,16 @@ pub(crate) fn run_slice<S: Sink>(
             Ok(true) => {
                 // Right after a tag the reader has consumed exactly up to its
                 // `>`; inside an IntervalBlock the scanner may take over.
-                if markup && machine.in_block() {
+                if markup && options.fast_readings | options.skip_interval_blocks {
                     let rest: &[u8] = reader.get_ref();
-                    let consumed = if options.skip_interval_blocks {
-                        machine.skip_block(rest)
-                    } else if options.fast_readings {
-                        machine.scan_readings(rest, sink)
+                    let consumed = if machine.in_block() {
+                        if options.skip_interval_blocks {
+                            machine.skip_block(rest)
+                        } else {
+                            machine.scan_readings(rest, sink)
+                        }
+                    } else if options.fast_readings && machine.in_entry() {
+                        machine.scan_envelope(rest)
                     } else {
                         0
                     };
@@ -390,6 +395,9 @@ pub(crate) struct Machine<'o, 'i> {
     reading: Reading,
     /// Tag names of the current IntervalBlock's prefix, for the scanner.
     block_tags: Option<Tags>,
+    /// `P:` of the current entry's element (empty for the default
+    /// namespace), for the envelope scanner.
+    entry_prefix: Vec<u8>,
     text: String,
     stats: ParseStats,
 }
@@ -430,6 +438,7 @@ impl<'o, 'i> Machine<'o, 'i> {
             field_path: String::new(),
             reading: Reading::default(),
             block_tags: None,
+            entry_prefix: Vec::new(),
             text: String::with_capacity(64),
             stats: ParseStats::default(),
         }
@@ -576,6 +585,7 @@ impl<'o, 'i> Machine<'o, 'i> {
                     "feed" if is_atom(namespace) => Tag::Feed,
                     "entry" if is_atom(namespace) => {
                         self.begin_entry(offset);
+                        self.set_entry_prefix(e);
                         Tag::Entry
                     }
                     // A bare resource as the document: an entry without envelope.
@@ -588,6 +598,7 @@ impl<'o, 'i> Machine<'o, 'i> {
             Some(Tag::Feed) => match local {
                 "entry" if is_atom(namespace) => {
                     self.begin_entry(offset);
+                    self.set_entry_prefix(e);
                     Tag::Entry
                 }
                 _ => Tag::Ignored,
@@ -690,6 +701,15 @@ impl<'o, 'i> Machine<'o, 'i> {
         self.entries_seen += 1;
     }
 
+    fn set_entry_prefix(&mut self, e: &BytesStart<'_>) {
+        self.entry_prefix.clear();
+        if let Some(prefix) = e.name().prefix() {
+            self.entry_prefix
+                .extend_from_slice(prefix.into_inner().as_bytes());
+            self.entry_prefix.push(b':');
+        }
+    }
+
     fn begin_resource(&mut self, e: &BytesStart<'_>, namespace: Namespace) -> Tag {
         let qname = e.name();
         let local = qname.local_name().into_inner();
@@ -733,6 +753,58 @@ impl<'o, 'i> Machine<'o, 'i> {
     #[inline]
     fn in_block(&self) -> bool {
         matches!(self.stack.last(), Some(f) if f.tag == Tag::Block)
+    }
+
+    /// Is the innermost open element an entry (whose Atom children the
+    /// envelope scanner may read)?
+    #[inline]
+    fn in_entry(&self) -> bool {
+        matches!(self.stack.last(), Some(f) if f.tag == Tag::Entry)
+    }
+
+    /// Read the entry's envelope children at the start of `rest` with the
+    /// envelope scanner; returns the bytes consumed.
+    fn scan_envelope(&mut self, rest: &[u8]) -> usize {
+        let prefix = std::mem::take(&mut self.entry_prefix);
+        let (consumed, children) =
+            crate::envelope::scan_envelope(rest, &prefix, |item| self.envelope_item(item));
+        self.entry_prefix = prefix;
+        // As if each child had been pushed and popped.
+        self.starts += children;
+        self.text.clear();
+        consumed
+    }
+
+    /// One envelope child from the scanner, kept as the general path keeps it
+    /// (`set_entry_text`, `read_link`).
+    fn envelope_item(&mut self, item: crate::envelope::Item<'_>) {
+        use crate::envelope::{Item, TextField};
+        let Some(state) = self.entry.as_mut() else {
+            return;
+        };
+        let entry = &mut state.entry;
+        match item {
+            Item::Text(field, text) => {
+                let slot = match field {
+                    TextField::Id => &mut entry.id,
+                    TextField::Title => &mut entry.title,
+                    TextField::Published => &mut entry.published,
+                    TextField::Updated => &mut entry.updated,
+                };
+                if slot.is_none() {
+                    *slot = Some(text.trim().to_owned());
+                }
+            }
+            Item::Link { rel, href } => {
+                let Some(href) = href else { return };
+                match rel.map(str::trim) {
+                    Some("self") => entry.self_href = Some(href.to_owned()),
+                    Some("up") => entry.up_href = Some(href.to_owned()),
+                    Some("related") => entry.related_hrefs.push(href.to_owned()),
+                    _ => {}
+                }
+            }
+        }
     }
 
     /// Read the run of IntervalReadings at the start of `rest` with the

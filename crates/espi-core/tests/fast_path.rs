@@ -130,3 +130,71 @@ fn errors_after_scanned_readings_keep_their_position() {
     let truncated = &feed(&readings)[..2000];
     assert_same(truncated.as_bytes(), "truncated");
 }
+
+const ENVELOPE: &str = "<a:id>urn:uuid:1</a:id>\n  <a:link rel=\"self\" href=\"/UsagePoint/1/MeterReading/1\"/>\n  <a:link rel=\"up\" href=\"/UsagePoint/1/MeterReading\"></a:link>\n  <a:link rel=\"related\" href='/ReadingType/1'/>\n  <a:title>Energy Delivered</a:title>\n  <a:published>2024-06-01T00:00:00Z</a:published>\n  <a:updated>2024-06-02T00:00:00Z</a:updated>";
+
+fn envelope_feed(envelope: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?>\n<a:feed xmlns:a=\"http://www.w3.org/2005/Atom\" xmlns:p=\"http://naesb.org/espi\">\n\
+         <a:entry>{ENVELOPE}<a:content><p:MeterReading/></a:content></a:entry>\n\
+         <a:entry>\n  {envelope}\n  <a:content><p:ReadingType><p:uom>72</p:uom></p:ReadingType></a:content>\n  {envelope}\n</a:entry>\n\
+         <a:entry>{ENVELOPE}<a:content><p:IntervalBlock>{READING}</p:IntervalBlock></a:content></a:entry>\n</a:feed>\n"
+    )
+}
+
+/// Variations of an entry's Atom children that the envelope scanner must
+/// either read exactly like the general path or leave to it.
+#[test]
+fn envelope_variations_read_the_same_on_both_paths() {
+    let variations = [
+        ENVELOPE.to_owned(),
+        ENVELOPE.replace("<a:title>", "<a:title type=\"text\">"),
+        ENVELOPE.replace("Energy Delivered", "Energy &amp; Delivered"),
+        ENVELOPE.replace("Energy Delivered", "Energy &#x263A; Delivered"),
+        ENVELOPE.replace("Energy Delivered", "<![CDATA[Energy]]> Delivered"),
+        ENVELOPE.replace("Energy Delivered", "Énergie livrée ☺"),
+        ENVELOPE.replace("urn:uuid:1", "  urn:uuid:1\r\n  "),
+        ENVELOPE.replace("urn:uuid:1", "\n    urn:uuid:1\n  "),
+        ENVELOPE.replace("Energy Delivered", " Energy\tDelivered "),
+        ENVELOPE.replace("<a:title>Energy Delivered</a:title>", "<a:title/>"),
+        ENVELOPE.replace("<a:title>Energy Delivered</a:title>", "<a:title></a:title>"),
+        ENVELOPE.replace("/MeterReading/1\"", "/MeterReading/&#49;\""),
+        ENVELOPE.replace("/MeterReading/1\"", "/MeterReading/\n1\""),
+        ENVELOPE.replace("rel=\"self\"", "rel=\" self \""),
+        ENVELOPE.replace("rel=\"self\"", "rel = 'self'"),
+        ENVELOPE.replace("rel=\"self\"", "rel=\"self\" rel=\"up\""),
+        ENVELOPE.replace(
+            "rel=\"self\"",
+            "rel=\"self\" type=\"espi-entry\" x=\"1\" x=\"2\"",
+        ),
+        ENVELOPE.replace("rel=\"self\"", "xmlns=\"urn:other\" rel=\"self\""),
+        ENVELOPE.replace("rel=\"self\"", "a:rel=\"self\""),
+        ENVELOPE.replace("rel=\"self\" href", "rel=\"self\"href"),
+        ENVELOPE.replace("rel=\"self\"", ""),
+        ENVELOPE.replace("></a:link>", ">text</a:link>"),
+        ENVELOPE.replace("<a:id>urn:uuid:1</a:id>", "<id>urn:uuid:1</id>"),
+        ENVELOPE.replace(
+            "<a:id>urn:uuid:1</a:id>",
+            "<b:id xmlns:b=\"http://www.w3.org/2005/Atom\">x</b:id>",
+        ),
+        ENVELOPE.replace("<a:title>", "<!-- c --><a:title>"),
+        ENVELOPE.replace("<a:title>", "<?pi x?><a:title>"),
+        ENVELOPE.replace("<a:title>", "stray text<a:title>"),
+        ENVELOPE.replace("</a:title>", "</a:title >"),
+        ENVELOPE.replace("<a:published>", "<a:extra>1</a:extra><a:published>"),
+        ENVELOPE.replace("</a:updated>", "</a:updatedx>"),
+        format!("{ENVELOPE}<a:title>second title</a:title>"),
+    ];
+    for (i, v) in variations.iter().enumerate() {
+        assert_same(
+            envelope_feed(v).as_bytes(),
+            &format!("envelope variation {i}: {v}"),
+        );
+    }
+    // Cut anywhere in an envelope: the same error at the same position.
+    let xml = envelope_feed(ENVELOPE);
+    let second = xml.find("<a:entry>\n").unwrap();
+    for cut in (second..second + 400).step_by(7) {
+        assert_same(&xml.as_bytes()[..cut], &format!("cut at {cut}"));
+    }
+}
