@@ -13,6 +13,7 @@
 //! quick-xml path resumes exactly there, so both paths read every envelope
 //! identically (tested against each other on every sample).
 
+use crate::fast::{is_xml_space, skip_space};
 use crate::parser::MAX_TEXT_BYTES;
 
 /// The Atom text children of an entry the scanner reads.
@@ -34,20 +35,6 @@ pub(crate) enum Item<'a> {
         rel: Option<&'a str>,
         href: Option<&'a str>,
     },
-}
-
-#[inline]
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
-}
-
-/// Position of the first byte at or after `i` that is not XML white space.
-#[inline]
-fn skip_space(input: &[u8], mut i: usize) -> usize {
-    while i < input.len() && is_space(input[i]) {
-        i += 1;
-    }
-    i
 }
 
 /// Read the envelope children at the start of `input`, whose entry element
@@ -80,7 +67,7 @@ fn child<'a>(input: &'a [u8], from: usize, prefix: &[u8]) -> Option<(usize, Item
     let name_end = name_start
         + input[name_start..]
             .iter()
-            .position(|&b| is_space(b) || b == b'/' || b == b'>')?;
+            .position(|&b| is_xml_space(b) || b == b'/' || b == b'>')?;
     let name = &input[name_start..name_end];
     let local = name.strip_prefix(prefix)?;
     if local.contains(&b':') {
@@ -147,7 +134,7 @@ fn link<'a>(input: &'a [u8], mut at: usize, name: &[u8]) -> Option<(usize, Item<
         let key_end = next
             + input[next..]
                 .iter()
-                .position(|&b| b == b'=' || is_space(b) || b == b'/' || b == b'>')?;
+                .position(|&b| b == b'=' || is_xml_space(b) || b == b'/' || b == b'>')?;
         let key = &input[next..key_end];
         if key.is_empty() || key.contains(&b':') || key.starts_with(b"xmlns") {
             return None;

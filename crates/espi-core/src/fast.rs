@@ -119,12 +119,12 @@ fn at(input: &[u8], pos: usize, pattern: &[u8]) -> bool {
 }
 
 #[inline]
-fn is_xml_space(b: u8) -> bool {
+pub(crate) fn is_xml_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 #[inline]
-fn skip_space(input: &[u8], mut pos: usize) -> usize {
+pub(crate) fn skip_space(input: &[u8], mut pos: usize) -> usize {
     while pos < input.len() && is_xml_space(input[pos]) {
         pos += 1;
     }
