@@ -402,6 +402,37 @@ pub(crate) struct Machine<'o, 'i> {
     stats: ParseStats,
 }
 
+/// The `rel` of an Atom link, as far as entries keep links.
+enum LinkRel {
+    Absent,
+    SelfLink,
+    Up,
+    Related,
+    Other,
+}
+
+impl LinkRel {
+    /// The relation named by a `rel` value (surrounding white space ignored).
+    fn of(value: &str) -> LinkRel {
+        match value.trim() {
+            "self" => LinkRel::SelfLink,
+            "up" => LinkRel::Up,
+            "related" => LinkRel::Related,
+            _ => LinkRel::Other,
+        }
+    }
+
+    /// Keep `href` in the entry field of this relation (others are dropped).
+    fn keep(self, entry: &mut Entry, href: String) {
+        match self {
+            LinkRel::SelfLink => entry.self_href = Some(href),
+            LinkRel::Up => entry.up_href = Some(href),
+            LinkRel::Related => entry.related_hrefs.push(href),
+            LinkRel::Absent | LinkRel::Other => {}
+        }
+    }
+}
+
 fn classify(ns: &ResolveResult<'_>) -> Result<Namespace, String> {
     Ok(match ns {
         ResolveResult::Bound(n) => match n.0 {
@@ -776,7 +807,7 @@ impl<'o, 'i> Machine<'o, 'i> {
     }
 
     /// One envelope child from the scanner, kept as the general path keeps it
-    /// (`set_entry_text`, `read_link`).
+    /// (`set_entry_text`, `read_link` through [`LinkRel`]).
     fn envelope_item(&mut self, item: crate::envelope::Item<'_>) {
         use crate::envelope::{Item, TextField};
         let Some(state) = self.entry.as_mut() else {
@@ -796,12 +827,9 @@ impl<'o, 'i> Machine<'o, 'i> {
                 }
             }
             Item::Link { rel, href } => {
-                let Some(href) = href else { return };
-                match rel.map(str::trim) {
-                    Some("self") => entry.self_href = Some(href.to_owned()),
-                    Some("up") => entry.up_href = Some(href.to_owned()),
-                    Some("related") => entry.related_hrefs.push(href.to_owned()),
-                    _ => {}
+                if let Some(href) = href {
+                    rel.map_or(LinkRel::Absent, LinkRel::of)
+                        .keep(entry, href.to_owned());
                 }
             }
         }
@@ -839,14 +867,7 @@ impl<'o, 'i> Machine<'o, 'i> {
         let Some(state) = self.entry.as_mut() else {
             return;
         };
-        enum Rel {
-            Absent,
-            SelfLink,
-            Up,
-            Related,
-            Other,
-        }
-        let (mut rel, mut href) = (Rel::Absent, None);
+        let (mut rel, mut href) = (LinkRel::Absent, None);
         for attr in e.attributes().flatten() {
             let key = attr.key.local_name().into_inner();
             if key != "rel" && key != "href" {
@@ -858,21 +879,11 @@ impl<'o, 'i> Machine<'o, 'i> {
             if key == "href" {
                 href = Some(value.into_owned());
             } else {
-                rel = match value.trim() {
-                    "self" => Rel::SelfLink,
-                    "up" => Rel::Up,
-                    "related" => Rel::Related,
-                    _ => Rel::Other,
-                };
+                rel = LinkRel::of(&value);
             }
         }
-        let Some(href) = href else { return };
-        let entry = &mut state.entry;
-        match rel {
-            Rel::SelfLink => entry.self_href = Some(href),
-            Rel::Up => entry.up_href = Some(href),
-            Rel::Related => entry.related_hrefs.push(href),
-            Rel::Absent | Rel::Other => {}
+        if let Some(href) = href {
+            rel.keep(&mut state.entry, href);
         }
     }
 
