@@ -13,7 +13,7 @@
 //! quick-xml path resumes exactly there, so both paths read every envelope
 //! identically (tested against each other on every sample).
 
-use crate::fast::{is_xml_space, skip_space};
+use crate::fast::{at, is_xml_space, same, skip_space};
 use crate::parser::MAX_TEXT_BYTES;
 
 /// The Atom text children of an entry the scanner reads.
@@ -69,16 +69,18 @@ fn child<'a>(input: &'a [u8], from: usize, prefix: &[u8]) -> Option<(usize, Item
             .iter()
             .position(|&b| is_xml_space(b) || b == b'/' || b == b'>')?;
     let name = &input[name_start..name_end];
-    let local = name.strip_prefix(prefix)?;
-    if local.contains(&b':') {
+    // Names are compared without library calls: they are short, and there
+    // are several per entry.
+    if !at(name, 0, prefix) {
         return None;
     }
-    let field = match local {
-        b"link" => return link(input, name_end, name),
-        b"id" => TextField::Id,
-        b"title" => TextField::Title,
-        b"published" => TextField::Published,
-        b"updated" => TextField::Updated,
+    let local = &name[prefix.len()..];
+    let field = match local.len() {
+        4 if same(local, b"link") => return link(input, name_end, name),
+        2 if same(local, b"id") => TextField::Id,
+        5 if same(local, b"title") => TextField::Title,
+        9 if same(local, b"published") => TextField::Published,
+        7 if same(local, b"updated") => TextField::Updated,
         _ => return None,
     };
     // `<name>text</name>`: no attributes, no markup or references in the text.
@@ -100,13 +102,12 @@ fn child<'a>(input: &'a [u8], from: usize, prefix: &[u8]) -> Option<(usize, Item
     Some((after, Item::Text(field, text)))
 }
 
-/// Position after `</name>` if it is exactly at `at`.
+/// Position after `</name>` if it is exactly at `pos`.
 #[inline]
-fn end_tag(input: &[u8], at: usize, name: &[u8]) -> Option<usize> {
-    let rest = input.get(at..)?;
+fn end_tag(input: &[u8], pos: usize, name: &[u8]) -> Option<usize> {
     let n = name.len();
-    (rest.len() >= n + 3 && &rest[..2] == b"</" && &rest[2..2 + n] == name && rest[2 + n] == b'>')
-        .then_some(at + n + 3)
+    (at(input, pos, b"</") && at(input, pos + 2, name) && input.get(pos + 2 + n) == Some(&b'>'))
+        .then_some(pos + n + 3)
 }
 
 /// A `link` element whose name ends at `at`: plain attributes (no prefixes,

@@ -91,7 +91,7 @@ impl Tags {
 
 /// Equality of two short byte strings with word loads (no library call).
 #[inline(always)]
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
@@ -112,7 +112,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 /// Does `input` hold `pattern` at `pos`?
 #[inline(always)]
-fn at(input: &[u8], pos: usize, pattern: &[u8]) -> bool {
+pub(crate) fn at(input: &[u8], pos: usize, pattern: &[u8]) -> bool {
     input
         .get(pos..pos + pattern.len())
         .is_some_and(|s| same(s, pattern))
