@@ -346,6 +346,8 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     /// meter reading (for interval deltas).
     registers: HashMap<u32, (i64, i64)>,
     raw: RawReadings,
+    /// Column buffers of the batch being built, kept between batches.
+    scratch: BatchScratch,
     blocks: Vec<Block>,
     entry_first_row: usize,
     pending_rows: usize,
@@ -392,6 +394,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             clock_params: Vec::new(),
             registers: HashMap::new(),
             raw: RawReadings::default(),
+            scratch: BatchScratch::default(),
             blocks: Vec::new(),
             entry_first_row: 0,
             pending_rows: 0,
@@ -730,29 +733,33 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
 
     fn build_batch(&mut self, blocks: &[Block]) -> RecordBatch {
         let rows: usize = blocks.iter().map(|b| b.rows.len()).sum();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let BatchScratch {
+            unit_keys,
+            value_raw,
+            multiplier,
+            uom,
+            value,
+            flow,
+            quality,
+            tou,
+            cost_raw,
+            cost,
+            tier,
+            cpp,
+            updated,
+            flags,
+        } = &mut scratch;
         let mut up_keys = Vec::with_capacity(rows);
         let mut mr_keys = Vec::with_capacity(rows);
-        let mut unit_keys: Vec<Option<i32>> = Vec::with_capacity(rows);
         let mut start = Vec::with_capacity(rows);
         let mut duration = Vec::with_capacity(rows);
-        let mut value_raw = Vec::with_capacity(rows);
-        let mut multiplier = Vec::with_capacity(rows);
-        let mut uom = Vec::with_capacity(rows);
-        let mut value = Vec::with_capacity(rows);
-        let mut flow = Vec::with_capacity(rows);
-        let mut quality = Vec::with_capacity(rows);
         let mut qualities =
             ListBuilder::with_capacity(Int32Builder::new(), rows).with_field(Arc::new(
                 arrow_schema::Field::new_list_field(arrow_schema::DataType::Int32, false),
             ));
-        let mut tou = Vec::with_capacity(rows);
-        let mut cost_raw = Vec::with_capacity(rows);
-        let mut cost = Vec::with_capacity(rows);
-        let mut tier = Vec::with_capacity(rows);
-        let mut cpp = Vec::with_capacity(rows);
         let mut derived = Vec::with_capacity(rows);
-        let mut updated = Vec::with_capacity(rows);
-        let mut flags: Vec<QualityFlags> = Vec::with_capacity(rows);
         let mut spans: Vec<Span> = Vec::with_capacity(blocks.len());
         let mut up_dict = LocalDict::default();
         let mut mr_dict = LocalDict::default();
@@ -865,12 +872,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                     }
                 }
                 for i in r.clone() {
-                    push_quality(
-                        self.raw.qualities_of(i),
-                        &mut flags,
-                        &mut quality,
-                        &mut qualities,
-                    );
+                    push_quality(self.raw.qualities_of(i), flags, quality, &mut qualities);
                 }
                 tou.extend_from_slice(&self.raw.tou[r.clone()]);
                 let costs = &self.raw.cost[r.clone()];
@@ -953,12 +955,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                         _ => None,
                     };
                     value.push(scaled);
-                    push_quality(
-                        self.raw.qualities_of(i),
-                        &mut flags,
-                        &mut quality,
-                        &mut qualities,
-                    );
+                    push_quality(self.raw.qualities_of(i), flags, quality, &mut qualities);
                     tou.push(self.raw.tou[i]);
                     let c = self.raw.cost[i];
                     cost_raw.push(c);
@@ -981,11 +978,11 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         }
         let n = start.len();
         let derived_columns =
-            self.derived_columns(&spans, &start, &duration, &value_raw, &value, &mut tou);
+            self.derived_columns(&spans, &start, &duration, value_raw, value, tou);
         self.counts.readings_written += n as u64;
         let unit_values = StringArray::from_iter_values(units.iter());
         let unit_array =
-            DictionaryArray::<Int32Type>::new(Int32Array::from(unit_keys), Arc::new(unit_values));
+            DictionaryArray::<Int32Type>::new(unit_keys.iter().collect(), Arc::new(unit_values));
         let source_values = StringArray::from_iter_values([self.source.as_str()]);
         let source_array = DictionaryArray::<Int32Type>::new(
             Int32Array::from(vec![0; n]),
@@ -998,16 +995,16 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             derived_columns.local_start,
             derived_columns.is_dst,
             Arc::new(Int64Array::from(duration)),
-            Arc::new(Int64Array::from(value_raw)),
-            Arc::new(Int32Array::from(multiplier)),
-            Arc::new(Int32Array::from(uom)),
+            Arc::new(value_raw.iter().collect::<Int64Array>()),
+            Arc::new(multiplier.iter().collect::<Int32Array>()),
+            Arc::new(uom.iter().collect::<Int32Array>()),
             Arc::new(unit_array),
-            Arc::new(Float64Array::from(value)),
+            Arc::new(value.iter().collect::<Float64Array>()),
             derived_columns.accumulation_behaviour,
             derived_columns.interval_delta,
-            Arc::new(Int32Array::from(flow)),
-            quality_names(&quality),
-            Arc::new(Int32Array::from(quality)),
+            Arc::new(flow.iter().collect::<Int32Array>()),
+            quality_names(quality),
+            Arc::new(quality.iter().collect::<Int32Array>()),
             Arc::new(qualities.finish()),
             Arc::new(BooleanArray::from_iter(
                 flags.iter().map(|f| Some(f.estimated())),
@@ -1019,17 +1016,23 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 flags.iter().map(|f| Some(f.validated())),
             )),
             Arc::new(BooleanArray::from_iter(flags.iter().map(|f| Some(f.raw())))),
-            tou_names(&tou, &self.options.tou_names),
-            Arc::new(Int32Array::from(tou)),
-            Arc::new(Int64Array::from(cost_raw)),
-            Arc::new(Float64Array::from(cost)),
-            Arc::new(Int32Array::from(tier)),
-            Arc::new(Int32Array::from(cpp)),
+            tou_names(tou, &self.options.tou_names),
+            Arc::new(tou.iter().collect::<Int32Array>()),
+            Arc::new(cost_raw.iter().collect::<Int64Array>()),
+            Arc::new(cost.iter().collect::<Float64Array>()),
+            Arc::new(tier.iter().collect::<Int32Array>()),
+            Arc::new(cpp.iter().collect::<Int32Array>()),
             Arc::new(BooleanArray::from(derived)),
             Arc::new(BooleanArray::from(derived_columns.superseded.clone())),
-            Arc::new(TimestampMicrosecondArray::from(updated).with_timezone("UTC")),
+            Arc::new(
+                updated
+                    .iter()
+                    .collect::<TimestampMicrosecondArray>()
+                    .with_timezone("UTC"),
+            ),
             Arc::new(source_array),
         ];
+        self.scratch = scratch;
         let batch = RecordBatch::try_new(readings_schema(), columns)
             .expect("readings columns match the readings schema");
         let superseded = derived_columns.superseded.iter().filter(|s| **s).count() as u64;
@@ -1042,6 +1045,62 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         let keep = BooleanArray::from_iter(derived_columns.superseded.iter().map(|s| Some(!s)));
         arrow_select::filter::filter_record_batch(&batch, &keep)
             .expect("a filter of the batch's own length")
+    }
+}
+
+/// The per-row buffers of a readings batch that are copied into Arrow
+/// arrays: kept by the converter and reused, so building a batch does not
+/// allocate (and fault in) them again.
+#[derive(Default)]
+struct BatchScratch {
+    unit_keys: Vec<Option<i32>>,
+    value_raw: Vec<Option<i64>>,
+    multiplier: Vec<Option<i32>>,
+    uom: Vec<Option<i32>>,
+    value: Vec<Option<f64>>,
+    flow: Vec<Option<i32>>,
+    quality: Vec<Option<i32>>,
+    tou: Vec<Option<i32>>,
+    cost_raw: Vec<Option<i64>>,
+    cost: Vec<Option<f64>>,
+    tier: Vec<Option<i32>>,
+    cpp: Vec<Option<i32>>,
+    updated: Vec<Option<i64>>,
+    flags: Vec<QualityFlags>,
+}
+
+impl BatchScratch {
+    fn clear(&mut self) {
+        let BatchScratch {
+            unit_keys,
+            value_raw,
+            multiplier,
+            uom,
+            value,
+            flow,
+            quality,
+            tou,
+            cost_raw,
+            cost,
+            tier,
+            cpp,
+            updated,
+            flags,
+        } = self;
+        unit_keys.clear();
+        value_raw.clear();
+        multiplier.clear();
+        uom.clear();
+        value.clear();
+        flow.clear();
+        quality.clear();
+        tou.clear();
+        cost_raw.clear();
+        cost.clear();
+        tier.clear();
+        cpp.clear();
+        updated.clear();
+        flags.clear();
     }
 }
 
