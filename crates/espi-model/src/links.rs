@@ -19,7 +19,7 @@
 /// ```
 pub fn normalise_href(href: &str) -> &str {
     let mut h = href.trim();
-    if let Some(scheme_end) = h.find("://") {
+    if let Some(scheme_end) = scheme_end(h) {
         let after = &h[scheme_end + 3..];
         h = match after.find('/') {
             Some(slash) => &after[slash..],
@@ -27,6 +27,21 @@ pub fn normalise_href(href: &str) -> &str {
         };
     }
     h.trim_matches('/')
+}
+
+/// Where the first `://` of `h` starts (a byte search: this runs for every
+/// href of every entry).
+fn scheme_end(h: &str) -> Option<usize> {
+    let bytes = h.as_bytes();
+    let mut from = 0;
+    while let Some(i) = bytes[from..].iter().position(|&b| b == b':') {
+        let colon = from + i;
+        if bytes[colon + 1..].starts_with(b"//") {
+            return Some(colon);
+        }
+        from = colon + 1;
+    }
+    None
 }
 
 /// The MeterReading an IntervalBlock belongs to, from the block's `up` href
