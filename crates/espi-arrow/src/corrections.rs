@@ -162,6 +162,7 @@ impl Corrections {
             skip_bad_entries: true,
             fast_readings: true,
             skip_interval_blocks: true,
+            blocks_only: true,
         };
         // Large feeds are cut into parts read in parallel (entry numbers
         // shifted afterwards); each part knows where its last entry ends.
@@ -269,6 +270,7 @@ impl Corrections {
         // Reading starts of the contested entries.
         let full = ParseOptions {
             skip_bad_entries: true,
+            blocks_only: true,
             ..ParseOptions::default()
         };
         let contested = &out.contested;

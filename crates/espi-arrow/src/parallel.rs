@@ -135,6 +135,7 @@ where
         skip_bad_entries: true,
         fast_readings: parse_options.fast_readings,
         skip_interval_blocks: true,
+        blocks_only: false,
     };
     let collected: Result<Vec<(Links, u64)>, Box<ParseError>> = ranges
         .par_iter()

@@ -103,6 +103,11 @@ pub struct ParseOptions {
     /// entries' envelopes, the small resources and each block's `interval`.
     /// Blocks report 0 readings.
     pub skip_interval_blocks: bool,
+    /// Keep only IntervalBlock resources: the other resources of an entry's
+    /// `content` are read as XML (errors are reported as usual) but keep no
+    /// fields, and the entry lists no resource for them. For passes that
+    /// need only the blocks and the entry envelopes (finding corrections).
+    pub blocks_only: bool,
 }
 
 impl Default for ParseOptions {
@@ -111,6 +116,7 @@ impl Default for ParseOptions {
             skip_bad_entries: false,
             fast_readings: true,
             skip_interval_blocks: false,
+            blocks_only: false,
         }
     }
 }
@@ -650,6 +656,7 @@ impl<'o, 'i> Machine<'o, 'i> {
                 // Atom envelope fields misplaced inside content (seen in real files).
                 (Namespace::Atom, "published") => Tag::EntryPublished,
                 (Namespace::Atom, "updated") => Tag::EntryUpdated,
+                _ if self.options.blocks_only && local != "IntervalBlock" => Tag::Ignored,
                 _ => self.begin_resource(e, namespace),
             },
             Some(Tag::Generic) => {
