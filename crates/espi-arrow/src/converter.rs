@@ -14,11 +14,14 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use arrow_array::builder::{Int32Builder, ListBuilder};
-use arrow_array::types::Int32Type;
-use arrow_array::{
-    ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int32Array, Int64Array, RecordBatch,
-    StringArray, TimestampMicrosecondArray,
+use arrow_array::types::{
+    ArrowPrimitiveType, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType,
 };
+use arrow_array::{
+    ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int32Array, Int64Array, PrimitiveArray,
+    RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use arrow_buffer::{NullBuffer, ScalarBuffer};
 use espi_core::{ParseError, Reading, Sink};
 use espi_model::codes::quality_name;
 use espi_model::links::{
@@ -982,7 +985,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         self.counts.readings_written += n as u64;
         let unit_values = StringArray::from_iter_values(units.iter());
         let unit_array =
-            DictionaryArray::<Int32Type>::new(unit_keys.iter().collect(), Arc::new(unit_values));
+            DictionaryArray::<Int32Type>::new(option_array(unit_keys), Arc::new(unit_values));
         let source_values = StringArray::from_iter_values([self.source.as_str()]);
         let source_array = DictionaryArray::<Int32Type>::new(
             Int32Array::from(vec![0; n]),
@@ -995,16 +998,16 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             derived_columns.local_start,
             derived_columns.is_dst,
             Arc::new(Int64Array::from(duration)),
-            Arc::new(value_raw.iter().collect::<Int64Array>()),
-            Arc::new(multiplier.iter().collect::<Int32Array>()),
-            Arc::new(uom.iter().collect::<Int32Array>()),
+            Arc::new(option_array::<Int64Type>(value_raw)),
+            Arc::new(option_array::<Int32Type>(multiplier)),
+            Arc::new(option_array::<Int32Type>(uom)),
             Arc::new(unit_array),
-            Arc::new(value.iter().collect::<Float64Array>()),
+            Arc::new(option_array::<Float64Type>(value)),
             derived_columns.accumulation_behaviour,
             derived_columns.interval_delta,
-            Arc::new(flow.iter().collect::<Int32Array>()),
+            Arc::new(option_array::<Int32Type>(flow)),
             quality_names(quality),
-            Arc::new(quality.iter().collect::<Int32Array>()),
+            Arc::new(option_array::<Int32Type>(quality)),
             Arc::new(qualities.finish()),
             Arc::new(BooleanArray::from_iter(
                 flags.iter().map(|f| Some(f.estimated())),
@@ -1017,19 +1020,14 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             )),
             Arc::new(BooleanArray::from_iter(flags.iter().map(|f| Some(f.raw())))),
             tou_names(tou, &self.options.tou_names),
-            Arc::new(tou.iter().collect::<Int32Array>()),
-            Arc::new(cost_raw.iter().collect::<Int64Array>()),
-            Arc::new(cost.iter().collect::<Float64Array>()),
-            Arc::new(tier.iter().collect::<Int32Array>()),
-            Arc::new(cpp.iter().collect::<Int32Array>()),
+            Arc::new(option_array::<Int32Type>(tou)),
+            Arc::new(option_array::<Int64Type>(cost_raw)),
+            Arc::new(option_array::<Float64Type>(cost)),
+            Arc::new(option_array::<Int32Type>(tier)),
+            Arc::new(option_array::<Int32Type>(cpp)),
             Arc::new(BooleanArray::from(derived)),
             Arc::new(BooleanArray::from(derived_columns.superseded.clone())),
-            Arc::new(
-                updated
-                    .iter()
-                    .collect::<TimestampMicrosecondArray>()
-                    .with_timezone("UTC"),
-            ),
+            Arc::new(option_array::<TimestampMicrosecondType>(updated).with_timezone("UTC")),
             Arc::new(source_array),
         ];
         self.scratch = scratch;
@@ -1046,6 +1044,19 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         arrow_select::filter::filter_record_batch(&batch, &keep)
             .expect("a filter of the batch's own length")
     }
+}
+
+/// An Arrow array of optional values, built in two straight passes (values,
+/// then validity only when some are missing); a column with no value at all
+/// is an all-null array whose values are never written.
+fn option_array<T: ArrowPrimitiveType>(values: &[Option<T::Native>]) -> PrimitiveArray<T> {
+    let missing = values.iter().filter(|v| v.is_none()).count();
+    if missing == values.len() {
+        return PrimitiveArray::new_null(values.len());
+    }
+    let data: ScalarBuffer<T::Native> = values.iter().map(|v| v.unwrap_or_default()).collect();
+    let nulls = (missing > 0).then(|| NullBuffer::from_iter(values.iter().map(Option::is_some)));
+    PrimitiveArray::new(data, nulls)
 }
 
 /// The per-row buffers of a readings batch that are copied into Arrow
