@@ -59,8 +59,8 @@ fn main() {
     let mb = input.len() as f64 / 1e6;
     // Warm the page cache.
     std::hint::black_box(read_pass(input));
-    // `ESPI_COMPARE_ONLY=parse`, `arrow`, `parquet` or `corrections` runs that stage alone, once (for
-    // profilers and memory traces).
+    // `ESPI_COMPARE_ONLY=parse`, `arrow`, `parquet` or `corrections` runs
+    // that stage alone, once (for profilers and memory traces).
     match std::env::var("ESPI_COMPARE_ONLY").as_deref() {
         Ok("arrow") => {
             std::hint::black_box(espi_to_arrow(input));
