@@ -44,6 +44,15 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, u64, T) {
     (median(times), peak, last.expect("at least one run"))
 }
 
+/// Time this thread has spent on a CPU (`/proc/thread-self/schedstat`,
+/// nanoseconds); 0 where that is not available.
+fn thread_cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0.0, |ns| ns as f64 / 1e9)
+}
+
 fn main() {
     espi_bench::tune_allocator();
     let mut args = std::env::args().skip(1);
@@ -60,26 +69,43 @@ fn main() {
     // Warm the page cache.
     std::hint::black_box(read_pass(input));
     // `ESPI_COMPARE_ONLY=parse`, `arrow`, `parquet` or `corrections` runs
-    // that stage alone, once (for profilers and memory traces).
-    match std::env::var("ESPI_COMPARE_ONLY").as_deref() {
-        Ok("arrow") => {
-            std::hint::black_box(espi_to_arrow(input));
-            return;
+    // that stage alone RUNS times (for profilers, memory traces and A/B
+    // comparisons), with the time each run spent on the CPU besides its
+    // wall time: the better measure when other work shares the machine.
+    if let Ok(stage) = std::env::var("ESPI_COMPARE_ONLY") {
+        if !["arrow", "corrections", "parse", "parquet"].contains(&stage.as_str()) {
+            eprintln!("ESPI_COMPARE_ONLY: parse, arrow, parquet or corrections, not {stage:?}");
+            std::process::exit(2);
         }
-        Ok("corrections") => {
-            std::hint::black_box(espi_arrow::Corrections::find(&[input]));
-            return;
+        let out = tempfile::tempdir().expect("temp dir");
+        let stage_run = || match stage.as_str() {
+            "arrow" => drop(std::hint::black_box(espi_to_arrow(input))),
+            "corrections" => drop(std::hint::black_box(espi_arrow::Corrections::find(&[
+                input,
+            ]))),
+            "parse" => drop(std::hint::black_box(espi_parse_only(input))),
+            "parquet" => drop(std::hint::black_box(espi_to_parquet(input, out.path()))),
+            _ => unreachable!("checked above"),
+        };
+        let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let (t, cpu) = (Instant::now(), thread_cpu_seconds());
+            stage_run();
+            walls.push(t.elapsed().as_secs_f64());
+            cpus.push(thread_cpu_seconds() - cpu);
         }
-        Ok("parse") => {
-            std::hint::black_box(espi_parse_only(input));
-            return;
-        }
-        Ok("parquet") => {
-            let out = tempfile::tempdir().expect("temp dir");
-            std::hint::black_box(espi_to_parquet(input, out.path()));
-            return;
-        }
-        _ => {}
+        println!(
+            "{stage}: median {:.3} s wall, {:.3} s on CPU (runs: {})",
+            median(walls.clone()),
+            median(cpus.clone()),
+            walls
+                .iter()
+                .zip(&cpus)
+                .map(|(w, c)| format!("{w:.3}/{c:.3}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        return;
     }
 
     let (t_read, m_read, _) = time(runs, || std::hint::black_box(read_pass(input)));

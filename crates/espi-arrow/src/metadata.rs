@@ -8,6 +8,8 @@
 //! links (a few hundred bytes per MeterReading and ReadingType) are kept.
 
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
+use std::borrow::Borrow;
+use std::fmt::Write as _;
 use std::hash::Hash;
 use std::sync::Arc;
 
@@ -628,10 +630,10 @@ impl TableRows {
         let mut out = Vec::new();
         let full = |n: usize| n > 0 && (all || n >= TABLE_BATCH_ROWS);
         if full(self.usage_points.len()) {
-            let rows: Vec<(String, Option<&Row>)> = self
+            let rows: Vec<(&str, Option<&Row>)> = self
                 .usage_points
                 .iter()
-                .map(|r| (self_key(&r.0).unwrap_or_default().to_owned(), Some(r)))
+                .map(|r| (self_key(&r.0).unwrap_or_default(), Some(r)))
                 .collect();
             out.push((Table::UsagePoints, usage_points_batch(source, &rows)));
             self.usage_points.clear();
@@ -674,10 +676,7 @@ pub(crate) fn final_tables(
     referenced.dedup();
     let mut out = Vec::new();
     if !referenced.is_empty() {
-        let rows: Vec<(String, Option<&Row>)> = referenced
-            .into_iter()
-            .map(|k| (k.to_owned(), None))
-            .collect();
+        let rows: Vec<(&str, Option<&Row>)> = referenced.into_iter().map(|k| (k, None)).collect();
         out.push((Table::UsagePoints, usage_points_batch(source, &rows)));
     }
     // Meter readings in the order they were defined, then those known only
@@ -743,7 +742,7 @@ pub(crate) fn empty_tables(source: &str) -> Vec<(Table, RecordBatch)> {
     ]
 }
 
-fn usage_points_batch(source: &str, rows: &[(String, Option<&Row>)]) -> RecordBatch {
+fn usage_points_batch(source: &str, rows: &[(&str, Option<&Row>)]) -> RecordBatch {
     let service_kind: Vec<Option<i64>> = rows
         .iter()
         .map(|(_, r)| r.and_then(|r| int_field(&r.1, "ServiceCategory/kind")))
@@ -751,7 +750,7 @@ fn usage_points_batch(source: &str, rows: &[(String, Option<&Row>)]) -> RecordBa
     let mut fields = vec![Field::new("usage_point", DataType::Utf8, false)];
     fields.extend(envelope_fields());
     let mut all: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(
-        rows.iter().map(|(k, _)| k.as_str()),
+        rows.iter().map(|(k, _)| *k),
     ))];
     all.extend(envelope_columns(rows.iter().map(|(_, r)| r.map(|r| &*r.0))));
     fields.push(Field::new("service_kind", DataType::Int32, true));
@@ -795,10 +794,9 @@ fn usage_points_batch(source: &str, rows: &[(String, Option<&Row>)]) -> RecordBa
         )));
     }
     fields.push(Field::new("fields", DataType::Utf8, true));
-    all.push(Arc::new(StringArray::from_iter(
-        rows.iter()
-            .map(|(_, r)| r.map(|r| fields_json(&r.1.fields))),
-    )));
+    all.push(nullable_fields_json_column(
+        rows.iter().map(|(_, r)| r.map(|r| &r.1.fields[..])),
+    ));
     push_source(&mut fields, &mut all, source, rows.len());
     batch(fields, all)
 }
@@ -869,10 +867,38 @@ fn reading_types_batch(source: &str, rts: &[Row]) -> RecordBatch {
     ))];
     fields.extend(envelope_fields());
     all.extend(envelope_columns(rts.iter().map(|(e, _)| Some(&**e))));
-    for (path, column) in READING_TYPE_FIELDS {
+    // One pass over each definition's fields: the known ones as integers
+    // (the first of a repeated path, as `Resource::int`), the others apart.
+    let known = READING_TYPE_FIELDS.len();
+    const { assert!(READING_TYPE_FIELDS.len() <= 32, "`seen` is a u32") };
+    let mut ints: Vec<Option<i64>> = vec![None; known * rts.len()];
+    let mut others: Vec<Option<(usize, usize)>> = Vec::with_capacity(rts.len());
+    let mut other_fields: Vec<&(String, String)> = Vec::new();
+    for (row, (_, r)) in rts.iter().enumerate() {
+        let values = &mut ints[row * known..(row + 1) * known];
+        let mut seen = 0u32;
+        let first_other = other_fields.len();
+        for field in &r.fields {
+            match READING_TYPE_FIELDS.iter().position(|(k, _)| *k == field.0) {
+                Some(k) if seen & (1 << k) == 0 => {
+                    seen |= 1 << k;
+                    values[k] = parse_i64(field.1.as_bytes()).ok();
+                }
+                Some(_) => {}
+                None => other_fields.push(field),
+            }
+        }
+        others
+            .push((other_fields.len() > first_other).then_some((first_other, other_fields.len())));
+    }
+    let int_of = |row: usize, path: &str| {
+        let k = READING_TYPE_FIELDS.iter().position(|(p, _)| *p == path);
+        k.and_then(|k| ints[row * known + k])
+    };
+    for (k, (_, column)) in READING_TYPE_FIELDS.iter().enumerate() {
         fields.push(Field::new(*column, DataType::Int64, true));
         all.push(Arc::new(Int64Array::from_iter(
-            rts.iter().map(|(_, r)| int_field(r, path)),
+            (0..rts.len()).map(|row| ints[row * known + k]),
         )));
     }
     let named: [(&str, CodeName, &str); 7] = [
@@ -899,32 +925,30 @@ fn reading_types_batch(source: &str, rts: &[Row]) -> RecordBatch {
     for (column, name_of, path) in named {
         fields.push(Field::new(column, DataType::Utf8, true));
         all.push(Arc::new(StringArray::from_iter(
-            rts.iter()
-                .map(|(_, r)| int_field(r, path).and_then(name_of)),
+            (0..rts.len()).map(|row| int_of(row, path).and_then(name_of)),
         )));
     }
     fields.push(Field::new("unit", DataType::Utf8, true));
-    all.push(Arc::new(StringArray::from_iter(rts.iter().map(
-        |(_, r)| {
-            int_field(r, "uom").map(|u| {
-                normalise(u)
-                    .symbol()
-                    .map_or_else(|| format!("uom:{u}"), str::to_owned)
-            })
-        },
-    ))));
+    let mut unit = StringBuilder::with_capacity(rts.len(), rts.len() * 4);
+    for row in 0..rts.len() {
+        match int_of(row, "uom") {
+            Some(u) => match normalise(u).symbol() {
+                Some(symbol) => unit.append_value(symbol),
+                None => {
+                    let _ = write!(unit, "uom:{u}");
+                    unit.append_value("");
+                }
+            },
+            None => unit.append_null(),
+        }
+    }
+    all.push(Arc::new(unit.finish()));
     fields.push(Field::new("other_fields", DataType::Utf8, true));
-    all.push(Arc::new(StringArray::from_iter(rts.iter().map(
-        |(_, r)| {
-            let other: Vec<(String, String)> = r
-                .fields
-                .iter()
-                .filter(|(p, _)| !READING_TYPE_FIELDS.iter().any(|(k, _)| k == p))
-                .cloned()
-                .collect();
-            (!other.is_empty()).then(|| fields_json(&other))
-        },
-    ))));
+    all.push(nullable_fields_json_column(
+        others
+            .iter()
+            .map(|o| o.map(|(from, to)| &other_fields[from..to])),
+    ));
     push_source(&mut fields, &mut all, source, rts.len());
     batch(fields, all)
 }
@@ -1009,15 +1033,20 @@ pub(crate) const REDACTED: &str = "[redacted]";
 pub(crate) fn is_secret(path: &str) -> bool {
     let leaf = path.rsplit('/').next().unwrap_or(path);
     let leaf = leaf.split('@').next().unwrap_or(leaf);
-    let normal: String = leaf
-        .chars()
-        .filter(|c| *c != '_')
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    matches!(
-        normal.as_str(),
-        "clientsecret" | "registrationaccesstoken" | "accesstoken" | "refreshtoken"
-    )
+    // The leaf without underscores, in lower case, compared byte by byte
+    // (this runs for every field of every entry: no String per field).
+    let normal = leaf
+        .bytes()
+        .filter(|&b| b != b'_')
+        .map(|b| b.to_ascii_lowercase());
+    [
+        "clientsecret",
+        "registrationaccesstoken",
+        "accesstoken",
+        "refreshtoken",
+    ]
+    .iter()
+    .any(|secret| normal.clone().eq(secret.bytes()))
 }
 
 /// The fields as one JSON object (repeated paths as arrays; secrets redacted).
@@ -1032,23 +1061,38 @@ pub(crate) fn fields_json(fields: &[(String, String)]) -> String {
 pub(crate) fn fields_json_column<'a>(
     rows: impl ExactSizeIterator<Item = &'a [(String, String)]>,
 ) -> ArrayRef {
+    nullable_fields_json_column(rows.map(Some))
+}
+
+/// [`fields_json_column`] with null rows (`None`).
+pub(crate) fn nullable_fields_json_column<'a, F: Borrow<(String, String)> + 'a>(
+    rows: impl ExactSizeIterator<Item = Option<&'a [F]>>,
+) -> ArrayRef {
     let mut json = StringBuilder::with_capacity(rows.len(), rows.len() * 256);
     let mut row = String::new();
     for fields in rows {
-        row.clear();
-        write_fields_json(&mut row, fields);
-        json.append_value(&row);
+        match fields {
+            Some(fields) => {
+                row.clear();
+                write_fields_json(&mut row, fields);
+                json.append_value(&row);
+            }
+            None => json.append_null(),
+        }
     }
     Arc::new(json.finish())
 }
 
 /// [`fields_json`] appended to `out` (no allocation when `out` has room).
-fn write_fields_json(out: &mut String, fields: &[(String, String)]) {
+/// `fields` are the pairs or references to them.
+fn write_fields_json<F: Borrow<(String, String)>>(out: &mut String, fields: &[F]) {
+    let path_at = |i: usize| fields[i].borrow().0.as_str();
     let start = out.len();
     out.push('{');
-    for (i, (path, value)) in fields.iter().enumerate() {
+    for (i, field) in fields.iter().enumerate() {
+        let (path, value) = field.borrow();
         // Each path once, at its first appearance.
-        if fields[..i].iter().any(|(p, _)| p == path) {
+        if (0..i).any(|j| path_at(j) == path) {
             continue;
         }
         if out.len() > start + 1 {
@@ -1056,15 +1100,19 @@ fn write_fields_json(out: &mut String, fields: &[(String, String)]) {
         }
         push_json_string(out, path);
         out.push(':');
-        let repeats = fields[i + 1..].iter().filter(|(p, _)| p == path).count();
+        let mut repeats = fields[i + 1..]
+            .iter()
+            .map(|f| f.borrow())
+            .filter(|(p, _)| p == path)
+            .peekable();
         if is_secret(path) {
             push_json_string(out, REDACTED);
-        } else if repeats == 0 {
+        } else if repeats.peek().is_none() {
             push_json_string(out, value);
         } else {
             out.push('[');
             push_json_string(out, value);
-            for (_, v) in fields[i + 1..].iter().filter(|(p, _)| p == path) {
+            for (_, v) in repeats {
                 out.push(',');
                 push_json_string(out, v);
             }
@@ -1076,7 +1124,6 @@ fn write_fields_json(out: &mut String, fields: &[(String, String)]) {
 
 /// `s` as a JSON string: runs without anything to escape are copied whole.
 fn push_json_string(out: &mut String, s: &str) {
-    use std::fmt::Write as _;
     out.push('"');
     let mut run = 0;
     for (i, b) in s.bytes().enumerate() {
@@ -1205,6 +1252,31 @@ mod tests {
             "{json}"
         );
         assert!(json.contains("\"client_id\":\"abc\""), "{json}");
+    }
+
+    #[test]
+    fn secrets_are_found_by_leaf_name_whatever_the_case_and_underscores() {
+        use super::is_secret;
+        for path in [
+            "client_secret",
+            "ClientSecret",
+            "a/b/REGISTRATION_ACCESS_TOKEN",
+            "x/access_token@type",
+            "refresh__token",
+        ] {
+            assert!(is_secret(path), "{path}");
+        }
+        for path in [
+            "client_id",
+            "clientsecrets",
+            "clientsecre",
+            "access_token/expiry",
+            "token",
+            "",
+            "áccesstoken",
+        ] {
+            assert!(!is_secret(path), "{path}");
+        }
     }
 
     #[test]

@@ -296,3 +296,92 @@ fn corrections_compare_starts_written_in_milliseconds_as_converted() {
         .collect();
     assert_eq!(marked, vec![Some(1_704_096_900 * 1_000_000)]);
 }
+
+/// The one batch of a small table, with its rows.
+fn table(xml: &str, table: Table) -> RecordBatch {
+    let (batches, _) = convert_slice("t.xml", xml.as_bytes(), &Default::default()).unwrap();
+    let b = &batches[&table];
+    arrow_select::concat::concat_batches(&b[0].schema(), b).unwrap()
+}
+
+fn texts(batch: &RecordBatch, column: &str) -> Vec<Option<String>> {
+    let c = batch.column_by_name(column).unwrap().as_string::<i32>();
+    c.iter().map(|v| v.map(str::to_owned)).collect()
+}
+
+fn ints(batch: &RecordBatch, column: &str) -> Vec<Option<i64>> {
+    let c = batch.column_by_name(column).unwrap();
+    c.as_primitive::<arrow_array::types::Int64Type>()
+        .iter()
+        .collect()
+}
+
+#[test]
+fn reading_type_and_usage_point_fields_as_columns_and_json() {
+    // ReadingType 1: a repeated field (the first counts), a field that is
+    // not a number, fields espi has no column for (one repeated, one
+    // nested); ReadingType 2: a unit code with no symbol. UsagePoint 1: a
+    // secret, a repeated path and text to escape.
+    let xml = r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:espi="http://naesb.org/espi">
+<entry><link rel="self" href="/ReadingType/1"/><content><espi:ReadingType>
+  <espi:powerOfTenMultiplier> -3 </espi:powerOfTenMultiplier><espi:uom>72</espi:uom>
+  <espi:note>a</espi:note><espi:kind>twelve</espi:kind><espi:powerOfTenMultiplier>0</espi:powerOfTenMultiplier>
+  <espi:interharmonic><espi:numerator>7</espi:numerator></espi:interharmonic>
+  <espi:note>b</espi:note><espi:vendor><espi:code>X1</espi:code></espi:vendor>
+</espi:ReadingType></content></entry>
+<entry><link rel="self" href="/ReadingType/2"/><content><espi:ReadingType>
+  <espi:uom>9999</espi:uom><espi:flowDirection>19</espi:flowDirection>
+</espi:ReadingType></content></entry>
+<entry><link rel="self" href="/UsagePoint/1"/><content><espi:UsagePoint>
+  <espi:ServiceCategory><espi:kind>0</espi:kind></espi:ServiceCategory>
+  <espi:Access_Token>t0k3n</espi:Access_Token><espi:roleFlags>01</espi:roleFlags>
+  <espi:name>say "hi"</espi:name><espi:roleFlags>02</espi:roleFlags>
+</espi:UsagePoint></content></entry>
+</feed>"#;
+    let rt = table(xml, Table::ReadingTypes);
+    assert_eq!(
+        texts(&rt, "reading_type"),
+        [Some("ReadingType/1".into()), Some("ReadingType/2".into())]
+    );
+    assert_eq!(ints(&rt, "power_of_ten_multiplier"), [Some(-3), None]);
+    assert_eq!(ints(&rt, "uom"), [Some(72), Some(9999)]);
+    assert_eq!(ints(&rt, "kind"), [None, None]);
+    assert_eq!(ints(&rt, "flow_direction"), [None, Some(19)]);
+    assert_eq!(ints(&rt, "interharmonic_numerator"), [Some(7), None]);
+    assert_eq!(ints(&rt, "interharmonic_denominator"), [None, None]);
+    assert_eq!(texts(&rt, "uom_symbol"), [Some("Wh".into()), None]);
+    assert_eq!(
+        texts(&rt, "flow_direction_name"),
+        [None, Some("reverse".into())]
+    );
+    assert_eq!(
+        texts(&rt, "unit"),
+        [Some("kWh".into()), Some("uom:9999".into())]
+    );
+    let other: Vec<Option<serde_json::Value>> = texts(&rt, "other_fields")
+        .into_iter()
+        .map(|t| t.map(|t| serde_json::from_str(&t).unwrap()))
+        .collect();
+    assert_eq!(
+        other,
+        [
+            Some(serde_json::json!({"note": ["a", "b"], "vendor/code": "X1"})),
+            None
+        ]
+    );
+
+    let up = table(xml, Table::UsagePoints);
+    assert_eq!(texts(&up, "usage_point"), [Some("UsagePoint/1".into())]);
+    assert_eq!(texts(&up, "role_flags"), [Some("01".into())]);
+    let fields: serde_json::Value =
+        serde_json::from_str(texts(&up, "fields")[0].as_deref().unwrap()).unwrap();
+    assert_eq!(
+        fields,
+        serde_json::json!({
+            "ServiceCategory/kind": "0",
+            "Access_Token": "[redacted]",
+            "roleFlags": ["01", "02"],
+            "name": "say \"hi\"",
+        })
+    );
+}
