@@ -1217,40 +1217,58 @@ fn push_quality(
 
 /// `quality_name`: the name of each row's first quality code.
 fn quality_names(quality: &[Option<i32>]) -> ArrayRef {
-    static NAMES: std::sync::OnceLock<(Vec<i32>, ArrayRef)> = std::sync::OnceLock::new();
-    let (codes, values) = NAMES.get_or_init(|| {
-        let codes: Vec<i32> = (0..64)
-            .filter(|&c| quality_name(c.into()).is_some())
-            .collect();
-        let values: ArrayRef = Arc::new(StringArray::from_iter_values(
-            codes.iter().filter_map(|&c| quality_name(c.into())),
-        ));
-        (codes, values)
+    /// Dictionary key of each code below 64 (-1: no name), and the names.
+    static NAMES: std::sync::OnceLock<([i32; 64], ArrayRef)> = std::sync::OnceLock::new();
+    let (key_of_code, values) = NAMES.get_or_init(|| {
+        let mut keys = [-1; 64];
+        let mut names = Vec::new();
+        for code in 0..64 {
+            if let Some(name) = quality_name(code.into()) {
+                keys[code as usize] = names.len() as i32;
+                names.push(name);
+            }
+        }
+        let values: ArrayRef = Arc::new(StringArray::from_iter_values(names));
+        (keys, values)
     });
-    let keys: Int32Array = quality
-        .iter()
-        .map(|q| q.and_then(|q| codes.iter().position(|&c| c == q).map(|k| k as i32)))
-        .collect();
+    let keys = dictionary_keys(quality, |q| {
+        let key = *key_of_code.get(usize::try_from(q).ok()?)?;
+        (key >= 0).then_some(key)
+    });
     Arc::new(DictionaryArray::<Int32Type>::new(keys, values.clone()))
 }
 
 /// `tou_name`: the name of each row's TOU code.
 fn tou_names(tou: &[Option<i32>], names: &TouNames) -> ArrayRef {
     let mut codes: Vec<i32> = Vec::new();
-    let keys: Int32Array = tou
-        .iter()
-        .map(|t| {
-            t.map(|t| match codes.iter().position(|&c| c == t) {
-                Some(k) => k as i32,
-                None => {
-                    codes.push(t);
-                    (codes.len() - 1) as i32
-                }
-            })
+    let keys = dictionary_keys(tou, |t| {
+        Some(match codes.iter().position(|&c| c == t) {
+            Some(k) => k as i32,
+            None => {
+                codes.push(t);
+                (codes.len() - 1) as i32
+            }
         })
-        .collect();
+    });
     let values = StringArray::from_iter_values(codes.iter().map(|&c| names.name(c.into())));
     Arc::new(DictionaryArray::<Int32Type>::new(keys, Arc::new(values)))
+}
+
+/// Dictionary keys of optional codes (`key` of each code, null where there
+/// is no code or no key), in straight passes as [`option_array`].
+fn dictionary_keys(codes: &[Option<i32>], mut key: impl FnMut(i32) -> Option<i32>) -> Int32Array {
+    let mut keys: Vec<i32> = codes
+        .iter()
+        .map(|c| c.and_then(&mut key).unwrap_or(-1))
+        .collect();
+    if !keys.contains(&-1) {
+        return Int32Array::new(keys.into(), None);
+    }
+    let nulls = NullBuffer::from_iter(keys.iter().map(|&k| k >= 0));
+    for k in &mut keys {
+        *k = (*k).max(0);
+    }
+    Int32Array::new(keys.into(), Some(nulls))
 }
 
 impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
