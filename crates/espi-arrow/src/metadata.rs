@@ -26,6 +26,7 @@ use espi_model::links::{
 use espi_model::local_time::LocalTimeParameters;
 use espi_model::numbers::{parse_i64, parse_rfc3339_micros};
 use espi_model::resource::{Entry, Namespace, ReadingAttributes, Resource, READING_TYPE_FIELDS};
+use espi_model::text::trim;
 use espi_model::units::normalise;
 
 use crate::converter::SeriesStats;
@@ -1190,7 +1191,7 @@ pub(crate) fn envelope_columns<'a>(
         match x {
             Some(entry) => {
                 for h in &entry.related_hrefs {
-                    related.values().append_value(h.trim());
+                    related.values().append_value(trim(h));
                 }
                 related.append(true);
             }
@@ -1203,8 +1204,8 @@ pub(crate) fn envelope_columns<'a>(
         Arc::new(UInt64Array::from_iter(
             e.iter().map(|x| x.map(|x| x.offset)),
         )),
-        text(|x| x.self_href.as_deref().map(str::trim)),
-        text(|x| x.up_href.as_deref().map(str::trim)),
+        text(|x| x.self_href.as_deref().map(trim)),
+        text(|x| x.up_href.as_deref().map(trim)),
         Arc::new(related.finish()),
         text(|x| x.title.as_deref()),
         time(|x| x.published.as_deref()),

@@ -74,6 +74,14 @@ impl Tags {
         }
     }
 
+    /// Are these the tags of `prefix` (empty for the default namespace)?
+    pub(crate) fn of_prefix(&self, prefix: &str) -> bool {
+        match self.prefix.split_last() {
+            Some((b':', p)) => p == prefix.as_bytes(),
+            _ => self.prefix.is_empty() && prefix.is_empty(),
+        }
+    }
+
     /// `</P:name>`.
     pub(crate) fn end_tag(&self, name: &[u8]) -> Vec<u8> {
         let mut t = b"</".to_vec();

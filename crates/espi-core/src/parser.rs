@@ -10,6 +10,7 @@ use std::io::BufRead;
 
 use espi_model::numbers::{parse_i64, parse_seconds_to_micros};
 use espi_model::resource::{Entry, Namespace, Resource};
+use espi_model::text::trim;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
@@ -420,7 +421,7 @@ enum LinkRel {
 impl LinkRel {
     /// The relation named by a `rel` value (surrounding white space ignored).
     fn of(value: &str) -> LinkRel {
-        match value.trim() {
+        match trim(value) {
             "self" => LinkRel::SelfLink,
             "up" => LinkRel::Up,
             "related" => LinkRel::Related,
@@ -429,11 +430,11 @@ impl LinkRel {
     }
 
     /// Keep `href` in the entry field of this relation (others are dropped).
-    fn keep(self, entry: &mut Entry, href: String) {
+    fn keep(self, entry: &mut Entry, href: impl Into<String>) {
         match self {
-            LinkRel::SelfLink => entry.self_href = Some(href),
-            LinkRel::Up => entry.up_href = Some(href),
-            LinkRel::Related => entry.related_hrefs.push(href),
+            LinkRel::SelfLink => entry.self_href = Some(href.into()),
+            LinkRel::Up => entry.up_href = Some(href.into()),
+            LinkRel::Related => entry.related_hrefs.push(href.into()),
             LinkRel::Absent | LinkRel::Other => {}
         }
     }
@@ -755,7 +756,14 @@ impl<'o, 'i> Machine<'o, 'i> {
         self.field_path.clear();
         if local == "IntervalBlock" {
             let prefix = qname.prefix().map_or("", |p| p.into_inner());
-            self.block_tags = Some(Tags::new(prefix));
+            // Blocks of a feed share their prefix: its tags are spelled once.
+            if !self
+                .block_tags
+                .as_ref()
+                .is_some_and(|t| t.of_prefix(prefix))
+            {
+                self.block_tags = Some(Tags::new(prefix));
+            }
             Tag::Block
         } else {
             Tag::Generic
@@ -830,13 +838,12 @@ impl<'o, 'i> Machine<'o, 'i> {
                     TextField::Updated => &mut entry.updated,
                 };
                 if slot.is_none() {
-                    *slot = Some(text.trim().to_owned());
+                    *slot = Some(trim(text).to_owned());
                 }
             }
             Item::Link { rel, href } => {
                 if let Some(href) = href {
-                    rel.map_or(LinkRel::Absent, LinkRel::of)
-                        .keep(entry, href.to_owned());
+                    rel.map_or(LinkRel::Absent, LinkRel::of).keep(entry, href);
                 }
             }
         }
@@ -908,7 +915,7 @@ impl<'o, 'i> Machine<'o, 'i> {
                 self.field_path.trim_start_matches('/'),
                 key.local_name().into_inner()
             );
-            resource.fields.push((path, attr.value.trim().to_owned()));
+            resource.fields.push((path, trim(&attr.value).to_owned()));
         }
     }
 
@@ -983,7 +990,7 @@ impl<'o, 'i> Machine<'o, 'i> {
                 } else {
                     "interval/duration"
                 };
-                let value = self.text.trim().to_owned();
+                let value = trim(&self.text).to_owned();
                 if let Some(block) = self.resource.as_mut() {
                     block.fields.push((name.to_owned(), value));
                 }
@@ -994,7 +1001,7 @@ impl<'o, 'i> Machine<'o, 'i> {
                     self.end_resource();
                 } else {
                     if leaf {
-                        let value = self.text.trim().to_owned();
+                        let value = trim(&self.text).to_owned();
                         if let Some(resource) = self.resource.as_mut() {
                             let path = self.field_path[1..].to_owned();
                             resource.fields.push((path, value));
@@ -1023,7 +1030,7 @@ impl<'o, 'i> Machine<'o, 'i> {
         if let Some(state) = self.entry.as_mut() {
             let slot = field(&mut state.entry);
             if slot.is_none() {
-                *slot = Some(self.text.trim().to_owned());
+                *slot = Some(trim(&self.text).to_owned());
             }
         }
     }

@@ -183,3 +183,54 @@ fn envelope_variations_read_the_same_on_both_paths() {
         assert_same(&xml.as_bytes()[..cut], &format!("cut at {cut}"));
     }
 }
+
+/// Blocks spelled with different prefixes, one after another (the scanner
+/// spells its tags once per prefix and keeps them while the prefix stays):
+/// every reading, as the general path reads it.
+#[test]
+fn blocks_with_changing_prefixes_read_the_same_on_both_paths() {
+    let block = |p: &str, value: u32| {
+        let q = if p.is_empty() {
+            String::new()
+        } else {
+            format!("{p}:")
+        };
+        let xmlns = if p.is_empty() {
+            " xmlns=\"http://naesb.org/espi\"".to_owned()
+        } else {
+            format!(" xmlns:{p}=\"http://naesb.org/espi\"")
+        };
+        format!(
+            "<a:entry><a:content><{q}IntervalBlock{xmlns}><{q}IntervalReading><{q}timePeriod>\
+             <{q}duration>900</{q}duration><{q}start>{}</{q}start></{q}timePeriod>\
+             <{q}value>{value}</{q}value></{q}IntervalReading></{q}IntervalBlock></a:content></a:entry>",
+            1_700_000_000 + 900 * value
+        )
+    };
+    let entries: String = [("p", 1), ("p", 2), ("q", 3), ("", 4), ("p", 5), ("pq", 6)]
+        .iter()
+        .map(|&(p, v)| block(p, v))
+        .collect();
+    let xml = format!("<a:feed xmlns:a=\"http://www.w3.org/2005/Atom\">{entries}</a:feed>");
+    assert_same(xml.as_bytes(), "changing prefixes");
+    let mut rec = Recorder::default();
+    parse_slice(xml.as_bytes(), &ParseOptions::default(), &mut rec).unwrap();
+    let values: Vec<String> = rec
+        .events
+        .iter()
+        .filter(|e| e.starts_with("Reading"))
+        .map(|e| {
+            e.split("value: ")
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        values,
+        ["Some(1)", "Some(2)", "Some(3)", "Some(4)", "Some(5)", "Some(6)"]
+    );
+}

@@ -29,5 +29,6 @@ pub mod local_time;
 pub mod numbers;
 pub mod quality;
 pub mod resource;
+pub mod text;
 pub mod tou;
 pub mod units;

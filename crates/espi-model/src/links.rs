@@ -18,7 +18,7 @@
 /// assert_eq!(normalise_href("ReadingType/07"), "ReadingType/07");
 /// ```
 pub fn normalise_href(href: &str) -> &str {
-    let mut h = href.trim();
+    let mut h = crate::text::trim(href);
     if let Some(scheme_end) = scheme_end(h) {
         let after = &h[scheme_end + 3..];
         h = match after.find('/') {

@@ -189,7 +189,7 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// assert_eq!(parse_rfc3339_micros("yesterday"), None);
 /// ```
 pub fn parse_rfc3339_micros(text: &str) -> Option<i64> {
-    let b = text.trim().as_bytes();
+    let b = crate::text::trim(text).as_bytes();
     let num = |s: &[u8]| -> Option<i64> {
         if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
             return None;
