@@ -131,12 +131,37 @@ pub(crate) fn is_xml_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// The position of the first byte from `pos` on that is not XML white
+/// space (or the end). Indentation is skipped eight bytes at a time.
 #[inline]
 pub(crate) fn skip_space(input: &[u8], mut pos: usize) -> usize {
+    if input.get(pos).is_none_or(|&b| !is_xml_space(b)) {
+        return pos;
+    }
+    while let Some(word) = input.get(pos..pos + 8) {
+        let x = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        let other = !space_bytes(x) & HIGH_BITS;
+        if other != 0 {
+            return pos + (other.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
+    }
     while pos < input.len() && is_xml_space(input[pos]) {
         pos += 1;
     }
     pos
+}
+
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+const LOW_BITS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// The high bit of each byte of `x` that is XML white space (exactly: no
+/// carries between bytes).
+#[inline(always)]
+fn space_bytes(x: u64) -> u64 {
+    let zero = |y: u64| !(((y & LOW_BITS) + LOW_BITS) | y | LOW_BITS);
+    let each = |b: u8| u64::from_le_bytes([b; 8]);
+    zero(x ^ each(b' ')) | zero(x ^ each(b'\n')) | zero(x ^ each(b'\t')) | zero(x ^ each(b'\r'))
 }
 
 /// Which known child a name is.
@@ -312,6 +337,42 @@ mod tests {
             out.push(r.clone())
         });
         (n, out)
+    }
+
+    #[test]
+    fn skip_space_stops_at_the_first_byte_that_is_not_white_space() {
+        let byte_by_byte = |input: &[u8], mut pos: usize| {
+            while pos < input.len() && is_xml_space(input[pos]) {
+                pos += 1;
+            }
+            pos
+        };
+        // Every byte value after runs of every length of each space kind,
+        // at every offset of the word.
+        for stop in 0..=255u8 {
+            for space in [b' ', b'\n', b'\t', b'\r'] {
+                for run in 0..20 {
+                    for lead in 0..9 {
+                        let mut input = vec![b'x'; lead];
+                        input.extend(std::iter::repeat_n(space, run));
+                        input.push(stop);
+                        input.extend_from_slice(b"  <a>");
+                        for from in 0..=lead {
+                            assert_eq!(
+                                skip_space(&input, from),
+                                byte_by_byte(&input, from),
+                                "{input:?} from {from}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        let mixed = b"\r\n\t \t\t\n\n   \r \t\n\x0b<";
+        assert_eq!(skip_space(mixed, 0), mixed.len() - 2);
+        assert_eq!(skip_space(b"   ", 0), 3);
+        assert_eq!(skip_space(b"", 0), 0);
+        assert_eq!(skip_space(b" ", 1), 1);
     }
 
     #[test]
