@@ -56,7 +56,7 @@ use espi_model::units::{cost_in_currency, normalise, scale_exact};
 use crate::converter::{block_meter_reading_key, interval_start_us, MILLISECONDS_FROM_US};
 use crate::metadata::{
     batch, envelope_columns, envelope_fields, fields_json, fields_json_column, int_field,
-    push_source,
+    push_source, text_array,
 };
 use crate::schema::timestamp_utc;
 use crate::TABLE_BATCH_ROWS;
@@ -587,7 +587,7 @@ impl<'a> Columns<'a> {
     }
 
     fn text(&mut self, name: impl Into<String>, f: impl Fn(&'a Row) -> Option<&'a str>) {
-        let a = StringArray::from_iter(self.rows.iter().map(f));
+        let a = text_array(self.rows.iter().map(&f));
         self.push(name, DataType::Utf8, Arc::new(a));
     }
 
