@@ -18,10 +18,10 @@ use arrow_array::types::{
     ArrowPrimitiveType, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType,
 };
 use arrow_array::{
-    ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int32Array, Int64Array, PrimitiveArray,
-    RecordBatch, StringArray, TimestampMicrosecondArray,
+    ArrayRef, BooleanArray, DictionaryArray, Int32Array, Int64Array, PrimitiveArray, RecordBatch,
+    StringArray, TimestampMicrosecondArray,
 };
-use arrow_buffer::{NullBuffer, ScalarBuffer};
+use arrow_buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 use espi_core::{ParseError, Reading, Sink};
 use espi_model::codes::quality_name;
 use espi_model::links::{
@@ -714,10 +714,10 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         }
         DerivedColumns {
             superseded,
-            local_start: Arc::new(TimestampMicrosecondArray::from(local_start)),
-            is_dst: Arc::new(BooleanArray::from(is_dst)),
-            accumulation_behaviour: Arc::new(Int32Array::from(accumulation)),
-            interval_delta: Arc::new(Float64Array::from(delta)),
+            local_start: Arc::new(option_array::<TimestampMicrosecondType>(&local_start)),
+            is_dst: Arc::new(option_booleans(&is_dst)),
+            accumulation_behaviour: Arc::new(option_array::<Int32Type>(&accumulation)),
+            interval_delta: Arc::new(option_array::<Float64Type>(&delta)),
         }
     }
 
@@ -1057,6 +1057,14 @@ fn option_array<T: ArrowPrimitiveType>(values: &[Option<T::Native>]) -> Primitiv
     let data: ScalarBuffer<T::Native> = values.iter().map(|v| v.unwrap_or_default()).collect();
     let nulls = (missing > 0).then(|| NullBuffer::from_iter(values.iter().map(Option::is_some)));
     PrimitiveArray::new(data, nulls)
+}
+
+/// [`option_array`] of booleans.
+fn option_booleans(values: &[Option<bool>]) -> BooleanArray {
+    let data = BooleanBuffer::collect_bool(values.len(), |i| values[i] == Some(true));
+    let missing = values.iter().any(Option::is_none);
+    let nulls = missing.then(|| NullBuffer::from_iter(values.iter().map(Option::is_some)));
+    BooleanArray::new(data, nulls)
 }
 
 /// The per-row buffers of a readings batch that are copied into Arrow
