@@ -164,27 +164,9 @@ fn space_bytes(x: u64) -> u64 {
     zero(x ^ each(b' ')) | zero(x ^ each(b'\n')) | zero(x ^ each(b'\t')) | zero(x ^ each(b'\r'))
 }
 
-/// Which known child a name is.
-#[inline]
-fn child(name: &[u8]) -> Option<Child> {
-    let c = match name.len() {
-        3 if same(name, b"tou") => Child::Tou,
-        3 if same(name, b"cpp") => Child::Cpp,
-        4 if same(name, b"cost") => Child::Cost,
-        5 if same(name, b"value") => Child::Value,
-        5 if same(name, b"start") => Child::Start,
-        7 if same(name, b"quality") => Child::Quality,
-        8 if same(name, b"duration") => Child::Duration,
-        10 if same(name, b"timePeriod") => Child::TimePeriod,
-        14 if same(name, b"ReadingQuality") => Child::ReadingQuality,
-        15 if same(name, b"IntervalReading") => Child::IntervalReading,
-        15 if same(name, b"consumptionTier") => Child::ConsumptionTier,
-        _ => return None,
-    };
-    Some(c)
-}
-
 /// A child start tag `<P:name>` at `pos`: which child, and the position after `>`.
+/// The name's first letter picks the candidates, each compared whole with
+/// its `>` (word loads): no scan of the name byte by byte.
 #[inline]
 fn open_tag(input: &[u8], pos: usize, tags: &Tags) -> Option<(Child, usize)> {
     if input.get(pos) != Some(&b'<') {
@@ -194,15 +176,25 @@ fn open_tag(input: &[u8], pos: usize, tags: &Tags) -> Option<(Child, usize)> {
     if !at(input, pos + 1, &tags.prefix) {
         return None;
     }
-    let rest = input.get(name_start..)?;
-    let len = rest
+    let candidates: &[(Child, &[u8])] = match *input.get(name_start)? {
+        b't' => &[(Child::TimePeriod, b"timePeriod>"), (Child::Tou, b"tou>")],
+        b'd' => &[(Child::Duration, b"duration>")],
+        b's' => &[(Child::Start, b"start>")],
+        b'v' => &[(Child::Value, b"value>")],
+        b'c' => &[
+            (Child::Cost, b"cost>"),
+            (Child::Cpp, b"cpp>"),
+            (Child::ConsumptionTier, b"consumptionTier>"),
+        ],
+        b'q' => &[(Child::Quality, b"quality>")],
+        b'R' => &[(Child::ReadingQuality, b"ReadingQuality>")],
+        b'I' => &[(Child::IntervalReading, b"IntervalReading>")],
+        _ => return None,
+    };
+    candidates
         .iter()
-        .take(16)
-        .position(|&b| !b.is_ascii_alphabetic())?;
-    if len == 0 || rest[len] != b'>' {
-        return None;
-    }
-    Some((child(&rest[..len])?, name_start + len + 1))
+        .find(|(_, tag)| at(input, name_start, tag))
+        .map(|&(child, tag)| (child, name_start + tag.len()))
 }
 
 /// The text of a leaf (from `pos`, after its start tag) and the position
@@ -337,6 +329,69 @@ mod tests {
             out.push(r.clone())
         });
         (n, out)
+    }
+
+    #[test]
+    fn open_tag_knows_exactly_the_children_and_nothing_else() {
+        // Reference: the name is the run of ASCII letters, which must be
+        // followed by `>` and be one of the known children.
+        let reference = |input: &[u8], tags: &Tags| -> Option<(Child, usize)> {
+            if input.first() != Some(&b'<') || !at(input, 1, &tags.prefix) {
+                return None;
+            }
+            let start = 1 + tags.prefix.len();
+            let rest = input.get(start..)?;
+            let len = rest.iter().position(|b| !b.is_ascii_alphabetic())?;
+            if len == 0 || rest[len] != b'>' {
+                return None;
+            }
+            let i = NAMES.iter().position(|n| *n == &rest[..len])?;
+            let child = [
+                Child::IntervalReading,
+                Child::TimePeriod,
+                Child::Start,
+                Child::Duration,
+                Child::Value,
+                Child::Cost,
+                Child::Tou,
+                Child::ConsumptionTier,
+                Child::Cpp,
+                Child::ReadingQuality,
+                Child::Quality,
+            ][i];
+            Some((child, start + len + 1))
+        };
+        for prefix in ["", "e", "espi"] {
+            let tags = Tags::new(prefix);
+            let p = if prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{prefix}:")
+            };
+            let mut names: Vec<String> = NAMES
+                .iter()
+                .map(|n| String::from_utf8(n.to_vec()).unwrap())
+                .collect();
+            for n in names.clone() {
+                names.push(format!("{n}s"));
+                names.push(n[..n.len() - 1].to_owned());
+                names.push(n.to_uppercase());
+                names.push(format!("x{n}"));
+            }
+            names.extend(["", "t", "c", "to", "valu", "Value", "costs"].map(String::from));
+            for name in &names {
+                for after in [">", ">7<", " >", "/>", " a='1'>", "", "1>"] {
+                    for pre in [p.as_str(), "", "q:"] {
+                        let input = format!("<{pre}{name}{after}");
+                        assert!(
+                            open_tag(input.as_bytes(), 0, &tags)
+                                == reference(input.as_bytes(), &tags),
+                            "{input:?} with prefix {prefix:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
