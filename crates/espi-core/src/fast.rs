@@ -155,13 +155,46 @@ pub(crate) fn skip_space(input: &[u8], mut pos: usize) -> usize {
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 const LOW_BITS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 
-/// The high bit of each byte of `x` that is XML white space (exactly: no
-/// carries between bytes).
+/// The high bit of each byte of `x` that is zero (exactly: no carries
+/// between bytes).
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
+    !(((x & LOW_BITS) + LOW_BITS) | x | LOW_BITS)
+}
+
+/// The high bit of each byte of `x` that equals `b`.
+#[inline(always)]
+fn bytes_equal(x: u64, b: u8) -> u64 {
+    zero_bytes(x ^ u64::from_le_bytes([b; 8]))
+}
+
+/// The high bit of each byte of `x` that is XML white space.
 #[inline(always)]
 fn space_bytes(x: u64) -> u64 {
-    let zero = |y: u64| !(((y & LOW_BITS) + LOW_BITS) | y | LOW_BITS);
-    let each = |b: u8| u64::from_le_bytes([b; 8]);
-    zero(x ^ each(b' ')) | zero(x ^ each(b'\n')) | zero(x ^ each(b'\t')) | zero(x ^ each(b'\r'))
+    bytes_equal(x, b' ') | bytes_equal(x, b'\n') | bytes_equal(x, b'\t') | bytes_equal(x, b'\r')
+}
+
+/// Where the text at the start of `input` ends: its first `<` or `&`.
+/// Short texts (numbers) are searched a word at a time, longer ones with
+/// memchr.
+#[inline]
+fn text_end(input: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(word) = input.get(i..i + 8) {
+        let x = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        let hit = (bytes_equal(x, b'<') | bytes_equal(x, b'&')) & HIGH_BITS;
+        if hit != 0 {
+            return Some(i + (hit.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+        if i == 32 {
+            return memchr::memchr2(b'<', b'&', &input[i..]).map(|j| i + j);
+        }
+    }
+    input[i..]
+        .iter()
+        .position(|&b| b == b'<' || b == b'&')
+        .map(|j| i + j)
 }
 
 /// A child start tag `<P:name>` at `pos`: which child, and the position after `>`.
@@ -201,11 +234,12 @@ fn open_tag(input: &[u8], pos: usize, tags: &Tags) -> Option<(Child, usize)> {
 /// after its end tag.
 #[inline]
 fn leaf<'a>(input: &'a [u8], pos: usize, tags: &Tags, which: Child) -> Option<(&'a [u8], usize)> {
-    let end = pos + memchr::memchr(b'<', input.get(pos..)?)?;
-    let text = &input[pos..end];
-    if text.contains(&b'&') {
+    let end = pos + text_end(input.get(pos..)?)?;
+    if input[end] != b'<' {
+        // An entity or character reference: left to the general path.
         return None;
     }
+    let text = &input[pos..end];
     let close = tags.end(which);
     at(input, end, close).then_some((text, end + close.len()))
 }
@@ -392,6 +426,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn text_ends_at_the_first_markup_or_reference() {
+        let reference = |input: &[u8]| input.iter().position(|&b| b == b'<' || b == b'&');
+        for len in 0..80 {
+            for stop in [b'<', b'&', b'>', b'x'] {
+                for tail in [&b""[..], b"<a>", b"&amp;<"] {
+                    let mut input = vec![b'7'; len];
+                    input.push(stop);
+                    input.extend_from_slice(tail);
+                    assert_eq!(text_end(&input), reference(&input), "{input:?}");
+                }
+            }
+        }
+        assert_eq!(text_end(b""), None);
     }
 
     #[test]
