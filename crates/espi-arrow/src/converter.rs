@@ -1009,24 +1009,18 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             quality_names(quality),
             Arc::new(option_array::<Int32Type>(quality)),
             Arc::new(qualities.finish()),
-            Arc::new(BooleanArray::from_iter(
-                flags.iter().map(|f| Some(f.estimated())),
-            )),
-            Arc::new(BooleanArray::from_iter(
-                flags.iter().map(|f| Some(f.edited())),
-            )),
-            Arc::new(BooleanArray::from_iter(
-                flags.iter().map(|f| Some(f.validated())),
-            )),
-            Arc::new(BooleanArray::from_iter(flags.iter().map(|f| Some(f.raw())))),
+            Arc::new(booleans(flags.len(), |i| flags[i].estimated())),
+            Arc::new(booleans(flags.len(), |i| flags[i].edited())),
+            Arc::new(booleans(flags.len(), |i| flags[i].validated())),
+            Arc::new(booleans(flags.len(), |i| flags[i].raw())),
             tou_names(tou, &self.options.tou_names),
             Arc::new(option_array::<Int32Type>(tou)),
             Arc::new(option_array::<Int64Type>(cost_raw)),
             Arc::new(option_array::<Float64Type>(cost)),
             Arc::new(option_array::<Int32Type>(tier)),
             Arc::new(option_array::<Int32Type>(cpp)),
-            Arc::new(BooleanArray::from(derived)),
-            Arc::new(BooleanArray::from(derived_columns.superseded.clone())),
+            Arc::new(booleans(derived.len(), |i| derived[i])),
+            Arc::new(booleans(n, |i| derived_columns.superseded[i])),
             Arc::new(option_array::<TimestampMicrosecondType>(updated).with_timezone("UTC")),
             Arc::new(source_array),
         ];
@@ -1040,7 +1034,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         }
         self.counts.readings_superseded_dropped += superseded;
         self.counts.readings_written -= superseded;
-        let keep = BooleanArray::from_iter(derived_columns.superseded.iter().map(|s| Some(!s)));
+        let keep = booleans(n, |i| !derived_columns.superseded[i]);
         arrow_select::filter::filter_record_batch(&batch, &keep)
             .expect("a filter of the batch's own length")
     }
@@ -1055,7 +1049,7 @@ fn option_array<T: ArrowPrimitiveType>(values: &[Option<T::Native>]) -> Primitiv
         return PrimitiveArray::new_null(values.len());
     }
     let data: ScalarBuffer<T::Native> = values.iter().map(|v| v.unwrap_or_default()).collect();
-    let nulls = (missing > 0).then(|| NullBuffer::from_iter(values.iter().map(Option::is_some)));
+    let nulls = (missing > 0).then(|| validity(values));
     PrimitiveArray::new(data, nulls)
 }
 
@@ -1063,8 +1057,20 @@ fn option_array<T: ArrowPrimitiveType>(values: &[Option<T::Native>]) -> Primitiv
 fn option_booleans(values: &[Option<bool>]) -> BooleanArray {
     let data = BooleanBuffer::collect_bool(values.len(), |i| values[i] == Some(true));
     let missing = values.iter().any(Option::is_none);
-    let nulls = missing.then(|| NullBuffer::from_iter(values.iter().map(Option::is_some)));
-    BooleanArray::new(data, nulls)
+    BooleanArray::new(data, missing.then(|| validity(values)))
+}
+
+/// A boolean column with no nulls: `value(i)` of each row, packed 64 rows
+/// at a time.
+fn booleans(len: usize, value: impl FnMut(usize) -> bool) -> BooleanArray {
+    BooleanArray::new(BooleanBuffer::collect_bool(len, value), None)
+}
+
+/// The validity of optional values, packed 64 rows at a time.
+fn validity<T>(values: &[Option<T>]) -> NullBuffer {
+    NullBuffer::new(BooleanBuffer::collect_bool(values.len(), |i| {
+        values[i].is_some()
+    }))
 }
 
 /// The per-row buffers of a readings batch that are copied into Arrow
@@ -1272,7 +1278,7 @@ fn dictionary_keys(codes: &[Option<i32>], mut key: impl FnMut(i32) -> Option<i32
     if !keys.contains(&-1) {
         return Int32Array::new(keys.into(), None);
     }
-    let nulls = NullBuffer::from_iter(keys.iter().map(|&k| k >= 0));
+    let nulls = NullBuffer::new(BooleanBuffer::collect_bool(keys.len(), |i| keys[i] >= 0));
     for k in &mut keys {
         *k = (*k).max(0);
     }
