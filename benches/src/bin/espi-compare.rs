@@ -68,13 +68,15 @@ fn main() {
     let mb = input.len() as f64 / 1e6;
     // Warm the page cache.
     std::hint::black_box(read_pass(input));
-    // `ESPI_COMPARE_ONLY=parse`, `arrow`, `parquet` or `corrections` runs
-    // that stage alone RUNS times (for profilers, memory traces and A/B
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // `ESPI_COMPARE_ONLY=parse`, `arrow`, `arrow-parts` (on every core),
+    // `parquet` or `corrections` runs that stage alone RUNS times (for profilers, memory traces and A/B
     // comparisons), with the time each run spent on the CPU besides its
     // wall time: the better measure when other work shares the machine.
     if let Ok(stage) = std::env::var("ESPI_COMPARE_ONLY") {
-        if !["arrow", "corrections", "parse", "parquet"].contains(&stage.as_str()) {
-            eprintln!("ESPI_COMPARE_ONLY: parse, arrow, parquet or corrections, not {stage:?}");
+        let stages = ["arrow", "arrow-parts", "corrections", "parse", "parquet"];
+        if !stages.contains(&stage.as_str()) {
+            eprintln!("ESPI_COMPARE_ONLY: one of {stages:?}, not {stage:?}");
             std::process::exit(2);
         }
         let out = tempfile::tempdir().expect("temp dir");
@@ -85,6 +87,7 @@ fn main() {
             ]))),
             "parse" => drop(std::hint::black_box(espi_parse_only(input))),
             "parquet" => drop(std::hint::black_box(espi_to_parquet(input, out.path()))),
+            "arrow-parts" => drop(std::hint::black_box(espi_to_arrow_parallel(input, cores))),
             _ => unreachable!("checked above"),
         };
         let (mut walls, mut cpus) = (Vec::new(), Vec::new());
@@ -130,7 +133,6 @@ fn main() {
         std::fs::create_dir_all(&dir).expect("dir");
         espi_to_parquet_pipelined(input, &dir)
     });
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (t_par, m_par, par_counts) = time(runs, || espi_to_arrow_parallel(input, cores));
     // The pass `espi convert` runs first to find intervals delivered twice.
     let (t_corr, m_corr, _) = time(runs, || {
