@@ -888,15 +888,19 @@ fn reading_types_batch(source: &str, rts: &[Row]) -> RecordBatch {
         others
             .push((other_fields.len() > first_other).then_some((first_other, other_fields.len())));
     }
-    let int_of = |row: usize, path: &str| {
-        let k = READING_TYPE_FIELDS.iter().position(|(p, _)| *p == path);
-        k.and_then(|k| ints[row * known + k])
+    // A known field's values, one per definition (the field's place in
+    // READING_TYPE_FIELDS found once per column, not per row).
+    let ints = &ints;
+    let values_of = |path: &str| {
+        let k = READING_TYPE_FIELDS
+            .iter()
+            .position(|(p, _)| *p == path)
+            .expect("a ReadingType field of READING_TYPE_FIELDS");
+        (0..rts.len()).map(move |row| ints[row * known + k])
     };
-    for (k, (_, column)) in READING_TYPE_FIELDS.iter().enumerate() {
-        fields.push(Field::new(*column, DataType::Int64, true));
-        all.push(Arc::new(Int64Array::from_iter(
-            (0..rts.len()).map(|row| ints[row * known + k]),
-        )));
+    for (path, name) in READING_TYPE_FIELDS {
+        fields.push(Field::new(*name, DataType::Int64, true));
+        all.push(Arc::new(Int64Array::from_iter(values_of(path))));
     }
     let named: [(&str, CodeName, &str); 7] = [
         ("uom_symbol", codes::uom_symbol, "uom"),
@@ -922,13 +926,13 @@ fn reading_types_batch(source: &str, rts: &[Row]) -> RecordBatch {
     for (column, name_of, path) in named {
         fields.push(Field::new(column, DataType::Utf8, true));
         all.push(Arc::new(text_array(
-            (0..rts.len()).map(|row| int_of(row, path).and_then(name_of)),
+            values_of(path).map(|code| code.and_then(name_of)),
         )));
     }
     fields.push(Field::new("unit", DataType::Utf8, true));
     let mut unit = StringBuilder::with_capacity(rts.len(), rts.len() * 4);
-    for row in 0..rts.len() {
-        match int_of(row, "uom") {
+    for uom in values_of("uom") {
+        match uom {
             Some(u) => match normalise(u).symbol() {
                 Some(symbol) => unit.append_value(symbol),
                 None => {
