@@ -22,6 +22,7 @@ use arrow_array::{
     StringArray, TimestampMicrosecondArray,
 };
 use arrow_buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
+use arrow_select::coalesce::BatchCoalescer;
 use espi_core::{ParseError, Reading, Sink};
 use espi_model::codes::quality_name;
 use espi_model::links::{
@@ -36,7 +37,9 @@ use espi_model::units::{cost_in_currency, normalise, scale_exact};
 
 use crate::corrections::{Corrections, Delivery};
 use crate::keys::Keys;
-use crate::metadata::{empty_tables, final_tables, Links, LocalTimeLookup, Table, TableRows};
+use crate::metadata::{
+    empty_tables, final_tables, Links, LocalTimeLookup, Table, TableRows, TABLE_BATCH_ROWS,
+};
 use crate::readings_schema;
 use crate::resources::ResourceRows;
 
@@ -338,6 +341,8 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     global: Option<Arc<Links>>,
     rows: TableRows,
     resource_rows: ResourceRows,
+    /// Pieces of the small tables, joined into batches of [`TABLE_BATCH_ROWS`].
+    joiners: Vec<(Table, BatchCoalescer)>,
     resolutions: HashMap<u32, Resolution>,
     /// The distinct ReadingType attributes of the resolutions.
     attributes: Vec<ReadingAttributes>,
@@ -390,6 +395,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             global: None,
             rows: TableRows::default(),
             resource_rows: ResourceRows::default(),
+            joiners: Vec::new(),
             resolutions: HashMap::new(),
             attributes: Vec::new(),
             attribute_ids: HashMap::new(),
@@ -431,10 +437,47 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             .collect()
     }
 
-    /// Hand on the small-table batches that are due.
-    fn emit_tables(&mut self, batches: Vec<(Table, RecordBatch)>) {
-        for (table, batch) in batches {
-            (self.on_batch)(table, batch);
+    /// Join the small-table pieces that are due into batches of
+    /// [`TABLE_BATCH_ROWS`] and hand on those that are full.
+    fn emit_tables(&mut self, pieces: Vec<(Table, RecordBatch)>) {
+        for (table, piece) in pieces {
+            let at = match self.joiners.iter().position(|(t, _)| *t == table) {
+                Some(at) => at,
+                None => {
+                    let joiner = BatchCoalescer::new(piece.schema(), TABLE_BATCH_ROWS);
+                    self.joiners.push((table, joiner));
+                    self.joiners.len() - 1
+                }
+            };
+            let joiner = &mut self.joiners[at].1;
+            if joiner.push_batch(piece.clone()).is_err() {
+                // Pieces of a table share its schema, so this is not
+                // expected; the piece is handed on as it is, after the rows
+                // before it.
+                Self::drain(joiner, &mut self.on_batch, table, true);
+                (self.on_batch)(table, piece);
+                continue;
+            }
+            Self::drain(joiner, &mut self.on_batch, table, false);
+        }
+    }
+
+    /// Hand on the rows still waiting in the small-table joiners.
+    fn flush_tables(&mut self) {
+        for (table, joiner) in &mut self.joiners {
+            Self::drain(joiner, &mut self.on_batch, *table, true);
+        }
+    }
+
+    /// Hand on a joiner's full batches (and, when `all`, its last rows).
+    fn drain(joiner: &mut BatchCoalescer, on_batch: &mut F, table: Table, all: bool) {
+        if all {
+            // Only fails where `push_batch` failed first; the rows handed
+            // on below are then all there is.
+            let _ = joiner.finish_buffered_batch();
+        }
+        while let Some(batch) = joiner.next_completed_batch() {
+            on_batch(table, batch);
         }
     }
 
@@ -445,6 +488,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         let mut due = self.rows.flush(&self.source, true);
         due.extend(self.resource_tables());
         self.emit_tables(due);
+        self.flush_tables();
         let series = self
             .series
             .iter()
@@ -478,14 +522,19 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         self.flush(true);
         let mut due = self.rows.flush(&self.source, true);
         due.extend(self.resource_tables());
-        due.extend(empty_tables(&self.source));
-        due.extend(final_tables(
+        self.emit_tables(due);
+        self.flush_tables();
+        // Batches built whole: the empty ones (every table has its schema),
+        // the usage points known only from readings, the meter readings.
+        let whole = empty_tables(&self.source).into_iter().chain(final_tables(
             &self.links,
             &self.source,
             &self.links.keys,
             &self.series,
         ));
-        self.emit_tables(due);
+        for (table, batch) in whole {
+            (self.on_batch)(table, batch);
+        }
         Conversion {
             counts: self.counts,
             rejections: self.rejections,

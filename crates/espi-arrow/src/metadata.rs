@@ -2,7 +2,8 @@
 //! other entry) and the compact links that tie IntervalBlocks to their
 //! MeterReading and ReadingType.
 //!
-//! Table rows are not kept: they are built into Arrow batches of
+//! Table rows are not kept: they are built into Arrow columns
+//! [`BUILD_ROWS`] rows at a time, joined into batches of
 //! [`TABLE_BATCH_ROWS`] rows and handed on as the input streams past, so
 //! memory does not grow with the number of customers in a feed. Only the
 //! links (a few hundred bytes per MeterReading and ReadingType) are kept.
@@ -36,6 +37,12 @@ use crate::schema::timestamp_utc;
 
 /// Rows per batch of the small tables.
 pub const TABLE_BATCH_ROWS: usize = 4096;
+
+/// Rows of a small table turned into columns at a time. The rows' entries
+/// are still in the CPU caches when the columns are built a few hundred
+/// rows at a time (each column is one pass over the rows); the converter
+/// joins these pieces into batches of [`TABLE_BATCH_ROWS`].
+pub(crate) const BUILD_ROWS: usize = 256;
 
 /// Warnings kept in full; more are only counted.
 const WARNINGS_KEPT: usize = 1000;
@@ -629,7 +636,7 @@ impl TableRows {
     /// Batches of the rows waiting (all of them when `all`, else full batches).
     pub(crate) fn flush(&mut self, source: &str, all: bool) -> Vec<(Table, RecordBatch)> {
         let mut out = Vec::new();
-        let full = |n: usize| n > 0 && (all || n >= TABLE_BATCH_ROWS);
+        let full = |n: usize| n > 0 && (all || n >= BUILD_ROWS);
         if full(self.usage_points.len()) {
             let rows: Vec<(&str, Option<&Row>)> = self
                 .usage_points

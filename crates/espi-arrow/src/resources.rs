@@ -54,12 +54,12 @@ use espi_model::resource::{Entry, Resource};
 use espi_model::units::{cost_in_currency, normalise, scale_exact};
 
 use crate::converter::{block_meter_reading_key, interval_start_us, MILLISECONDS_FROM_US};
+use crate::metadata::BUILD_ROWS;
 use crate::metadata::{
     batch, envelope_columns, envelope_fields, fields_json, fields_json_column, int_field,
     push_source, text_array,
 };
 use crate::schema::timestamp_utc;
-use crate::TABLE_BATCH_ROWS;
 
 /// The resource tables beyond readings, usage points, meter readings and reading types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -425,9 +425,10 @@ impl Repeated {
     }
 }
 
-/// Rows of the resource tables, built into batches of
-/// [`crate::TABLE_BATCH_ROWS`] rows as entries stream past (memory does not
-/// grow with the input).
+/// Rows of the resource tables, built into pieces of
+/// [`BUILD_ROWS`] rows as entries stream past (memory does not grow with
+/// the input); the converter joins the pieces into batches of
+/// [`crate::TABLE_BATCH_ROWS`].
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ResourceRows {
     pending: [Vec<Row>; 15],
@@ -522,9 +523,9 @@ impl ResourceRows {
         let mut out = Vec::new();
         for table in ResourceTable::ALL {
             let rows = &mut self.pending[table as usize];
-            while rows.len() >= TABLE_BATCH_ROWS {
-                out.push((table, build(table, source, &rows[..TABLE_BATCH_ROWS])));
-                rows.drain(..TABLE_BATCH_ROWS);
+            while rows.len() >= BUILD_ROWS {
+                out.push((table, build(table, source, &rows[..BUILD_ROWS])));
+                rows.drain(..BUILD_ROWS);
             }
         }
         out
@@ -1904,19 +1905,19 @@ mod tests {
     }
 
     #[test]
-    fn batches_are_cut_at_table_batch_rows() {
+    fn batches_are_cut_at_build_rows() {
         let mut rows = ResourceRows::default();
         let entry = Entry::default();
         let mut block = Resource::new("IntervalBlock", espi_model::resource::Namespace::Espi);
         block.fields.push(("interval/start".into(), "0".into()));
         let mut full = Vec::new();
-        for _ in 0..TABLE_BATCH_ROWS * 2 + 5 {
+        for _ in 0..BUILD_ROWS * 2 + 5 {
             full.extend(rows.add("s", &Arc::new(entry.clone()), &block));
         }
         assert_eq!(full.len(), 2);
         assert!(full
             .iter()
-            .all(|(t, b)| *t == ResourceTable::IntervalBlocks && b.num_rows() == TABLE_BATCH_ROWS));
+            .all(|(t, b)| *t == ResourceTable::IntervalBlocks && b.num_rows() == BUILD_ROWS));
         let rest = rows.flush("s");
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].1.num_rows(), 5);
@@ -1927,7 +1928,7 @@ mod tests {
         assert!(rows.flush("s").is_empty());
         // A BatchList longer than a batch is cut too.
         let mut list = Resource::new("BatchList", espi_model::resource::Namespace::Espi);
-        for n in 0..TABLE_BATCH_ROWS + 1 {
+        for n in 0..BUILD_ROWS + 1 {
             list.fields
                 .push(("resources".into(), format!("https://r/{n}")));
         }

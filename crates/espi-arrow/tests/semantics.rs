@@ -385,3 +385,60 @@ fn reading_type_and_usage_point_fields_as_columns_and_json() {
         })
     );
 }
+
+#[test]
+fn small_tables_come_in_full_batches_in_document_order() {
+    // UsagePoints, IntervalBlocks and LocalTimeParameters in turn: more
+    // rows than a batch holds, so the rows are built in pieces and joined.
+    let n = espi_arrow::TABLE_BATCH_ROWS + 300;
+    let mut xml = String::from(r#"<feed xmlns="http://www.w3.org/2005/Atom">"#);
+    for i in 0..n {
+        xml.push_str(&format!(
+            r#"<entry><id>up{i}</id><link rel="self" href="/UsagePoint/{i}"/><content><UsagePoint xmlns="http://naesb.org/espi"><ServiceCategory><kind>{k}</kind></ServiceCategory></UsagePoint></content></entry>
+<entry><link rel="self" href="/UsagePoint/{i}/MeterReading/1/IntervalBlock/{i}"/><content><IntervalBlock xmlns="http://naesb.org/espi"><interval><duration>900</duration><start>{i}</start></interval></IntervalBlock></content></entry>
+<entry><link rel="self" href="/LocalTimeParameters/{i}"/><content><LocalTimeParameters xmlns="http://naesb.org/espi"><tzOffset>{i}</tzOffset></LocalTimeParameters></content></entry>"#,
+            k = i % 3
+        ));
+    }
+    xml.push_str("</feed>");
+    let (batches, conversion) =
+        convert_slice("t.xml", xml.as_bytes(), &Default::default()).unwrap();
+    assert_eq!(conversion.counts.entries, 3 * n as u64);
+    let sizes = |table: Table| -> Vec<usize> {
+        batches[&table]
+            .iter()
+            .map(RecordBatch::num_rows)
+            .filter(|&r| r > 0)
+            .collect()
+    };
+    let full = espi_arrow::TABLE_BATCH_ROWS;
+    assert_eq!(sizes(Table::UsagePoints), vec![full, 300]);
+    assert_eq!(sizes(Table::Entries), vec![full, full, 600]);
+    let blocks = Table::Resource(espi_arrow::ResourceTable::IntervalBlocks);
+    assert_eq!(sizes(blocks), vec![full, 300]);
+    // Every row, in document order.
+    let up = table(&xml, Table::UsagePoints);
+    let want: Vec<Option<String>> = (0..n).map(|i| Some(format!("up{i}"))).collect();
+    assert_eq!(texts(&up, "entry_id"), want);
+    let kinds: Vec<Option<i32>> = (0..n).map(|i| Some((i % 3) as i32)).collect();
+    let column = up.column_by_name("service_kind").unwrap();
+    let got: Vec<Option<i32>> = column.as_primitive::<Int32Type>().iter().collect();
+    assert_eq!(got, kinds);
+    let entries = table(&xml, Table::Entries);
+    let ids = texts(&entries, "self_href");
+    let want: Vec<Option<String>> = (0..n)
+        .flat_map(|i| {
+            [
+                format!("/UsagePoint/{i}"),
+                format!("/LocalTimeParameters/{i}"),
+            ]
+        })
+        .map(Some)
+        .collect();
+    assert_eq!(ids, want);
+    let starts = table(&xml, blocks);
+    let want: Vec<Option<String>> = (0..n)
+        .map(|i| Some(format!("/UsagePoint/{i}/MeterReading/1/IntervalBlock/{i}")))
+        .collect();
+    assert_eq!(texts(&starts, "self_href"), want);
+}

@@ -67,7 +67,11 @@ impl TableDirs {
                 partitioning: None,
                 plain_columns: Vec::new(),
                 row_group_bytes: 8 << 20,
-                row_group_rows: 1 << 16,
+                // One row group per batch: a table's column writers (each
+                // with its compressor, decompressor, dictionary and page)
+                // are freed as soon as its batch is written, instead of
+                // staying open between the batches of every table.
+                row_group_rows: espi_arrow::TABLE_BATCH_ROWS,
                 page_bytes: 64 << 10,
                 // Every column of every open file has its own compressor:
                 // level 1 keeps the wide small tables' share of memory low.
