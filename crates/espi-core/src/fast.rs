@@ -178,7 +178,7 @@ fn space_bytes(x: u64) -> u64 {
 /// Short texts (numbers) are searched a word at a time, longer ones with
 /// memchr.
 #[inline]
-fn text_end(input: &[u8]) -> Option<usize> {
+pub(crate) fn text_end(input: &[u8]) -> Option<usize> {
     let mut i = 0;
     while let Some(word) = input.get(i..i + 8) {
         let x = u64::from_le_bytes(word.try_into().expect("8 bytes"));

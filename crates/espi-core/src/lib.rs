@@ -30,6 +30,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod content;
 mod envelope;
 mod error;
 mod fast;

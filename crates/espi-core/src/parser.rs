@@ -219,6 +219,8 @@ pub(crate) fn run_slice<S: Sink>(
                         }
                     } else if options.fast_readings && machine.in_entry() {
                         machine.scan_envelope(rest)
+                    } else if options.fast_readings && machine.in_fields() {
+                        machine.scan_fields(rest)
                     } else {
                         0
                     };
@@ -399,6 +401,12 @@ pub(crate) struct Machine<'o, 'i> {
     resource: Option<Resource>,
     /// Path below the resource element for generic fields.
     field_path: String,
+    /// `P:` of the current resource's element (empty for the default
+    /// namespace), for the field scanner.
+    resource_prefix: Vec<u8>,
+    /// A namespace declaration inside the current resource: prefixes may
+    /// mean something else there, so the field scanner stays off.
+    resource_declares: bool,
     reading: Reading,
     /// Tag names of the current IntervalBlock's prefix, for the scanner.
     block_tags: Option<Tags>,
@@ -474,6 +482,8 @@ impl<'o, 'i> Machine<'o, 'i> {
             entries_seen: 0,
             resource: None,
             field_path: String::new(),
+            resource_prefix: Vec::new(),
+            resource_declares: false,
             reading: Reading::default(),
             block_tags: None,
             entry_prefix: Vec::new(),
@@ -754,6 +764,13 @@ impl<'o, 'i> Machine<'o, 'i> {
         let local = qname.local_name().into_inner();
         self.resource = Some(Resource::new(local, namespace));
         self.field_path.clear();
+        self.resource_prefix.clear();
+        if let Some(prefix) = qname.prefix() {
+            self.resource_prefix
+                .extend_from_slice(prefix.into_inner().as_bytes());
+            self.resource_prefix.push(b':');
+        }
+        self.resource_declares = false;
         if local == "IntervalBlock" {
             let prefix = qname.prefix().map_or("", |p| p.into_inner());
             // Blocks of a feed share their prefix: its tags are spelled once.
@@ -806,6 +823,35 @@ impl<'o, 'i> Machine<'o, 'i> {
     #[inline]
     fn in_entry(&self) -> bool {
         matches!(self.stack.last(), Some(f) if f.tag == Tag::Entry)
+    }
+
+    /// Is the innermost open element a resource (other than IntervalBlock)
+    /// or an element inside one, whose children the field scanner may read?
+    #[inline]
+    fn in_fields(&self) -> bool {
+        matches!(self.stack.last(), Some(f) if f.tag == Tag::Generic)
+            && self.resource.is_some()
+            && !self.resource_declares
+    }
+
+    /// Read complete child elements of the open resource element at the
+    /// start of `rest` with the field scanner; returns the bytes consumed.
+    fn scan_fields(&mut self, rest: &[u8]) -> usize {
+        let Some(resource) = self.resource.as_mut() else {
+            return 0;
+        };
+        let (consumed, elements) = crate::content::scan_fields(
+            rest,
+            &self.resource_prefix,
+            &mut self.field_path,
+            &mut resource.fields,
+        );
+        // As if each element had been pushed and popped.
+        self.starts += elements;
+        if elements > 0 {
+            self.text.clear();
+        }
+        consumed
     }
 
     /// Read the entry's envelope children at the start of `rest` with the
@@ -908,6 +954,7 @@ impl<'o, 'i> Machine<'o, 'i> {
         for attr in e.attributes().flatten() {
             let key = attr.key;
             if key.0 == "xmlns" || key.0.starts_with("xmlns:") {
+                self.resource_declares = true;
                 continue;
             }
             let path = format!(

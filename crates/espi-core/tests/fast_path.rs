@@ -234,3 +234,86 @@ fn blocks_with_changing_prefixes_read_the_same_on_both_paths() {
         ["Some(1)", "Some(2)", "Some(3)", "Some(4)", "Some(5)", "Some(6)"]
     );
 }
+
+const FIELDS: &str = "\n    <p:ServiceCategory>\n      <p:kind>0</p:kind>\n    </p:ServiceCategory>\n    <p:status> 1 </p:status>\n    <p:flag/>\n    <p:blank></p:blank>\n    <p:costAdditionalDetailLastPeriod><p:amount>-250</p:amount><p:note>Énergie ☺</p:note></p:costAdditionalDetailLastPeriod>\n  ";
+
+fn fields_feed(fields: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?>\n<a:feed xmlns:a=\"http://www.w3.org/2005/Atom\" xmlns:p=\"http://naesb.org/espi\">\n\
+         <a:entry>{ENVELOPE}<a:content><p:UsagePoint>{FIELDS}</p:UsagePoint></a:content></a:entry>\n\
+         <a:entry>{ENVELOPE}\n  <a:content><p:UsageSummary>{fields}</p:UsageSummary></a:content>\n</a:entry>\n\
+         <a:entry>{ENVELOPE}<a:content><UsagePoint xmlns=\"http://naesb.org/espi\">{f}</UsagePoint></a:content></a:entry>\n\
+         <a:entry>{ENVELOPE}<a:content><p:IntervalBlock>{READING}</p:IntervalBlock></a:content></a:entry>\n</a:feed>\n",
+        f = fields.replace("p:", "")
+    )
+}
+
+/// Variations of a resource's fields that the field scanner must either
+/// read exactly like the general path or leave to it (errors included).
+#[test]
+fn resource_field_variations_read_the_same_on_both_paths() {
+    let variations = [
+        FIELDS.to_owned(),
+        FIELDS.replace("<p:kind>", "<p:kind unit=\"x\">"),
+        FIELDS.replace(
+            "<p:ServiceCategory>",
+            "<p:ServiceCategory xmlns:p=\"urn:other\">",
+        ),
+        FIELDS.replace(
+            "<p:ServiceCategory>",
+            "<p:ServiceCategory xmlns:q=\"urn:q\">",
+        ),
+        FIELDS.replace("<p:kind>0</p:kind>", "<q:kind xmlns:q=\"urn:q\">0</q:kind>"),
+        FIELDS.replace("<p:kind>0</p:kind>", "<q:kind>0</q:kind>"),
+        FIELDS.replace("<p:kind>0</p:kind>", "<kind>0</kind>"),
+        FIELDS.replace("<p:kind>0</p:kind>", "<a:kind>0</a:kind>"),
+        FIELDS.replace(">0<", ">0 &amp; 1<"),
+        FIELDS.replace(">0<", ">&#48;<"),
+        FIELDS.replace(">0<", "><![CDATA[0]]><"),
+        FIELDS.replace(">0<", "><!-- c -->0<"),
+        FIELDS.replace(">0<", "><?pi?>0<"),
+        FIELDS.replace(">0<", ">0\r\n<"),
+        FIELDS.replace(">0<", ">\n  0\t<"),
+        FIELDS.replace(">0<", "><"),
+        FIELDS.replace(">0<", ">&undefined;<"),
+        FIELDS.replace("</p:kind>", "</p:kind >"),
+        FIELDS.replace("</p:kind>", "</p:kinds>"),
+        FIELDS.replace("</p:kind>", ""),
+        FIELDS.replace("<p:kind>", "<p:kind >"),
+        FIELDS.replace("<p:flag/>", "<p:flag />"),
+        FIELDS.replace("<p:flag/>", "<p:flag a='1'/>"),
+        FIELDS.replace("<p:ServiceCategory>", "<p:ServiceCategory>text"),
+        FIELDS.replace("</p:ServiceCategory>", "text</p:ServiceCategory>"),
+        FIELDS.replace("<p:status>", "<p:status><p:status>1</p:status>"),
+        FIELDS.replace(
+            "<p:status> 1 </p:status>",
+            "<p:status>1</p:status><p:status>2</p:status>",
+        ),
+        FIELDS
+            .replace("<p:status>", "<p:1status>")
+            .replace("</p:status>", "</p:1status>"),
+        FIELDS
+            .replace("<p:status>", "<p:sta-tus.x_y>")
+            .replace("</p:status>", "</p:sta-tus.x_y>"),
+        FIELDS
+            .replace("<p:status>", "<p:état>")
+            .replace("</p:status>", "</p:état>"),
+        FIELDS
+            .replace("<p:status>", "<p:a:b>")
+            .replace("</p:status>", "</p:a:b>"),
+        format!("<p:x>{}1{}</p:x>", "<p:d>".repeat(20), "</p:d>".repeat(20)),
+        format!("text{FIELDS}"),
+        format!("{FIELDS}<p:more><p:x>1</p:x>"),
+        "<p:big>".to_owned() + &"7".repeat(espi_core::MAX_TEXT_BYTES + 1) + "</p:big>",
+    ];
+    for (i, v) in variations.iter().enumerate() {
+        let label = format!("field variation {i}: {}", &v[..v.len().min(300)]);
+        assert_same(fields_feed(v).as_bytes(), &label);
+    }
+    // Cut anywhere in the fields: the same error at the same position.
+    let xml = fields_feed(FIELDS);
+    let second = xml.find("<p:UsageSummary>").unwrap();
+    for cut in second..second + FIELDS.len() + 20 {
+        assert_same(&xml.as_bytes()[..cut], &format!("cut at {cut}"));
+    }
+}
