@@ -132,11 +132,20 @@ pub(crate) fn is_xml_space(b: u8) -> bool {
 }
 
 /// The position of the first byte from `pos` on that is not XML white
-/// space (or the end). Indentation is skipped eight bytes at a time.
+/// space (or the end). Indentation is skipped sixteen bytes at a time
+/// (SSE2, part of every x86-64 processor), else eight.
 #[inline]
 pub(crate) fn skip_space(input: &[u8], mut pos: usize) -> usize {
     if input.get(pos).is_none_or(|&b| !is_xml_space(b)) {
         return pos;
+    }
+    #[cfg(target_arch = "x86_64")]
+    while let Some(chunk) = input.get(pos..pos + 16) {
+        let run = leading_space_16(chunk.try_into().expect("16 bytes"));
+        if run < 16 {
+            return pos + run as usize;
+        }
+        pos += 16;
     }
     while let Some(word) = input.get(pos..pos + 8) {
         let x = u64::from_le_bytes(word.try_into().expect("8 bytes"));
@@ -150,6 +159,36 @@ pub(crate) fn skip_space(input: &[u8], mut pos: usize) -> usize {
         pos += 1;
     }
     pos
+}
+
+/// How many of the 16 bytes of `chunk` are XML white space before the
+/// first that is not (16 when all are).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn leading_space_16(chunk: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is in the x86-64 baseline (these intrinsics are always
+    // available); the unaligned load reads the 16 bytes of `chunk` and
+    // nothing else.
+    let mask = unsafe {
+        let bytes = _mm_loadu_si128(chunk.as_ptr().cast());
+        let space = _mm_or_si128(
+            _mm_or_si128(
+                _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b' ' as i8)),
+                _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'\n' as i8)),
+            ),
+            _mm_or_si128(
+                _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'\t' as i8)),
+                _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'\r' as i8)),
+            ),
+        );
+        _mm_movemask_epi8(space) as u32
+    };
+    // Bit i is set for each white-space byte i; the first clear bit ends
+    // the run.
+    (!mask).trailing_zeros()
 }
 
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
@@ -452,11 +491,11 @@ mod tests {
             }
             pos
         };
-        // Every byte value after runs of every length of each space kind,
-        // at every offset of the word.
+        // Every byte value after runs of every length of each space kind
+        // (across one and two 16-byte chunks), at every offset of the word.
         for stop in 0..=255u8 {
             for space in [b' ', b'\n', b'\t', b'\r'] {
-                for run in 0..20 {
+                for run in 0..36 {
                     for lead in 0..9 {
                         let mut input = vec![b'x'; lead];
                         input.extend(std::iter::repeat_n(space, run));
