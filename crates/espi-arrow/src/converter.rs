@@ -13,7 +13,7 @@ use ahash::AHashMap as HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow_array::builder::{Int32Builder, ListBuilder};
+use arrow_array::builder::{BooleanBuilder, Int32Builder, ListBuilder, PrimitiveBuilder};
 use arrow_array::types::{
     ArrowPrimitiveType, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType,
 };
@@ -693,9 +693,9 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         tou: &mut [Option<i32>],
     ) -> DerivedColumns {
         let n = start.len();
-        let mut local_start: Vec<Option<i64>> = Vec::with_capacity(n);
-        let mut is_dst: Vec<Option<bool>> = Vec::with_capacity(n);
-        let mut accumulation: Vec<Option<i32>> = Vec::with_capacity(n);
+        let mut local_start = PrimitiveBuilder::<TimestampMicrosecondType>::with_capacity(n);
+        let mut is_dst = BooleanBuilder::with_capacity(n);
+        let mut accumulation = PrimitiveBuilder::<Int32Type>::with_capacity(n);
         let mut delta: Vec<Option<f64>> = Vec::with_capacity(n);
         let mut superseded = vec![false; n];
         for span in spans {
@@ -710,13 +710,13 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 Some(clock) => {
                     for &s in &start[rows.clone()] {
                         let (local, dst) = clock.local_us(s);
-                        local_start.push(Some(local));
-                        is_dst.push(Some(dst));
+                        local_start.append_value(local);
+                        is_dst.append_value(dst);
                     }
                 }
                 None => {
-                    local_start.extend(std::iter::repeat_n(None, rows.len()));
-                    is_dst.extend(std::iter::repeat_n(None, rows.len()));
+                    local_start.append_nulls(rows.len());
+                    is_dst.append_nulls(rows.len());
                 }
             }
             let attrs = span.attrs;
@@ -729,10 +729,11 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 }
             }
             let code = attrs.and_then(|a| a.accumulation_behaviour);
-            accumulation.extend(std::iter::repeat_n(
+            append_run(
+                &mut accumulation,
                 code.and_then(|c| i32::try_from(c).ok()),
                 rows.len(),
-            ));
+            );
             match (attrs.is_some(), Accumulation::of(code)) {
                 (true, Accumulation::Delta) => delta.extend_from_slice(&value[rows]),
                 (true, Accumulation::Register) => {
@@ -763,9 +764,9 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         }
         DerivedColumns {
             superseded,
-            local_start: Arc::new(option_array::<TimestampMicrosecondType>(&local_start)),
-            is_dst: Arc::new(option_booleans(&is_dst)),
-            accumulation_behaviour: Arc::new(option_array::<Int32Type>(&accumulation)),
+            local_start: Arc::new(local_start.finish()),
+            is_dst: Arc::new(is_dst.finish()),
+            accumulation_behaviour: Arc::new(accumulation.finish()),
             interval_delta: Arc::new(option_array::<Float64Type>(&delta)),
         }
     }
@@ -788,21 +789,23 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         let BatchScratch {
-            unit_keys,
             value_raw,
-            multiplier,
-            uom,
             value,
-            flow,
             quality,
             tou,
-            cost_raw,
-            cost,
-            tier,
-            cpp,
-            updated,
             flags,
         } = &mut scratch;
+        // Columns written straight into their Arrow buffers (those the
+        // derived columns read stay in the scratch columns above).
+        let mut unit_keys = PrimitiveBuilder::<Int32Type>::with_capacity(rows);
+        let mut multiplier = PrimitiveBuilder::<Int32Type>::with_capacity(rows);
+        let mut uom = PrimitiveBuilder::<Int32Type>::with_capacity(rows);
+        let mut flow = PrimitiveBuilder::<Int32Type>::with_capacity(rows);
+        let mut cost_raw = PrimitiveBuilder::<Int64Type>::with_capacity(rows);
+        let mut cost = PrimitiveBuilder::<Float64Type>::with_capacity(rows);
+        let mut tier = PrimitiveBuilder::<Int32Type>::with_capacity(rows);
+        let mut cpp = PrimitiveBuilder::<Int32Type>::with_capacity(rows);
+        let mut updated = PrimitiveBuilder::<TimestampMicrosecondType>::with_capacity(rows);
         let mut up_keys = Vec::with_capacity(rows);
         let mut mr_keys = Vec::with_capacity(rows);
         let mut start = Vec::with_capacity(rows);
@@ -888,21 +891,20 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 }
                 up_keys.extend(std::iter::repeat_n(up_key, n));
                 mr_keys.extend(std::iter::repeat_n(mr_key, n));
-                unit_keys.extend(std::iter::repeat_n(unit_key, n));
+                append_run(&mut unit_keys, unit_key, n);
                 derived.extend(std::iter::repeat_n(false, n));
-                updated.extend(std::iter::repeat_n(block.updated_us, n));
-                multiplier.extend(std::iter::repeat_n(
+                append_run(&mut updated, block.updated_us, n);
+                append_run(
+                    &mut multiplier,
                     attrs.map(|a| a.power_of_ten_multiplier as i32),
                     n,
-                ));
-                uom.extend(std::iter::repeat_n(
-                    attrs.and_then(|a| a.uom).map(|u| u as i32),
-                    n,
-                ));
-                flow.extend(std::iter::repeat_n(
+                );
+                append_run(&mut uom, attrs.and_then(|a| a.uom).map(|u| u as i32), n);
+                append_run(
+                    &mut flow,
                     attrs.and_then(|a| a.flow_direction).map(|f| f as i32),
                     n,
-                ));
+                );
                 let raw_values = &self.raw.value[r.clone()];
                 value_raw.extend_from_slice(raw_values);
                 match (exponent, attrs.is_some()) {
@@ -928,10 +930,10 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 }
                 tou.extend_from_slice(&self.raw.tou[r.clone()]);
                 let costs = &self.raw.cost[r.clone()];
-                cost_raw.extend_from_slice(costs);
-                cost.extend(costs.iter().map(|c| c.and_then(cost_in_currency)));
-                tier.extend_from_slice(&self.raw.tier[r.clone()]);
-                cpp.extend_from_slice(&self.raw.cpp[r]);
+                append_options(&mut cost_raw, costs, Some);
+                append_options(&mut cost, costs, cost_in_currency);
+                append_options(&mut tier, &self.raw.tier[r.clone()], Some);
+                append_options(&mut cpp, &self.raw.cpp[r], Some);
             } else {
                 let mut next_start = block.interval_start_us;
                 let mut series = self.series.get(&res.meter_reading).copied();
@@ -983,15 +985,15 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                     });
                     up_keys.push(up_key);
                     mr_keys.push(mr_key);
-                    unit_keys.push(unit_key);
+                    unit_keys.append_option(unit_key);
                     start.push(s);
                     duration.push(dur.unwrap_or(0));
                     derived.push(was_derived);
                     let raw_value = self.raw.value[i];
                     value_raw.push(raw_value);
-                    multiplier.push(attrs.map(|a| a.power_of_ten_multiplier as i32));
-                    uom.push(attrs.and_then(|a| a.uom).map(|u| u as i32));
-                    flow.push(attrs.and_then(|a| a.flow_direction).map(|f| f as i32));
+                    multiplier.append_option(attrs.map(|a| a.power_of_ten_multiplier as i32));
+                    uom.append_option(attrs.and_then(|a| a.uom).map(|u| u as i32));
+                    flow.append_option(attrs.and_then(|a| a.flow_direction).map(|f| f as i32));
                     let scaled = match (raw_value, exponent) {
                         (Some(v), Some(e)) => {
                             let x = scale_exact(v, e);
@@ -1010,11 +1012,11 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                     push_quality(self.raw.qualities_of(i), flags, quality, &mut qualities);
                     tou.push(self.raw.tou[i]);
                     let c = self.raw.cost[i];
-                    cost_raw.push(c);
-                    cost.push(c.and_then(cost_in_currency));
-                    tier.push(self.raw.tier[i]);
-                    cpp.push(self.raw.cpp[i]);
-                    updated.push(block.updated_us);
+                    cost_raw.append_option(c);
+                    cost.append_option(c.and_then(cost_in_currency));
+                    tier.append_option(self.raw.tier[i]);
+                    cpp.append_option(self.raw.cpp[i]);
+                    updated.append_option(block.updated_us);
                 }
                 if let Some(st) = series {
                     self.series.insert(res.meter_reading, st);
@@ -1034,7 +1036,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         self.counts.readings_written += n as u64;
         let unit_values = StringArray::from_iter_values(units.iter());
         let unit_array =
-            DictionaryArray::<Int32Type>::new(option_array(unit_keys), Arc::new(unit_values));
+            DictionaryArray::<Int32Type>::new(unit_keys.finish(), Arc::new(unit_values));
         let source_values = StringArray::from_iter_values([self.source.as_str()]);
         let source_array = DictionaryArray::<Int32Type>::new(
             Int32Array::from(vec![0; n]),
@@ -1048,13 +1050,13 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             derived_columns.is_dst,
             Arc::new(Int64Array::from(duration)),
             Arc::new(option_array::<Int64Type>(value_raw)),
-            Arc::new(option_array::<Int32Type>(multiplier)),
-            Arc::new(option_array::<Int32Type>(uom)),
+            Arc::new(multiplier.finish()),
+            Arc::new(uom.finish()),
             Arc::new(unit_array),
             Arc::new(option_array::<Float64Type>(value)),
             derived_columns.accumulation_behaviour,
             derived_columns.interval_delta,
-            Arc::new(option_array::<Int32Type>(flow)),
+            Arc::new(flow.finish()),
             quality_names(quality),
             Arc::new(option_array::<Int32Type>(quality)),
             Arc::new(qualities.finish()),
@@ -1064,13 +1066,13 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             Arc::new(booleans(flags.len(), |i| flags[i].raw())),
             tou_names(tou, &self.options.tou_names),
             Arc::new(option_array::<Int32Type>(tou)),
-            Arc::new(option_array::<Int64Type>(cost_raw)),
-            Arc::new(option_array::<Float64Type>(cost)),
-            Arc::new(option_array::<Int32Type>(tier)),
-            Arc::new(option_array::<Int32Type>(cpp)),
+            Arc::new(cost_raw.finish()),
+            Arc::new(cost.finish()),
+            Arc::new(tier.finish()),
+            Arc::new(cpp.finish()),
             Arc::new(booleans(derived.len(), |i| derived[i])),
             Arc::new(booleans(n, |i| derived_columns.superseded[i])),
-            Arc::new(option_array::<TimestampMicrosecondType>(updated).with_timezone("UTC")),
+            Arc::new(updated.finish().with_timezone("UTC")),
             Arc::new(source_array),
         ];
         self.scratch = scratch;
@@ -1089,6 +1091,37 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     }
 }
 
+/// Append `n` copies of `value` (or `n` nulls).
+#[inline]
+fn append_run<T: ArrowPrimitiveType>(
+    column: &mut PrimitiveBuilder<T>,
+    value: Option<T::Native>,
+    n: usize,
+) {
+    match value {
+        Some(v) => column.append_value_n(v, n),
+        None => column.append_nulls(n),
+    }
+}
+
+/// Append `map` of each value of `values` (null where a value is missing
+/// or `map` gives none); a run with no value at all is appended as nulls
+/// in one go.
+#[inline]
+fn append_options<S: Copy, T: ArrowPrimitiveType>(
+    column: &mut PrimitiveBuilder<T>,
+    values: &[Option<S>],
+    map: impl Fn(S) -> Option<T::Native>,
+) {
+    if values.iter().all(Option::is_none) {
+        column.append_nulls(values.len());
+    } else {
+        for v in values {
+            column.append_option(v.and_then(&map));
+        }
+    }
+}
+
 /// An Arrow array of optional values, built in two straight passes (values,
 /// then validity only when some are missing); a column with no value at all
 /// is an all-null array whose values are never written.
@@ -1100,13 +1133,6 @@ fn option_array<T: ArrowPrimitiveType>(values: &[Option<T::Native>]) -> Primitiv
     let data: ScalarBuffer<T::Native> = values.iter().map(|v| v.unwrap_or_default()).collect();
     let nulls = (missing > 0).then(|| validity(values));
     PrimitiveArray::new(data, nulls)
-}
-
-/// [`option_array`] of booleans.
-fn option_booleans(values: &[Option<bool>]) -> BooleanArray {
-    let data = BooleanBuffer::collect_bool(values.len(), |i| values[i] == Some(true));
-    let missing = values.iter().any(Option::is_none);
-    BooleanArray::new(data, missing.then(|| validity(values)))
 }
 
 /// A boolean column with no nulls: `value(i)` of each row, packed 64 rows
@@ -1127,53 +1153,26 @@ fn validity<T>(values: &[Option<T>]) -> NullBuffer {
 /// allocate (and fault in) them again.
 #[derive(Default)]
 struct BatchScratch {
-    unit_keys: Vec<Option<i32>>,
     value_raw: Vec<Option<i64>>,
-    multiplier: Vec<Option<i32>>,
-    uom: Vec<Option<i32>>,
     value: Vec<Option<f64>>,
-    flow: Vec<Option<i32>>,
     quality: Vec<Option<i32>>,
     tou: Vec<Option<i32>>,
-    cost_raw: Vec<Option<i64>>,
-    cost: Vec<Option<f64>>,
-    tier: Vec<Option<i32>>,
-    cpp: Vec<Option<i32>>,
-    updated: Vec<Option<i64>>,
     flags: Vec<QualityFlags>,
 }
 
 impl BatchScratch {
     fn clear(&mut self) {
         let BatchScratch {
-            unit_keys,
             value_raw,
-            multiplier,
-            uom,
             value,
-            flow,
             quality,
             tou,
-            cost_raw,
-            cost,
-            tier,
-            cpp,
-            updated,
             flags,
         } = self;
-        unit_keys.clear();
         value_raw.clear();
-        multiplier.clear();
-        uom.clear();
         value.clear();
-        flow.clear();
         quality.clear();
         tou.clear();
-        cost_raw.clear();
-        cost.clear();
-        tier.clear();
-        cpp.clear();
-        updated.clear();
         flags.clear();
     }
 }
