@@ -22,7 +22,6 @@ use arrow_array::{
     StringArray, TimestampMicrosecondArray,
 };
 use arrow_buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
-use arrow_select::coalesce::BatchCoalescer;
 use espi_core::{ParseError, Reading, Sink};
 use espi_model::codes::quality_name;
 use espi_model::links::{
@@ -171,6 +170,51 @@ struct Block {
     resolution: Option<Resolution>,
     /// Whether another block delivers some of this block's intervals.
     contested: bool,
+}
+
+/// Pieces of one small table waiting to be joined into a batch.
+struct Joiner {
+    table: Table,
+    pieces: Vec<RecordBatch>,
+    rows: usize,
+}
+
+impl Joiner {
+    /// Hand on the waiting rows in batches of [`TABLE_BATCH_ROWS`]; the
+    /// rows beyond the last full batch wait for more, unless `all`.
+    fn join(&mut self, on_batch: &mut impl FnMut(Table, RecordBatch), all: bool) {
+        let Some(first) = self.pieces.first() else {
+            return;
+        };
+        let joined = match arrow_select::concat::concat_batches(&first.schema(), &self.pieces) {
+            Ok(joined) => joined,
+            Err(_) => {
+                // More text than one batch's offsets can address: the
+                // pieces go on as they are (nothing is lost).
+                for piece in self.pieces.drain(..) {
+                    on_batch(self.table, piece);
+                }
+                self.rows = 0;
+                return;
+            }
+        };
+        self.pieces.clear();
+        let (mut at, rows) = (0, joined.num_rows());
+        while rows - at >= TABLE_BATCH_ROWS {
+            on_batch(self.table, joined.slice(at, TABLE_BATCH_ROWS));
+            at += TABLE_BATCH_ROWS;
+        }
+        self.rows = rows - at;
+        if self.rows > 0 {
+            let rest = joined.slice(at, self.rows);
+            if all {
+                on_batch(self.table, rest);
+                self.rows = 0;
+            } else {
+                self.pieces.push(rest);
+            }
+        }
+    }
 }
 
 /// Raw readings as read, columns reused between batches.
@@ -342,7 +386,7 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     rows: TableRows,
     resource_rows: ResourceRows,
     /// Pieces of the small tables, joined into batches of [`TABLE_BATCH_ROWS`].
-    joiners: Vec<(Table, BatchCoalescer)>,
+    joiners: Vec<Joiner>,
     resolutions: HashMap<u32, Resolution>,
     /// The distinct ReadingType attributes of the resolutions.
     attributes: Vec<ReadingAttributes>,
@@ -441,43 +485,30 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     /// [`TABLE_BATCH_ROWS`] and hand on those that are full.
     fn emit_tables(&mut self, pieces: Vec<(Table, RecordBatch)>) {
         for (table, piece) in pieces {
-            let at = match self.joiners.iter().position(|(t, _)| *t == table) {
+            let at = match self.joiners.iter().position(|j| j.table == table) {
                 Some(at) => at,
                 None => {
-                    let joiner = BatchCoalescer::new(piece.schema(), TABLE_BATCH_ROWS);
-                    self.joiners.push((table, joiner));
+                    self.joiners.push(Joiner {
+                        table,
+                        pieces: Vec::new(),
+                        rows: 0,
+                    });
                     self.joiners.len() - 1
                 }
             };
-            let joiner = &mut self.joiners[at].1;
-            if joiner.push_batch(piece.clone()).is_err() {
-                // Pieces of a table share its schema, so this is not
-                // expected; the piece is handed on as it is, after the rows
-                // before it.
-                Self::drain(joiner, &mut self.on_batch, table, true);
-                (self.on_batch)(table, piece);
-                continue;
+            let joiner = &mut self.joiners[at];
+            joiner.rows += piece.num_rows();
+            joiner.pieces.push(piece);
+            if joiner.rows >= TABLE_BATCH_ROWS {
+                joiner.join(&mut self.on_batch, false);
             }
-            Self::drain(joiner, &mut self.on_batch, table, false);
         }
     }
 
-    /// Hand on the rows still waiting in the small-table joiners.
+    /// Hand on the rows still waiting to be joined.
     fn flush_tables(&mut self) {
-        for (table, joiner) in &mut self.joiners {
-            Self::drain(joiner, &mut self.on_batch, *table, true);
-        }
-    }
-
-    /// Hand on a joiner's full batches (and, when `all`, its last rows).
-    fn drain(joiner: &mut BatchCoalescer, on_batch: &mut F, table: Table, all: bool) {
-        if all {
-            // Only fails where `push_batch` failed first; the rows handed
-            // on below are then all there is.
-            let _ = joiner.finish_buffered_batch();
-        }
-        while let Some(batch) = joiner.next_completed_batch() {
-            on_batch(table, batch);
+        for joiner in &mut self.joiners {
+            joiner.join(&mut self.on_batch, true);
         }
     }
 
@@ -1394,5 +1425,72 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
         self.raw.truncate(self.entry_first_row);
         let rejection = self.rejection(error, readings);
         self.rejections.push(rejection);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn piece(from: i64, rows: usize) -> RecordBatch {
+        let values = Int64Array::from_iter_values(from..from + rows as i64);
+        RecordBatch::try_from_iter([("n", Arc::new(values) as ArrayRef)]).unwrap()
+    }
+
+    fn numbers(batches: &[RecordBatch]) -> Vec<i64> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                let c = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                c.values().to_vec()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn joiner_hands_on_full_batches_then_the_rest_in_order() {
+        let mut out = Vec::new();
+        let mut joiner = Joiner {
+            table: Table::Entries,
+            pieces: Vec::new(),
+            rows: 0,
+        };
+        let mut next = 0;
+        for rows in [300, TABLE_BATCH_ROWS, 257, TABLE_BATCH_ROWS * 2, 5] {
+            joiner.pieces.push(piece(next, rows));
+            joiner.rows += rows;
+            next += rows as i64;
+            joiner.join(&mut |_, b| out.push(b), false);
+        }
+        joiner.join(&mut |_, b| out.push(b), true);
+        let sizes: Vec<usize> = out.iter().map(RecordBatch::num_rows).collect();
+        let total = 300 + TABLE_BATCH_ROWS * 3 + 257 + 5;
+        assert!(sizes[..sizes.len() - 1]
+            .iter()
+            .all(|&n| n == TABLE_BATCH_ROWS));
+        assert_eq!(sizes.iter().sum::<usize>(), total);
+        assert_eq!(numbers(&out), (0..total as i64).collect::<Vec<_>>());
+        assert!(joiner.pieces.is_empty() && joiner.rows == 0);
+    }
+
+    #[test]
+    fn pieces_that_cannot_be_joined_go_on_as_they_are() {
+        let mut out = Vec::new();
+        let other =
+            RecordBatch::try_from_iter([("m", Arc::new(Int32Array::from(vec![7, 8])) as ArrayRef)])
+                .unwrap();
+        let mut joiner = Joiner {
+            table: Table::Entries,
+            pieces: vec![piece(0, 3), other.clone(), piece(3, 2)],
+            rows: 7,
+        };
+        joiner.join(&mut |_, b| out.push(b), true);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[1], other);
+        assert_eq!(
+            numbers(&[out[0].clone(), out[2].clone()]),
+            vec![0, 1, 2, 3, 4]
+        );
+        assert!(joiner.pieces.is_empty() && joiner.rows == 0);
     }
 }
