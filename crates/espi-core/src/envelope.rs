@@ -137,7 +137,15 @@ fn link<'a>(input: &'a [u8], mut at: usize, name: &[u8]) -> Option<(usize, Item<
                 .iter()
                 .position(|&b| b == b'=' || is_xml_space(b) || b == b'/' || b == b'>')?;
         let key = &input[next..key_end];
-        if key.is_empty() || key.contains(&b':') || key.starts_with(b"xmlns") {
+        // A plain name (no prefix, no quote or other markup in it, which
+        // the general path would read differently).
+        let plain_name = key
+            .first()
+            .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_')
+            && key
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !plain_name || key.starts_with(b"xmlns") {
             return None;
         }
         let eq = skip_space(input, key_end);
