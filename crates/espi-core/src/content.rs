@@ -15,8 +15,9 @@
 //! had read them: both paths read every resource identically (tested
 //! against each other on every sample).
 
-use crate::fast::{at, is_xml_space, skip_space, text_end};
-use crate::parser::MAX_TEXT_BYTES;
+use crate::fast::{
+    at, end_tag, is_name_byte, is_plain_name, is_xml_space, plain_text, skip_space, text_end,
+};
 
 /// Elements nested deeper than this below the scanned element are left to
 /// the general path.
@@ -97,11 +98,7 @@ fn child(
             if at(input, stop, b"</") {
                 // A leaf: its text, then its end tag.
                 let after = end_tag(input, stop, qname)?;
-                let text = &input[content..stop];
-                if text_len > MAX_TEXT_BYTES || memchr::memchr(b'\r', text).is_some() {
-                    return None;
-                }
-                let text = std::str::from_utf8(text).ok()?;
+                let text = plain_text(&input[content..stop])?;
                 fields.push((
                     path[1..].to_owned(),
                     espi_model::text::trim(text).to_owned(),
@@ -141,10 +138,8 @@ fn name<'a>(input: &'a [u8], start: usize, prefix: &[u8]) -> Option<(usize, &'a 
         0
     };
     let local = &rest[local_start..];
-    let len = local
-        .iter()
-        .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')))?;
-    if len == 0 || !(local[0].is_ascii_alphabetic() || local[0] == b'_') {
+    let len = local.iter().position(|&b| !is_name_byte(b))?;
+    if !is_plain_name(&local[..len]) {
         return None;
     }
     // A colon here is another prefix (or a second colon): not ours.
@@ -155,17 +150,10 @@ fn name<'a>(input: &'a [u8], start: usize, prefix: &[u8]) -> Option<(usize, &'a 
     Some((start + local_start + len, local))
 }
 
-/// Position after `</qname>` if it is exactly at `pos`.
-#[inline]
-fn end_tag(input: &[u8], pos: usize, qname: &[u8]) -> Option<usize> {
-    let n = qname.len();
-    (at(input, pos, b"</") && at(input, pos + 2, qname) && input.get(pos + 2 + n) == Some(&b'>'))
-        .then_some(pos + n + 3)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parser::MAX_TEXT_BYTES;
 
     fn scan(input: &str, prefix: &str) -> (usize, u64, Vec<(String, String)>) {
         let mut path = String::new();

@@ -13,8 +13,9 @@
 //! quick-xml path resumes exactly there, so both paths read every envelope
 //! identically (tested against each other on every sample).
 
-use crate::fast::{at, is_xml_space, same, skip_space};
-use crate::parser::MAX_TEXT_BYTES;
+use crate::fast::{
+    at, end_tag, is_plain_name, is_xml_space, plain_text, same, skip_space, text_end,
+};
 
 /// The Atom text children of an entry the scanner reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,26 +89,14 @@ fn child<'a>(input: &'a [u8], from: usize, prefix: &[u8]) -> Option<(usize, Item
         return None;
     }
     let text_start = name_end + 1;
-    let text_len = memchr::memchr(b'<', &input[text_start..])?;
-    if text_len > MAX_TEXT_BYTES {
+    let close = text_start + text_end(&input[text_start..])?;
+    if input[close] != b'<' {
+        // An entity or character reference.
         return None;
     }
-    let text = &input[text_start..text_start + text_len];
-    if memchr::memchr2(b'&', b'\r', text).is_some() {
-        return None;
-    }
-    let close = text_start + text_len;
     let after = end_tag(input, close, name)?;
-    let text = std::str::from_utf8(text).ok()?;
+    let text = plain_text(&input[text_start..close])?;
     Some((after, Item::Text(field, text)))
-}
-
-/// Position after `</name>` if it is exactly at `pos`.
-#[inline]
-fn end_tag(input: &[u8], pos: usize, name: &[u8]) -> Option<usize> {
-    let n = name.len();
-    (at(input, pos, b"</") && at(input, pos + 2, name) && input.get(pos + 2 + n) == Some(&b'>'))
-        .then_some(pos + n + 3)
 }
 
 /// A `link` element whose name ends at `at`: plain attributes (no prefixes,
@@ -137,15 +126,7 @@ fn link<'a>(input: &'a [u8], mut at: usize, name: &[u8]) -> Option<(usize, Item<
                 .iter()
                 .position(|&b| b == b'=' || is_xml_space(b) || b == b'/' || b == b'>')?;
         let key = &input[next..key_end];
-        // A plain name (no prefix, no quote or other markup in it, which
-        // the general path would read differently).
-        let plain_name = key
-            .first()
-            .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_')
-            && key
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-        if !plain_name || key.starts_with(b"xmlns") {
+        if !is_plain_name(key) || key.starts_with(b"xmlns") {
             return None;
         }
         let eq = skip_space(input, key_end);

@@ -12,7 +12,7 @@
 
 use espi_model::numbers::{parse_i64, parse_seconds_to_micros};
 
-use crate::parser::Reading;
+use crate::parser::{Reading, MAX_TEXT_BYTES};
 
 /// The tags the scanner recognises, spelled with the IntervalBlock's prefix.
 pub(crate) struct Tags {
@@ -129,6 +129,42 @@ pub(crate) fn at(input: &[u8], pos: usize, pattern: &[u8]) -> bool {
 #[inline]
 pub(crate) fn is_xml_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// A byte of the plain names the scanners take: ASCII letters, digits,
+/// `_`, `-` and `.`.
+#[inline]
+pub(crate) fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
+}
+
+/// A plain name: [`is_name_byte`]s, starting with a letter or `_` (no
+/// prefix, no quote or other markup in it, no non-ASCII letter); other
+/// names are left to the general path.
+#[inline]
+pub(crate) fn is_plain_name(name: &[u8]) -> bool {
+    name.first()
+        .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_')
+        && name.iter().all(|&b| is_name_byte(b))
+}
+
+/// Position after `</qname>` if it is exactly at `pos`.
+#[inline]
+pub(crate) fn end_tag(input: &[u8], pos: usize, qname: &[u8]) -> Option<usize> {
+    let n = qname.len();
+    (at(input, pos, b"</") && at(input, pos + 2, qname) && input.get(pos + 2 + n) == Some(&b'>'))
+        .then_some(pos + n + 3)
+}
+
+/// A leaf's text as the scanners keep it: at most [`MAX_TEXT_BYTES`]
+/// (longer is an error of the general path), no carriage return (which
+/// the general path reads differently), valid UTF-8.
+#[inline]
+pub(crate) fn plain_text(text: &[u8]) -> Option<&str> {
+    if text.len() > MAX_TEXT_BYTES || memchr::memchr(b'\r', text).is_some() {
+        return None;
+    }
+    std::str::from_utf8(text).ok()
 }
 
 /// The position of the first byte from `pos` on that is not XML white

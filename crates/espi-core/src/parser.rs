@@ -12,7 +12,7 @@ use espi_model::numbers::{parse_i64, parse_seconds_to_micros};
 use espi_model::resource::{Entry, Namespace, Resource};
 use espi_model::text::trim;
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
+use quick_xml::name::{QName, ResolveResult};
 use quick_xml::NsReader;
 
 use crate::error::{ErrorKind, ParseError};
@@ -461,6 +461,16 @@ fn classify(ns: &ResolveResult<'_>) -> Result<Namespace, String> {
     })
 }
 
+/// `P:` of an element named `P:name` into `out` (empty for no prefix), as
+/// the scanners compare names.
+fn spell_prefix(out: &mut Vec<u8>, name: QName<'_>) {
+    out.clear();
+    if let Some(prefix) = name.prefix() {
+        out.extend_from_slice(prefix.into_inner().as_bytes());
+        out.push(b':');
+    }
+}
+
 fn is_atom(ns: Namespace) -> bool {
     matches!(ns, Namespace::Atom | Namespace::None)
 }
@@ -751,12 +761,7 @@ impl<'o, 'i> Machine<'o, 'i> {
     }
 
     fn set_entry_prefix(&mut self, e: &BytesStart<'_>) {
-        self.entry_prefix.clear();
-        if let Some(prefix) = e.name().prefix() {
-            self.entry_prefix
-                .extend_from_slice(prefix.into_inner().as_bytes());
-            self.entry_prefix.push(b':');
-        }
+        spell_prefix(&mut self.entry_prefix, e.name());
     }
 
     fn begin_resource(&mut self, e: &BytesStart<'_>, namespace: Namespace) -> Tag {
@@ -764,12 +769,7 @@ impl<'o, 'i> Machine<'o, 'i> {
         let local = qname.local_name().into_inner();
         self.resource = Some(Resource::new(local, namespace));
         self.field_path.clear();
-        self.resource_prefix.clear();
-        if let Some(prefix) = qname.prefix() {
-            self.resource_prefix
-                .extend_from_slice(prefix.into_inner().as_bytes());
-            self.resource_prefix.push(b':');
-        }
+        spell_prefix(&mut self.resource_prefix, qname);
         self.resource_declares = false;
         if local == "IntervalBlock" {
             let prefix = qname.prefix().map_or("", |p| p.into_inner());
