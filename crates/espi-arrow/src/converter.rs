@@ -176,10 +176,14 @@ struct Block {
 struct Joiner {
     table: Table,
     pieces: Vec<RecordBatch>,
-    rows: usize,
 }
 
 impl Joiner {
+    /// Rows waiting.
+    fn rows(&self) -> usize {
+        self.pieces.iter().map(RecordBatch::num_rows).sum()
+    }
+
     /// Hand on the waiting rows in batches of [`TABLE_BATCH_ROWS`]; the
     /// rows beyond the last full batch wait for more, unless `all`.
     fn join(&mut self, on_batch: &mut impl FnMut(Table, RecordBatch), all: bool) {
@@ -194,7 +198,6 @@ impl Joiner {
                 for piece in self.pieces.drain(..) {
                     on_batch(self.table, piece);
                 }
-                self.rows = 0;
                 return;
             }
         };
@@ -204,12 +207,10 @@ impl Joiner {
             on_batch(self.table, joined.slice(at, TABLE_BATCH_ROWS));
             at += TABLE_BATCH_ROWS;
         }
-        self.rows = rows - at;
-        if self.rows > 0 {
-            let rest = joined.slice(at, self.rows);
+        if at < rows {
+            let rest = joined.slice(at, rows - at);
             if all {
                 on_batch(self.table, rest);
-                self.rows = 0;
             } else {
                 self.pieces.push(rest);
             }
@@ -491,15 +492,13 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                     self.joiners.push(Joiner {
                         table,
                         pieces: Vec::new(),
-                        rows: 0,
                     });
                     self.joiners.len() - 1
                 }
             };
             let joiner = &mut self.joiners[at];
-            joiner.rows += piece.num_rows();
             joiner.pieces.push(piece);
-            if joiner.rows >= TABLE_BATCH_ROWS {
+            if joiner.rows() >= TABLE_BATCH_ROWS {
                 joiner.join(&mut self.on_batch, false);
             }
         }
@@ -1453,12 +1452,10 @@ mod tests {
         let mut joiner = Joiner {
             table: Table::Entries,
             pieces: Vec::new(),
-            rows: 0,
         };
         let mut next = 0;
         for rows in [300, TABLE_BATCH_ROWS, 257, TABLE_BATCH_ROWS * 2, 5] {
             joiner.pieces.push(piece(next, rows));
-            joiner.rows += rows;
             next += rows as i64;
             joiner.join(&mut |_, b| out.push(b), false);
         }
@@ -1470,7 +1467,7 @@ mod tests {
             .all(|&n| n == TABLE_BATCH_ROWS));
         assert_eq!(sizes.iter().sum::<usize>(), total);
         assert_eq!(numbers(&out), (0..total as i64).collect::<Vec<_>>());
-        assert!(joiner.pieces.is_empty() && joiner.rows == 0);
+        assert!(joiner.pieces.is_empty() && joiner.rows() == 0);
     }
 
     #[test]
@@ -1482,7 +1479,6 @@ mod tests {
         let mut joiner = Joiner {
             table: Table::Entries,
             pieces: vec![piece(0, 3), other.clone(), piece(3, 2)],
-            rows: 7,
         };
         joiner.join(&mut |_, b| out.push(b), true);
         assert_eq!(out.len(), 3);
@@ -1491,6 +1487,6 @@ mod tests {
             numbers(&[out[0].clone(), out[2].clone()]),
             vec![0, 1, 2, 3, 4]
         );
-        assert!(joiner.pieces.is_empty() && joiner.rows == 0);
+        assert!(joiner.pieces.is_empty() && joiner.rows() == 0);
     }
 }
