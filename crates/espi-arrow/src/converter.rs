@@ -22,7 +22,7 @@ use arrow_array::{
     StringArray, TimestampMicrosecondArray,
 };
 use arrow_buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
-use espi_core::{ParseError, Reading, Sink};
+use espi_core::{FeedLayout, ParseError, Reading, Sink};
 use espi_model::codes::quality_name;
 use espi_model::links::{
     meter_reading_key_of_block, normalise_href, usage_point_key_of_meter_reading,
@@ -37,7 +37,8 @@ use espi_model::units::{cost_in_currency, normalise, scale_exact};
 use crate::corrections::{Corrections, Delivery};
 use crate::keys::Keys;
 use crate::metadata::{
-    empty_tables, final_tables, Links, LocalTimeLookup, Table, TableRows, TABLE_BATCH_ROWS,
+    empty_tables, final_tables, read_links, Links, LocalTimeLookup, Table, TableRows,
+    TABLE_BATCH_ROWS,
 };
 use crate::readings_schema;
 use crate::resources::ResourceRows;
@@ -57,6 +58,14 @@ pub struct ConvertOptions {
     pub input_index: u32,
     /// Leave superseded readings out (they are counted).
     pub latest_only: bool,
+    /// Readings held back because their MeterReading, ReadingType or
+    /// LocalTimeParameters come later in the document. Once more than this
+    /// many are held, the metadata of the rest of an in-memory document is
+    /// read ahead (one quick pass that skips readings), and every reading is
+    /// then written as soon as its entry ends, so memory stays bounded
+    /// whatever the entry order. A stream cannot be read ahead: there they
+    /// wait in memory for their metadata (or the end of the input).
+    pub look_ahead_rows: usize,
 }
 
 impl Default for ConvertOptions {
@@ -67,6 +76,7 @@ impl Default for ConvertOptions {
             corrections: None,
             input_index: 0,
             latest_only: false,
+            look_ahead_rows: 1 << 16,
         }
     }
 }
@@ -382,8 +392,11 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     /// identities of the usage points and meter readings of the readings.
     links: Links,
     /// Complete links of the whole input, when known in advance (parts of a
-    /// feed parsed in parallel): blocks are linked against them at once.
+    /// feed parsed in parallel) or read ahead: blocks are linked against
+    /// them at once.
     global: Option<Arc<Links>>,
+    /// The rest of the document was read ahead (or could not be).
+    looked_ahead: bool,
     rows: TableRows,
     resource_rows: ResourceRows,
     /// Pieces of the small tables, joined into batches of [`TABLE_BATCH_ROWS`].
@@ -438,6 +451,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             on_batch,
             links: Links::default(),
             global: None,
+            looked_ahead: false,
             rows: TableRows::default(),
             resource_rows: ResourceRows::default(),
             joiners: Vec::new(),
@@ -556,8 +570,9 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         self.flush_tables();
         // Batches built whole: the empty ones (every table has its schema),
         // the usage points known only from readings, the meter readings.
+        let links = self.global.as_deref().unwrap_or(&self.links);
         let whole = empty_tables(&self.source).into_iter().chain(final_tables(
-            &self.links,
+            links,
             &self.source,
             &self.links.keys,
             &self.series,
@@ -568,7 +583,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         Conversion {
             counts: self.counts,
             rejections: self.rejections,
-            warnings: self.links.warning_lines(&self.source),
+            warnings: links.warning_lines(&self.source),
         }
     }
 
@@ -1414,6 +1429,31 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
         if self.raw.len() >= self.pending_rows + self.options.batch_size {
             self.flush(false);
         }
+    }
+
+    fn wants_look_ahead(&self) -> bool {
+        !self.looked_ahead
+            && self.global.is_none()
+            && self.pending_rows > self.options.look_ahead_rows
+    }
+
+    fn look_ahead(&mut self, document: &[u8], from: usize, next_entry_index: u64) {
+        self.looked_ahead = true;
+        let Some(layout) = FeedLayout::of(document) else {
+            return;
+        };
+        // Malformed XML further on: the readings keep waiting, and the
+        // error is reported when the parse reaches it.
+        let Ok((mut rest, _)) = read_links(document, &layout, from..document.len(), true) else {
+            return;
+        };
+        rest.shift_entry_indices(next_entry_index);
+        let mut links = std::mem::take(&mut self.links);
+        links.merge(rest);
+        // Identities interned so far keep their ids.
+        self.links.keys = links.keys.clone();
+        self.global = Some(Arc::new(links));
+        self.flush(false);
     }
 
     fn entry_rejected(&mut self, error: &ParseError, readings: u64) {

@@ -12,6 +12,7 @@ use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use std::borrow::Borrow;
 use std::fmt::Write as _;
 use std::hash::Hash;
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow_array::builder::{ListBuilder, StringBuilder};
@@ -20,6 +21,7 @@ use arrow_array::{
     UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema};
+use espi_core::{parse_part, FeedLayout, ParseError, ParseOptions, Reading, Sink};
 use espi_model::codes;
 use espi_model::links::{
     meter_reading_key_of_block, normalise_href, usage_point_key_of_meter_reading,
@@ -200,6 +202,45 @@ impl Warnings {
         }
         out
     }
+}
+
+/// Gathers the links of the entries it is given (IntervalBlock readings are
+/// not needed).
+#[derive(Default)]
+struct LinkCollector {
+    links: Links,
+}
+
+impl Sink for LinkCollector {
+    fn reading(&mut self, _: &Reading) {}
+    fn entry(&mut self, entry: Entry, resources: Vec<Resource>) {
+        self.links.add_entry(&entry, &resources);
+    }
+    fn entry_rejected(&mut self, _: &ParseError, _: u64) {}
+}
+
+/// The links of the entries in `range` of a feed (cut at entry boundaries,
+/// see [`FeedLayout::split`]), read with the readings of IntervalBlocks
+/// skipped and bad entries left out, and the number of entries in the range.
+/// Entries are numbered from 0 at the start of the range (see
+/// [`Links::shift_entry_indices`]), and every ReadingType definition is
+/// recorded so that the links merge exactly as one pass would read them.
+pub(crate) fn read_links(
+    input: &[u8],
+    layout: &FeedLayout,
+    range: Range<usize>,
+    fast_readings: bool,
+) -> Result<(Links, u64), Box<ParseError>> {
+    let options = ParseOptions {
+        skip_bad_entries: true,
+        fast_readings,
+        skip_interval_blocks: true,
+        blocks_only: false,
+    };
+    let mut collector = LinkCollector::default();
+    collector.links.record_definitions = true;
+    let stats = parse_part(input, layout, range, 0, &options, &mut collector)?;
+    Ok((collector.links, stats.entries))
 }
 
 /// The links of one input: what resolving IntervalBlocks needs.

@@ -16,13 +16,12 @@ use ahash::AHashMap as HashMap;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use espi_core::{parse_part, parse_slice, FeedLayout, ParseError, ParseOptions, Reading, Sink};
-use espi_model::resource::{Entry, Resource};
+use espi_core::{parse_part, parse_slice, FeedLayout, ParseError, ParseOptions};
 use rayon::prelude::*;
 
 use crate::converter::{Conversion, ConvertCounts, ConvertOptions, Converter, SeriesStats};
 use crate::keys::Keys;
-use crate::metadata::{empty_tables, final_tables, Links, Table};
+use crate::metadata::{empty_tables, final_tables, read_links, Links, Table};
 
 /// Receives the batches of one part of a conversion.
 pub trait BatchSink: Send {
@@ -55,20 +54,6 @@ pub struct ParallelConversion<C> {
     pub error: Option<Box<ParseError>>,
     /// How many parts were converted in parallel (1: sequentially).
     pub parts: usize,
-}
-
-/// Gathers the links of a part (pass one).
-#[derive(Default)]
-struct LinkCollector {
-    links: Links,
-}
-
-impl Sink for LinkCollector {
-    fn reading(&mut self, _: &Reading) {}
-    fn entry(&mut self, entry: Entry, resources: Vec<Resource>) {
-        self.links.add_entry(&entry, &resources);
-    }
-    fn entry_rejected(&mut self, _: &ParseError, _: u64) {}
 }
 
 /// Convert `input` in one sequential pass into `sink`.
@@ -131,27 +116,9 @@ where
     }
 
     // Pass one: metadata of every part, blocks skipped.
-    let metadata_options = ParseOptions {
-        skip_bad_entries: true,
-        fast_readings: parse_options.fast_readings,
-        skip_interval_blocks: true,
-        blocks_only: false,
-    };
     let collected: Result<Vec<(Links, u64)>, Box<ParseError>> = ranges
         .par_iter()
-        .map(|range| {
-            let mut collector = LinkCollector::default();
-            collector.links.record_definitions = true;
-            let stats = parse_part(
-                input,
-                &layout,
-                range.clone(),
-                0,
-                &metadata_options,
-                &mut collector,
-            )?;
-            Ok((collector.links, stats.entries))
-        })
+        .map(|range| read_links(input, &layout, range.clone(), parse_options.fast_readings))
         .collect();
     let Ok(collected) = collected else {
         return sequential();

@@ -1,5 +1,6 @@
-//! Converting a feed in parallel parts gives what one sequential pass gives:
-//! the same rows, counts, rejections, errors and metadata tables.
+//! Converting a feed in parallel parts, or reading its metadata ahead, gives
+//! what one sequential pass holding readings for their metadata gives: the
+//! same rows, counts, rejections, errors and metadata tables.
 
 use std::path::{Path, PathBuf};
 
@@ -94,13 +95,28 @@ impl espi_arrow::BatchSink for PartBatches {
 
 type ByTable = BTreeMap<Table, Vec<RecordBatch>>;
 
+/// How many readings a sequential pass holds before it reads ahead: never
+/// (the reference), or as soon as any wait.
+const HOLD: usize = usize::MAX;
+const LOOK_AHEAD: usize = 0;
+
 fn run(input: &[u8], parts: usize, skip: bool) -> (ParallelConversion<PartBatches>, ByTable) {
+    run_with(input, parts, skip, HOLD)
+}
+
+fn run_with(
+    input: &[u8],
+    parts: usize,
+    skip: bool,
+    look_ahead_rows: usize,
+) -> (ParallelConversion<PartBatches>, ByTable) {
     let options = ParseOptions {
         skip_bad_entries: skip,
         ..Default::default()
     };
     let convert = ConvertOptions {
         batch_size: 500,
+        look_ahead_rows,
         ..Default::default()
     };
     let mut done = if parts == 1 {
@@ -133,9 +149,10 @@ fn assert_rows_eq(a: &Rows, b: &Rows, what: &str) {
 fn assert_same(input: &[u8], label: &str) {
     for skip in [false, true] {
         let (seq, seq_batches) = run(input, 1, skip);
-        for parts in [2, 3, 8] {
-            let (par, par_batches) = run(input, parts, skip);
-            let what = format!("{label} parts={parts} skip={skip}");
+        for (parts, look_ahead_rows) in [(1, LOOK_AHEAD), (2, HOLD), (3, HOLD), (8, HOLD)] {
+            let (par, par_batches) = run_with(input, parts, skip, look_ahead_rows);
+            let what =
+                format!("{label} parts={parts} look_ahead_rows={look_ahead_rows} skip={skip}");
             assert_eq!(seq.conversion.counts, par.conversion.counts, "{what}");
             assert_eq!(seq.error, par.error, "{what}");
             assert_eq!(
@@ -228,6 +245,85 @@ fn metadata_after_the_blocks_still_links_every_part() {
     assert_eq!(par.conversion.counts.readings_unlinked, 0);
     assert_eq!(rows(&batches[&Table::Readings]).len(), 200);
     assert_same(xml.as_bytes(), "late metadata");
+}
+
+/// The sample with its IntervalBlock entries moved before all the others
+/// (None when its entries are not plain `<entry>` elements).
+fn blocks_first(xml: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(xml).ok()?;
+    let first = text.find("<entry>")?;
+    let last = text.rfind("</entry>")? + "</entry>".len();
+    let (mut blocks, mut others) = (Vec::new(), Vec::new());
+    let mut rest = &text[first..last];
+    while let Some(end) = rest.find("</entry>") {
+        let end = end + "</entry>".len();
+        let entry = &rest[..end];
+        if entry.contains("IntervalBlock") && entry.contains("IntervalReading") {
+            blocks.push(entry);
+        } else {
+            others.push(entry);
+        }
+        rest = rest[end..].trim_start();
+    }
+    if blocks.is_empty() || others.is_empty() || !rest.is_empty() {
+        return None;
+    }
+    blocks.extend(others);
+    Some(format!(
+        "{}{}{}",
+        &text[..first],
+        blocks.join("\n"),
+        &text[last..]
+    ))
+}
+
+#[test]
+fn reading_ahead_gives_what_holding_gives_on_samples_with_blocks_first() {
+    let mut reordered = 0;
+    for f in sample_files() {
+        let Some(xml) = blocks_first(&std::fs::read(&f).unwrap()) else {
+            continue;
+        };
+        reordered += 1;
+        assert_same(xml.as_bytes(), &format!("{} blocks first", f.display()));
+    }
+    assert!(reordered >= 5, "{reordered} samples reordered");
+}
+
+/// Readings of blocks whose metadata comes at the end are handed on while
+/// the input is read once more than `look_ahead_rows` wait, not at its end.
+#[test]
+fn readings_waiting_for_late_metadata_are_handed_on_after_reading_ahead() {
+    let xml = feed(&entries(3000));
+    for look_ahead_rows in [HOLD, 1000, LOOK_AHEAD] {
+        let delivered = std::cell::Cell::new(0);
+        let options = ConvertOptions {
+            batch_size: 500,
+            look_ahead_rows,
+            ..Default::default()
+        };
+        let mut converter =
+            espi_arrow::Converter::new("f", options, |table, batch: RecordBatch| {
+                if table == Table::Readings {
+                    delivered.set(delivered.get() + batch.num_rows());
+                }
+            });
+        espi_core::parse_slice(xml.as_bytes(), &ParseOptions::default(), &mut converter).unwrap();
+        let before_the_end = delivered.get();
+        let counts = converter.finish().counts;
+        assert_eq!(counts.readings_written, 3000);
+        assert_eq!(counts.readings_unlinked, 0);
+        assert_eq!(delivered.get(), 3000);
+        if look_ahead_rows == HOLD {
+            assert_eq!(before_the_end, 0);
+        } else {
+            // All but the last batch's worth (handed on at the end).
+            assert!(
+                before_the_end >= 2500,
+                "{look_ahead_rows}: {before_the_end}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -94,4 +94,12 @@ impl<S: Sink> Sink for ProgressSink<'_, S> {
         self.at(error.offset);
         self.inner.entry_rejected(error, readings);
     }
+
+    fn wants_look_ahead(&self) -> bool {
+        self.inner.wants_look_ahead()
+    }
+
+    fn look_ahead(&mut self, document: &[u8], from: usize, next_entry_index: u64) {
+        self.inner.look_ahead(document, from, next_entry_index);
+    }
 }

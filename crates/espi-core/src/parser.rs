@@ -77,6 +77,21 @@ pub trait Sink {
     fn entry(&mut self, entry: Entry, resources: Vec<Resource>);
     /// The current entry is bad and skipped; `readings` were read in it.
     fn entry_rejected(&mut self, error: &ParseError, readings: u64);
+    /// Asked after every complete entry of a whole in-memory document: does
+    /// the sink want to read the rest of the document ahead (see
+    /// [`Sink::look_ahead`])? A sink holding readings until metadata that
+    /// comes later in the document arrives says yes once it holds too many.
+    fn wants_look_ahead(&self) -> bool {
+        false
+    }
+    /// Called when [`Sink::wants_look_ahead`] said yes: `document` is the
+    /// whole input, the next entry (if any) begins at or after byte `from`
+    /// and will have index `next_entry_index`. Parsing then goes on as
+    /// before; the sink may read `document[from..]` itself (for example with
+    /// [`parse_part`](crate::parse_part)).
+    fn look_ahead(&mut self, document: &[u8], from: usize, next_entry_index: u64) {
+        let _ = (document, from, next_entry_index);
+    }
 }
 
 /// A sink that drops everything (for validation and benchmarks).
@@ -206,6 +221,15 @@ pub(crate) fn run_slice<S: Sink>(
             ),
         };
         match step {
+            Ok(true) if machine.entry_closed => {
+                machine.entry_closed = false;
+                if let (Some(document), None) = (machine.input, &machine.part_root) {
+                    if sink.wants_look_ahead() {
+                        let from = machine.base_offset + reader.buffer_position();
+                        sink.look_ahead(document, from as usize, machine.entries_seen);
+                    }
+                }
+            }
             Ok(true) => {
                 // Right after a tag the reader has consumed exactly up to its
                 // `>`; inside an IntervalBlock the scanner may take over.
@@ -397,6 +421,8 @@ pub(crate) struct Machine<'o, 'i> {
     root_closed: bool,
     entry: Option<EntryState>,
     entries_seen: u64,
+    /// An entry ended with the last event (for [`Sink::look_ahead`]).
+    entry_closed: bool,
     /// Resource being read (generic or IntervalBlock); pushed to the entry at its end.
     resource: Option<Resource>,
     /// Path below the resource element for generic fields.
@@ -490,6 +516,7 @@ impl<'o, 'i> Machine<'o, 'i> {
             root_closed: false,
             entry: None,
             entries_seen: 0,
+            entry_closed: false,
             resource: None,
             field_path: String::new(),
             resource_prefix: Vec::new(),
@@ -1093,6 +1120,7 @@ impl<'o, 'i> Machine<'o, 'i> {
             return;
         };
         self.stats.entries += 1;
+        self.entry_closed = true;
         match state.error {
             Some(error) => {
                 self.stats.rejected_entries += 1;
