@@ -415,6 +415,10 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     /// Column buffers of the batch being built, kept between batches.
     scratch: BatchScratch,
     blocks: Vec<Block>,
+    /// The first this many `blocks` could not be linked with the links at
+    /// `tried_version` (they are tried again once the links grow).
+    tried_blocks: usize,
+    tried_version: u64,
     entry_first_row: usize,
     pending_rows: usize,
     pub(crate) series: HashMap<u32, SeriesStats>,
@@ -464,6 +468,8 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             raw: RawReadings::default(),
             scratch: BatchScratch::default(),
             blocks: Vec::new(),
+            tried_blocks: 0,
+            tried_version: 0,
             entry_first_row: 0,
             pending_rows: 0,
             series: HashMap::new(),
@@ -698,11 +704,27 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
 
     /// Emit the rows of every resolvable block; keep the others.
     fn flush(&mut self, final_: bool) {
+        // Blocks that waited at the last flush wait on unless the links grew:
+        // trying them again (and moving their readings) at every flush would
+        // cost time in proportion to the readings held, per batch.
+        let version = self.links_version();
+        let retry = final_ || version != self.tried_version;
         let mut blocks = std::mem::take(&mut self.blocks);
-        for block in blocks.iter_mut() {
+        let first = if retry { 0 } else { self.tried_blocks };
+        let mut any_ready = false;
+        for block in blocks[first..].iter_mut() {
             if block.resolution.is_none() {
                 block.resolution = self.resolve(block, final_);
             }
+            any_ready |= block.resolution.is_some();
+        }
+        self.tried_version = version;
+        if !any_ready && !blocks.is_empty() {
+            self.tried_blocks = blocks.len();
+            self.blocks = blocks;
+            self.pending_rows = self.raw.len();
+            self.entry_first_row = self.raw.len();
+            return;
         }
         let (ready, waiting): (Vec<Block>, Vec<Block>) =
             blocks.into_iter().partition(|b| b.resolution.is_some());
@@ -722,8 +744,16 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 b
             })
             .collect();
+        self.tried_blocks = self.blocks.len();
         self.pending_rows = self.raw.len();
         self.entry_first_row = self.raw.len();
+    }
+
+    /// The version of the links blocks are linked against.
+    fn links_version(&self) -> u64 {
+        self.global
+            .as_ref()
+            .map_or(self.links.version, |g| g.version)
     }
 
     /// Local time, accumulation and interval deltas of a batch's rows; a

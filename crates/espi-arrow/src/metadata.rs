@@ -276,6 +276,9 @@ pub(crate) struct Links {
     pub(crate) warnings: Warnings,
     /// Warnings about ReadingType definitions (replayed, not merged).
     reading_type_warnings: Warnings,
+    /// Grows whenever an entry adds metadata: blocks that could not be
+    /// linked are tried again only when it has grown.
+    pub(crate) version: u64,
 }
 
 fn fields_hash(r: &Resource) -> u64 {
@@ -291,6 +294,9 @@ impl Links {
     /// Take in one entry's resources (IntervalBlocks are ignored).
     pub(crate) fn add_entry(&mut self, entry: &Entry, resources: &[Resource]) {
         for resource in resources {
+            if !resource.is("IntervalBlock") {
+                self.version += 1;
+            }
             match (resource.name.as_str(), self_key(entry)) {
                 ("MeterReading", Some(key)) => {
                     let key = self.keys.id(key);
@@ -523,7 +529,9 @@ impl Links {
             usage_point_local_time,
             warnings,
             reading_type_warnings: _,
+            version,
         } = other;
+        self.version += version + 1;
         for (key, p) in local_times {
             let key = self.keys.id(keys.str(key));
             self.local_times.entry(key).or_insert(p);
