@@ -221,15 +221,7 @@ pub(crate) fn run_slice<S: Sink>(
             ),
         };
         match step {
-            Ok(true) if machine.entry_closed => {
-                machine.entry_closed = false;
-                if let (Some(document), None) = (machine.input, &machine.part_root) {
-                    if sink.wants_look_ahead() {
-                        let from = machine.base_offset + reader.buffer_position();
-                        sink.look_ahead(document, from as usize, machine.entries_seen);
-                    }
-                }
-            }
+            Ok(true) if machine.entry_closed => offer_look_ahead(reader, machine, sink),
             Ok(true) => {
                 // Right after a tag the reader has consumed exactly up to its
                 // `>`; inside an IntervalBlock the scanner may take over.
@@ -260,6 +252,24 @@ pub(crate) fn run_slice<S: Sink>(
     };
     machine.stats.bytes = len;
     finish(machine, result, sink)
+}
+
+/// After an entry's end tag: let the sink read the rest of a whole
+/// in-memory document ahead, if it wants to.
+#[cold]
+#[inline(never)]
+fn offer_look_ahead<S: Sink>(
+    reader: &NsReader<&[u8]>,
+    machine: &mut Machine<'_, '_>,
+    sink: &mut S,
+) {
+    machine.entry_closed = false;
+    if let (Some(document), None) = (machine.input, &machine.part_root) {
+        if sink.wants_look_ahead() {
+            let from = machine.base_offset + reader.buffer_position();
+            sink.look_ahead(document, from as usize, machine.entries_seen);
+        }
+    }
 }
 
 /// Parse a document from a buffered reader (stdin, a pipe, a decompressor),
