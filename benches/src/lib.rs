@@ -157,7 +157,8 @@ pub fn espi_to_parquet_pipelined(input: &[u8], dir: &std::path::Path) -> Convert
 /// The readings table's Parquet settings, as `espi convert` uses them.
 pub fn readings_writer_options() -> WriterOptions {
     WriterOptions {
-        plain_columns: espi_arrow::READINGS_DISTINCT_COLUMNS
+        plain_columns: espi_arrow::readings_plain_columns(),
+        unindexed_columns: espi_arrow::READINGS_UNINDEXED_COLUMNS
             .iter()
             .map(|c| c.to_string())
             .collect(),

@@ -37,7 +37,9 @@ pub use corrections::{Corrections, Delivery};
 pub use metadata::{empty_batch, Table, TABLE_BATCH_ROWS};
 pub use parallel::{convert_parallel, convert_sequential, BatchSink, ParallelConversion};
 pub use resources::{empty_resource_batch, ResourceTable};
-pub use schema::{dict_utf8, readings_schema, timestamp_utc, READINGS_DISTINCT_COLUMNS};
+pub use schema::{
+    dict_utf8, readings_plain_columns, readings_schema, timestamp_utc, READINGS_UNINDEXED_COLUMNS,
+};
 
 use arrow_array::RecordBatch;
 use espi_core::{parse_slice, ParseError, ParseOptions};

@@ -14,9 +14,30 @@ pub fn timestamp_utc() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
-/// Readings columns whose values are nearly all distinct, so that a Parquet
-/// dictionary would not pay for itself.
-pub const READINGS_DISTINCT_COLUMNS: &[&str] = &["start", "value", "cost"];
+/// Readings columns to write to Parquet without a dictionary: every number,
+/// timestamp and flag. Measured values and timestamps are nearly all
+/// distinct, and the codes (multiplier, uom, quality, ...) repeat in runs
+/// that zstd packs as well as a dictionary would, without the hash lookup
+/// per value that building one costs. Only the text columns keep one.
+///
+/// ```
+/// let plain = espi_arrow::readings_plain_columns();
+/// assert!(plain.iter().any(|c| c == "value_raw"));
+/// assert!(!plain.iter().any(|c| c == "usage_point"));
+/// ```
+pub fn readings_plain_columns() -> Vec<String> {
+    readings_schema()
+        .fields()
+        .iter()
+        .filter(|f| !matches!(f.data_type(), DataType::Dictionary(..)))
+        .map(|f| f.name().clone())
+        .collect()
+}
+
+/// Readings columns to write without statistics: the names of codes whose
+/// code column carries them (`unit` of `uom`, `quality_name` of `quality`,
+/// `tou_name` of `tou`).
+pub const READINGS_UNINDEXED_COLUMNS: &[&str] = &["unit", "quality_name", "tou_name"];
 
 /// The readings table: one row per IntervalReading.
 ///

@@ -9,8 +9,8 @@ use std::time::Instant;
 use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use espi_arrow::{
-    convert_parallel, empty_batch, BatchSink, ConvertCounts, ConvertOptions, Converter,
-    Corrections, Rejection, Table, READINGS_DISTINCT_COLUMNS,
+    convert_parallel, empty_batch, readings_plain_columns, BatchSink, ConvertCounts,
+    ConvertOptions, Converter, Corrections, Rejection, Table, READINGS_UNINDEXED_COLUMNS,
 };
 use espi_core::{Input, ParseOptions};
 use espi_model::tou::TouNames;
@@ -66,6 +66,7 @@ impl TableDirs {
             others: WriterOptions {
                 partitioning: None,
                 plain_columns: Vec::new(),
+                unindexed_columns: Vec::new(),
                 row_group_bytes: 8 << 20,
                 // One row group per batch: a table's column writers (each
                 // with its compressor, decompressor, dictionary and page)
@@ -435,7 +436,8 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         return Err("stdin (`-`) can be given once".into());
     }
     let writer_options = WriterOptions {
-        plain_columns: READINGS_DISTINCT_COLUMNS
+        plain_columns: readings_plain_columns(),
+        unindexed_columns: READINGS_UNINDEXED_COLUMNS
             .iter()
             .map(|c| c.to_string())
             .collect(),

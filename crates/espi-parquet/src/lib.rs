@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 pub use partition::{usage_point_bucket, Partitioning};
@@ -89,10 +89,13 @@ pub struct WriterOptions {
     pub file_rows: usize,
     /// Hive partitioning of the table, if any.
     pub partitioning: Option<Partitioning>,
-    /// Columns whose values are nearly all distinct (timestamps, measured
-    /// values): written without a dictionary, which would only be built and
-    /// thrown away.
+    /// Columns written without a dictionary (timestamps, measured values,
+    /// codes that zstd packs as well): building one costs a hash lookup per
+    /// value.
     pub plain_columns: Vec<String>,
+    /// Columns written without statistics (min/max per page and row group),
+    /// whose values readers would not filter on.
+    pub unindexed_columns: Vec<String>,
     /// Bytes of one data page (each open column buffers one page): small for
     /// wide tables with few rows, to keep their memory small.
     pub page_bytes: usize,
@@ -107,6 +110,7 @@ impl Default for WriterOptions {
             file_rows: 1 << 25,
             partitioning: None,
             plain_columns: Vec::new(),
+            unindexed_columns: Vec::new(),
             page_bytes: 1 << 20,
         }
     }
@@ -125,6 +129,12 @@ impl WriterOptions {
         for column in &self.plain_columns {
             builder =
                 builder.set_column_dictionary_enabled(ColumnPath::from(column.as_str()), false);
+        }
+        for column in &self.unindexed_columns {
+            builder = builder.set_column_statistics_enabled(
+                ColumnPath::from(column.as_str()),
+                EnabledStatistics::None,
+            );
         }
         builder.build()
     }
@@ -410,8 +420,56 @@ pub fn write_table(
 
 #[cfg(test)]
 mod tests {
-    use super::OutputDir;
+    use super::{DatasetWriter, OutputDir, WriterOptions};
+    use arrow_array::{ArrayRef, Int32Array, RecordBatch, StringArray};
+    use parquet::basic::Encoding;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
     use std::fs;
+    use std::sync::Arc;
+
+    #[test]
+    fn plain_and_unindexed_columns_are_written_as_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let codes: ArrayRef = Arc::new(Int32Array::from_iter_values((0..1000).map(|i| i % 3)));
+        let names: ArrayRef = Arc::new(StringArray::from_iter_values(
+            (0..1000).map(|i| ["a", "b", "c"][i % 3]),
+        ));
+        let batch = RecordBatch::try_from_iter([
+            ("code", codes.clone()),
+            ("plain_code", codes),
+            ("name", names.clone()),
+            ("unindexed_name", names),
+        ])
+        .unwrap();
+        let options = WriterOptions {
+            plain_columns: vec!["plain_code".into()],
+            unindexed_columns: vec!["unindexed_name".into()],
+            ..WriterOptions::default()
+        };
+        let mut writer = DatasetWriter::new(dir.path().to_owned(), "t", options);
+        writer.write(&batch).unwrap();
+        let files = writer.finish().unwrap();
+        let reader = SerializedFileReader::new(fs::File::open(&files[0]).unwrap()).unwrap();
+        let group = reader.metadata().row_group(0);
+        let dictionary = |c: usize| {
+            group
+                .column(c)
+                .encodings()
+                .any(|e| e == Encoding::RLE_DICTIONARY)
+        };
+        let statistics = |c: usize| group.column(c).statistics().is_some();
+        assert_eq!((dictionary(0), statistics(0)), (true, true), "code");
+        assert_eq!((dictionary(1), statistics(1)), (false, true), "plain_code");
+        assert_eq!((dictionary(2), statistics(2)), (true, true), "name");
+        assert_eq!(
+            (dictionary(3), statistics(3)),
+            (true, false),
+            "unindexed_name"
+        );
+        // The values read back are the values written.
+        let rows: Vec<_> = reader.get_row_iter(None).unwrap().collect();
+        assert_eq!(rows.len(), 1000);
+    }
 
     #[test]
     fn a_table_moved_aside_by_a_killed_run_is_put_back() {
