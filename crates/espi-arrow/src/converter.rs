@@ -1479,9 +1479,10 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
         };
         rest.shift_entry_indices(next_entry_index);
         let mut links = std::mem::take(&mut self.links);
-        links.merge(rest);
-        // Identities interned so far keep their ids.
+        // The identities interned so far keep their ids (the merged links
+        // are looked up by text).
         self.links.keys = links.keys.clone();
+        links.merge(rest);
         self.global = Some(Arc::new(links));
         self.flush(false);
     }
