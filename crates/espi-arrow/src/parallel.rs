@@ -123,17 +123,20 @@ where
     let Ok(collected) = collected else {
         return sequential();
     };
+    // The first part's links (numbered from entry 0) take in the others'.
     let mut first_index = Vec::with_capacity(ranges.len());
-    let mut links = Links::default();
-    links.record_definitions = true;
+    let mut links: Option<Links> = None;
     let mut index = 0u64;
     for (mut part, entries) in collected {
         first_index.push(index);
         part.shift_entry_indices(index);
-        links.merge(part);
+        match links.as_mut() {
+            Some(links) => links.merge(part),
+            None => links = Some(part),
+        }
         index += entries;
     }
-    let links = Arc::new(links);
+    let links = Arc::new(links.unwrap_or_default());
 
     // Pass two: readings of every part, linked against all the metadata.
     let results: Vec<_> = ranges
