@@ -290,6 +290,39 @@ fn reading_ahead_gives_what_holding_gives_on_samples_with_blocks_first() {
     assert!(reordered >= 5, "{reordered} samples reordered");
 }
 
+/// A generated Bulk feed with every IntervalBlock before any metadata gives
+/// the readings the usual order gives, read ahead or held.
+#[test]
+fn a_blocks_first_feed_gives_the_readings_of_the_usual_order() {
+    let options = espi_gen::GenOptions {
+        usage_points: 150,
+        days: 2,
+        corrections: 0.2,
+        ..Default::default()
+    };
+    let mut usual = Vec::new();
+    espi_gen::generate(&options, &mut usual).unwrap();
+    let mut blocks_first = Vec::new();
+    let summary = espi_gen::generate(
+        &espi_gen::GenOptions {
+            order: espi_gen::EntryOrder::BlocksFirst,
+            ..options
+        },
+        &mut blocks_first,
+    )
+    .unwrap();
+    let (done, batches) = run(&usual, 1, false);
+    let expected = rows(&batches[&Table::Readings]);
+    assert_eq!(expected.len() as u64, summary.readings);
+    assert_eq!(done.conversion.counts.readings_unlinked, 0);
+    for look_ahead_rows in [HOLD, 1000, LOOK_AHEAD] {
+        let (done, batches) = run_with(&blocks_first, 1, false, look_ahead_rows);
+        let what = format!("look_ahead_rows={look_ahead_rows}");
+        assert_eq!(done.conversion.counts.readings_unlinked, 0, "{what}");
+        assert_rows_eq(&rows(&batches[&Table::Readings]), &expected, &what);
+    }
+}
+
 /// Readings of blocks whose metadata comes at the end are handed on while
 /// the input is read once more than `look_ahead_rows` wait, not at its end.
 #[test]

@@ -3,7 +3,9 @@
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
-use espi_gen::{generate, options_for_size, parse_day, FeedKind, GenOptions, PrefixStyle};
+use espi_gen::{
+    generate, options_for_size, parse_day, EntryOrder, FeedKind, GenOptions, PrefixStyle,
+};
 
 use crate::GenArgs;
 
@@ -58,6 +60,15 @@ pub(crate) fn run(args: &GenArgs) -> Result<ExitCode, String> {
         }
     };
     options.corrections = args.corrections;
+    options.order = match args.order.as_str() {
+        "usage-point" => EntryOrder::ByUsagePoint,
+        "blocks-first" => EntryOrder::BlocksFirst,
+        other => {
+            return Err(format!(
+                "unknown entry order `{other}` (usage-point, blocks-first)"
+            ))
+        }
+    };
     let summary = match args.output.as_deref() {
         None => generate(&options, BufWriter::new(std::io::stdout().lock())),
         Some(p) if p.as_os_str() == "-" => {

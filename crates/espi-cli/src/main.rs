@@ -125,6 +125,11 @@ pub(crate) struct GenArgs {
     /// Fraction of usage points with a corrected earlier day.
     #[arg(long, default_value_t = 0.05)]
     corrections: f64,
+    /// Entry order: `usage-point` (each usage point's metadata, blocks and
+    /// summaries together) or `blocks-first` (every IntervalBlock before any
+    /// metadata).
+    #[arg(long, default_value = "usage-point")]
+    order: String,
 }
 
 #[derive(Args, Debug)]

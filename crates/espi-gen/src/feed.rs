@@ -6,6 +6,7 @@ use crate::fmt::{i64_digits, push_hex, push_i64, push_uuid};
 use crate::model::{fill_corrected_day, fill_day, DayData, Point, Q_NONE, Q_PAIR};
 use crate::rng::{mix2, mix3, mix64};
 use crate::time::{push_rfc3339_ms, utc_of_local_midnight};
+use crate::EntryOrder;
 use crate::{FeedKind, GenOptions, GenSummary, PrefixStyle};
 
 /// Base URL of every resource in a generated feed.
@@ -366,8 +367,11 @@ impl<W: Write> Gen<'_, W> {
         self.o
             .num((mix2(opts.seed, 0xB01C) % 90_000 + 10_000) as i64);
         self.o.raw(b"\"/>");
+    }
 
-        // The shared LocalTimeParameters entry.
+    /// The shared LocalTimeParameters entry.
+    fn local_time_parameters(&mut self) {
+        let opts = self.opts;
         let ltp = format!("{BASE}/LocalTimeParameters");
         self.o.entry_head(
             mix2(opts.seed, 0x17D),
@@ -390,12 +394,18 @@ impl<W: Write> Gen<'_, W> {
         self.o.t("\n</@feed>\n");
     }
 
+    /// Every entry of usage point `index`: its metadata, its blocks, its
+    /// summaries.
     fn point(&mut self, index: u64) -> io::Result<()> {
-        let opts = self.opts;
-        let p = Point::new(opts, index);
-        let gas = p.meter.is_gas();
-        let mrs = p.meter_readings();
+        let p = Point::new(self.opts, index);
+        self.point_metadata(&p)?;
+        self.point_blocks(&p)?;
+        self.point_summaries(&p)
+    }
 
+    /// The hrefs of a usage point and of its meter readings and reading types.
+    fn point_urls(&mut self, p: &Point) {
+        let mrs = p.meter_readings();
         self.up_url.clear();
         self.up_url.extend_from_slice(BASE.as_bytes());
         self.up_url.extend_from_slice(b"/Subscription/");
@@ -414,6 +424,13 @@ impl<W: Write> Gen<'_, W> {
             r.extend_from_slice(b"/ReadingType/");
             push_hex(r, p.mr_ids[m] ^ 0x0A5A_5A5A_5A5A_5A5A, 15);
         }
+    }
+
+    /// The UsagePoint entry and the MeterReading and ReadingType entries.
+    fn point_metadata(&mut self, p: &Point) -> io::Result<()> {
+        self.point_urls(p);
+        let gas = p.meter.is_gas();
+        let mrs = p.meter_readings();
 
         // UsagePoint.
         let o = &mut self.o;
@@ -474,17 +491,25 @@ impl<W: Write> Gen<'_, W> {
             self.stats.entries += 2;
             self.stats.meter_readings += 1;
         }
-        self.o.maybe_flush()?;
+        self.o.maybe_flush()
+    }
+
+    /// The IntervalBlock entries (and the correction, if any); keeps the
+    /// daily totals for the summaries.
+    fn point_blocks(&mut self, p: &Point) -> io::Result<()> {
+        self.point_urls(p);
+        let opts = self.opts;
+        let mrs = p.meter_readings();
 
         // One IntervalBlock per local day per meter reading.
         self.daily_totals.clear();
         for k in 0..i64::from(opts.days) {
             let day = opts.start_day + k;
-            fill_day(&p, day, &mut self.day);
+            fill_day(p, day, &mut self.day);
             let published = first_delivery_ms(opts.seed, day);
             for m in 0..mrs {
                 let (n, sum) = self.o.interval_block(
-                    &p,
+                    p,
                     &self.day,
                     m == 1,
                     &self.mr_url[m],
@@ -503,9 +528,9 @@ impl<W: Write> Gen<'_, W> {
 
         // A correction: the day re-delivered with validated values, later <updated>.
         if let Some(c) = p.correction {
-            fill_corrected_day(&p, c.day, &mut self.corr);
+            fill_corrected_day(p, c.day, &mut self.corr);
             let (n, sum) = self.o.interval_block(
-                &p,
+                p,
                 &self.corr,
                 false,
                 &self.mr_url[0],
@@ -521,14 +546,30 @@ impl<W: Write> Gen<'_, W> {
             let k = c.day - opts.start_day;
             if (0..i64::from(opts.days)).contains(&k) {
                 // The first delivery of that day is in this feed and is superseded.
-                fill_day(&p, c.day, &mut self.day);
+                fill_day(p, c.day, &mut self.day);
                 self.stats.superseded_readings[0] += self.day.n as u64;
                 self.stats.superseded_sums[0] += i128::from(self.day.delivered_total());
             }
             self.o.maybe_flush()?;
         }
+        Ok(())
+    }
 
-        // UsageSummary: one per 30-day billing period closing inside the feed's days.
+    /// The daily totals of a point whose blocks were not written just before.
+    fn point_daily_totals(&mut self, p: &Point) {
+        self.daily_totals.clear();
+        for k in 0..i64::from(self.opts.days) {
+            fill_day(p, self.opts.start_day + k, &mut self.day);
+            self.daily_totals.push(self.day.delivered_total());
+        }
+    }
+
+    /// UsageSummary entries: one per 30-day billing period closing inside
+    /// the feed's days (from the daily totals of the point's blocks).
+    fn point_summaries(&mut self, p: &Point) -> io::Result<()> {
+        self.point_urls(p);
+        let opts = self.opts;
+        let gas = p.meter.is_gas();
         let last_day = opts.start_day + i64::from(opts.days) - 1;
         let mut end = opts.start_day + (p.bill_offset + 29 - opts.start_day).rem_euclid(30);
         while end <= last_day {
@@ -539,7 +580,7 @@ impl<W: Write> Gen<'_, W> {
                 total += if k >= 0 {
                     self.daily_totals[k as usize]
                 } else {
-                    fill_day(&p, day, &mut self.day);
+                    fill_day(p, day, &mut self.day);
                     self.day.delivered_total()
                 };
             }
@@ -620,10 +661,32 @@ pub(crate) fn run<W: Write>(
         daily_totals: Vec::with_capacity(opts.days.min(4000) as usize),
     };
     g.header();
-    for index in 0..u64::from(opts.usage_points) {
-        g.point(index)?;
-        if !after_point(index + 1, g.o.total()) {
-            break;
+    match opts.order {
+        EntryOrder::ByUsagePoint => {
+            g.local_time_parameters();
+            for index in 0..u64::from(opts.usage_points) {
+                g.point(index)?;
+                if !after_point(index + 1, g.o.total()) {
+                    break;
+                }
+            }
+        }
+        EntryOrder::BlocksFirst => {
+            let mut points = 0;
+            for index in 0..u64::from(opts.usage_points) {
+                g.point_blocks(&Point::new(opts, index))?;
+                points = index + 1;
+                if !after_point(points, g.o.total()) {
+                    break;
+                }
+            }
+            g.local_time_parameters();
+            for index in 0..points {
+                let p = Point::new(opts, index);
+                g.point_metadata(&p)?;
+                g.point_daily_totals(&p);
+                g.point_summaries(&p)?;
+            }
         }
     }
     g.footer();

@@ -16,9 +16,12 @@
 //!
 //! Output is streamed: memory use does not grow with the feed size, and the
 //! same [`GenOptions`] give byte-identical output on every machine (the PRNG
-//! and all arithmetic are platform-independent). A feed with `n` usage points
-//! is a prefix of the feed with more usage points and otherwise equal options
-//! (up to the closing `</feed>`).
+//! and all arithmetic are platform-independent). In the default entry order a
+//! feed with `n` usage points is a prefix of the feed with more usage points
+//! and otherwise equal options (up to the closing `</feed>`);
+//! [`EntryOrder::BlocksFirst`] writes the same entries with every
+//! IntervalBlock before any metadata, the order that makes a one-pass reader
+//! hold the most.
 #![warn(missing_docs)]
 
 use std::collections::BTreeMap;
@@ -58,6 +61,20 @@ pub enum PrefixStyle {
     Ns0,
 }
 
+/// In which order the entries are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum EntryOrder {
+    /// The LocalTimeParameters first, then per usage point: its UsagePoint,
+    /// MeterReading and ReadingType entries, its IntervalBlocks, its
+    /// UsageSummaries (as utilities write Bulk feeds).
+    #[default]
+    ByUsagePoint,
+    /// Every IntervalBlock first (usage point by usage point), then the
+    /// LocalTimeParameters and every usage point's metadata and summaries:
+    /// a reader learns what the readings mean only at the end.
+    BlocksFirst,
+}
+
 /// What to generate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GenOptions {
@@ -78,6 +95,8 @@ pub struct GenOptions {
     /// With `days >= 2` the corrected day lies inside the feed (so both
     /// deliveries are present); with one day it precedes `start_day`.
     pub corrections: f64,
+    /// Entry order.
+    pub order: EntryOrder,
 }
 
 /// 2024-06-01.
@@ -94,6 +113,7 @@ impl Default for GenOptions {
             kind: FeedKind::Bulk,
             prefix_style: PrefixStyle::DefaultNamespace,
             corrections: 0.05,
+            order: EntryOrder::ByUsagePoint,
         }
     }
 }

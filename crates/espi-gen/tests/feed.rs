@@ -6,7 +6,9 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 
 use common::{entries, parse, Entry, Node};
-use espi_gen::{generate, options_for_size, FeedKind, GenOptions, GenSummary, PrefixStyle};
+use espi_gen::{
+    generate, options_for_size, EntryOrder, FeedKind, GenOptions, GenSummary, PrefixStyle,
+};
 
 const STYLES: [PrefixStyle; 3] = [
     PrefixStyle::DefaultNamespace,
@@ -349,6 +351,57 @@ fn fewer_usage_points_give_a_prefix() {
     });
     let body = short.strip_suffix("\n</feed>\n").unwrap();
     assert!(long.starts_with(body));
+}
+
+/// The entries of a feed as text, in order, and what surrounds them.
+fn entry_texts<'a>(xml: &'a str, close: &str) -> (Vec<&'a str>, &'a str, &'a str) {
+    let open = close.replace("</", "<").replace('>', "");
+    let first = xml.find(&format!("{open}>")).unwrap();
+    let last = xml.rfind(close).unwrap() + close.len();
+    let mut out = Vec::new();
+    let mut rest = &xml[first..last];
+    while let Some(end) = rest.find(close) {
+        let end = end + close.len();
+        out.push(rest[..end].trim_start());
+        rest = &rest[end..];
+    }
+    (out, &xml[..first], &xml[last..])
+}
+
+#[test]
+fn blocks_first_writes_the_same_entries_with_every_block_first() {
+    for (style, close) in [
+        (PrefixStyle::DefaultNamespace, "</entry>"),
+        (PrefixStyle::Ns0, "</ns1:entry>"),
+    ] {
+        let o = GenOptions {
+            corrections: 0.5,
+            prefix_style: style,
+            ..opts(20, 40, 19_875)
+        };
+        let (usual, usual_summary) = gen(&o);
+        let (blocks_first, summary) = gen(&GenOptions {
+            order: EntryOrder::BlocksFirst,
+            ..o.clone()
+        });
+        assert_eq!(summary, usual_summary, "{style:?}");
+        parse(&blocks_first).expect("well-formed");
+        let (mut a, head_a, tail_a) = entry_texts(&usual, close);
+        let (b, head_b, tail_b) = entry_texts(&blocks_first, close);
+        assert_eq!((head_a, tail_a), (head_b, tail_b), "{style:?}");
+        let is_block = |e: &str| e.contains("IntervalBlock>") && e.contains("IntervalReading>");
+        let blocks = b.iter().filter(|e| is_block(e)).count();
+        assert!(
+            blocks > 20 && blocks < b.len(),
+            "{style:?}: {blocks} blocks"
+        );
+        assert!(b[..blocks].iter().all(|e| is_block(e)), "{style:?}");
+        assert!(!b[blocks..].iter().any(|e| is_block(e)), "{style:?}");
+        let mut b = b;
+        a.sort_unstable();
+        b.sort_unstable();
+        assert!(a == b, "{style:?}: the same entries");
+    }
 }
 
 #[test]
