@@ -6,9 +6,11 @@
 use espi_arrow::{convert_slice, ConvertOptions, Table};
 use libfuzzer_sys::fuzz_target;
 
-fn check(data: &[u8], options: &ConvertOptions) -> u64 {
+/// Checks one conversion; returns its (read, written, rejected, superseded)
+/// counts.
+fn check(data: &[u8], options: &ConvertOptions) -> (u64, u64, u64, u64) {
     let Ok((batches, conversion)) = convert_slice("fuzz.xml", data, options) else {
-        return 0;
+        return (0, 0, 0, 0);
     };
     let c = &conversion.counts;
     assert_eq!(
@@ -29,13 +31,18 @@ fn check(data: &[u8], options: &ConvertOptions) -> u64 {
             "dropped without latest_only"
         );
     }
-    c.readings_superseded
+    (
+        c.readings_read,
+        c.readings_written,
+        c.readings_rejected,
+        c.readings_superseded,
+    )
 }
 
 fuzz_target!(|data: &[u8]| {
-    let superseded = check(data, &ConvertOptions::default());
+    let counts = check(data, &ConvertOptions::default());
     // Superseded readings exist: leave them out too.
-    if superseded > 0 {
+    if counts.3 > 0 {
         check(
             data,
             &ConvertOptions {
@@ -44,7 +51,9 @@ fuzz_target!(|data: &[u8]| {
             },
         );
     }
-    // Tiny batches: batch boundaries everywhere.
+    // Tiny batches: batch boundaries everywhere; and the rest of the
+    // document read ahead as soon as one reading waits for its metadata,
+    // which writes the same readings.
     if data.len() < 4096 {
         check(
             data,
@@ -53,5 +62,14 @@ fuzz_target!(|data: &[u8]| {
                 ..Default::default()
             },
         );
+        let read_ahead = check(
+            data,
+            &ConvertOptions {
+                batch_size: 1,
+                look_ahead_rows: 0,
+                ..Default::default()
+            },
+        );
+        assert_eq!(read_ahead, counts, "reading ahead changed the counts");
     }
 });

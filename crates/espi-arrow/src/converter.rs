@@ -64,7 +64,9 @@ pub struct ConvertOptions {
     /// read ahead (one quick pass that skips readings), and every reading is
     /// then written as soon as its entry ends, so memory stays bounded
     /// whatever the entry order. A stream cannot be read ahead: there they
-    /// wait in memory for their metadata (or the end of the input).
+    /// wait in memory for their metadata (or the end of the input). Reading
+    /// ahead skips bad entries, so when a conversion stops at an error,
+    /// readings written before it may be linked to metadata that follows it.
     pub look_ahead_rows: usize,
 }
 
