@@ -4,6 +4,9 @@
 //! * `generated/bulk`: a daily Bulk feed (1 day for each of 300 usage
 //!   points, metadata-heavy), `generated/history`: 30 days for 40 usage
 //!   points (reading-heavy); both from `espi-gen`, seed 7.
+//!   `generated/bulk_blocks_first`: 1,000 usage points of the Bulk feed
+//!   with every IntervalBlock before any metadata, enough readings waiting
+//!   for the converter to read the rest of the document ahead.
 //! * `scanner/*`: the parser alone with the IntervalReading scanner on and
 //!   off (the general quick-xml path), on the history feed.
 //! * `parquet_writer/readings`: the Parquet writer alone, on the history
@@ -16,15 +19,16 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use espi_arrow::{ConvertOptions, Converter, Table};
 use espi_bench::{bare_quick_xml_events, espi_to_arrow, readings_writer_options};
 use espi_core::{parse_slice, NullSink, ParseOptions};
-use espi_gen::{generate, FeedKind, GenOptions};
+use espi_gen::{generate, EntryOrder, FeedKind, GenOptions};
 use espi_parquet::DatasetWriter;
 
-fn generated(kind: FeedKind, usage_points: u32, days: u32) -> Vec<u8> {
+fn generated(kind: FeedKind, usage_points: u32, days: u32, order: EntryOrder) -> Vec<u8> {
     let options = GenOptions {
         seed: 7,
         usage_points,
         days,
         kind,
+        order,
         ..GenOptions::default()
     };
     let mut out = Vec::new();
@@ -40,8 +44,18 @@ fn inputs() -> Vec<(&'static str, Vec<u8>)> {
     .expect("bundled sample");
     vec![
         ("sample/ameren_15min", sample),
-        ("generated/bulk", generated(FeedKind::Bulk, 300, 1)),
-        ("generated/history", generated(FeedKind::History, 40, 30)),
+        (
+            "generated/bulk",
+            generated(FeedKind::Bulk, 300, 1, EntryOrder::ByUsagePoint),
+        ),
+        (
+            "generated/history",
+            generated(FeedKind::History, 40, 30, EntryOrder::ByUsagePoint),
+        ),
+        (
+            "generated/bulk_blocks_first",
+            generated(FeedKind::Bulk, 1000, 1, EntryOrder::BlocksFirst),
+        ),
     ]
 }
 
@@ -68,7 +82,7 @@ fn baseline(c: &mut Criterion) {
 }
 
 fn scanner(c: &mut Criterion) {
-    let input = generated(FeedKind::History, 40, 30);
+    let input = generated(FeedKind::History, 40, 30, EntryOrder::ByUsagePoint);
     let mut group = c.benchmark_group("scanner");
     group.sample_size(20);
     group.throughput(Throughput::Bytes(input.len() as u64));
@@ -85,7 +99,7 @@ fn scanner(c: &mut Criterion) {
 }
 
 fn parquet_writer(c: &mut Criterion) {
-    let input = generated(FeedKind::History, 40, 30);
+    let input = generated(FeedKind::History, 40, 30, EntryOrder::ByUsagePoint);
     let mut batches: Vec<RecordBatch> = Vec::new();
     let mut converter = Converter::new("bench", ConvertOptions::default(), |t, b| {
         if t == Table::Readings {
