@@ -398,12 +398,14 @@ impl<W: Write> Gen<'_, W> {
     /// summaries.
     fn point(&mut self, index: u64) -> io::Result<()> {
         let p = Point::new(self.opts, index);
+        self.point_urls(&p);
         self.point_metadata(&p)?;
         self.point_blocks(&p)?;
         self.point_summaries(&p)
     }
 
-    /// The hrefs of a usage point and of its meter readings and reading types.
+    /// The hrefs of a usage point and of its meter readings and reading
+    /// types, which the `point_*` writers below use.
     fn point_urls(&mut self, p: &Point) {
         let mrs = p.meter_readings();
         self.up_url.clear();
@@ -428,7 +430,6 @@ impl<W: Write> Gen<'_, W> {
 
     /// The UsagePoint entry and the MeterReading and ReadingType entries.
     fn point_metadata(&mut self, p: &Point) -> io::Result<()> {
-        self.point_urls(p);
         let gas = p.meter.is_gas();
         let mrs = p.meter_readings();
 
@@ -497,7 +498,6 @@ impl<W: Write> Gen<'_, W> {
     /// The IntervalBlock entries (and the correction, if any); keeps the
     /// daily totals for the summaries.
     fn point_blocks(&mut self, p: &Point) -> io::Result<()> {
-        self.point_urls(p);
         let opts = self.opts;
         let mrs = p.meter_readings();
 
@@ -567,7 +567,6 @@ impl<W: Write> Gen<'_, W> {
     /// UsageSummary entries: one per 30-day billing period closing inside
     /// the feed's days (from the daily totals of the point's blocks).
     fn point_summaries(&mut self, p: &Point) -> io::Result<()> {
-        self.point_urls(p);
         let opts = self.opts;
         let gas = p.meter.is_gas();
         let last_day = opts.start_day + i64::from(opts.days) - 1;
@@ -674,7 +673,9 @@ pub(crate) fn run<W: Write>(
         EntryOrder::BlocksFirst => {
             let mut points = 0;
             for index in 0..u64::from(opts.usage_points) {
-                g.point_blocks(&Point::new(opts, index))?;
+                let p = Point::new(opts, index);
+                g.point_urls(&p);
+                g.point_blocks(&p)?;
                 points = index + 1;
                 if !after_point(points, g.o.total()) {
                     break;
@@ -683,6 +684,7 @@ pub(crate) fn run<W: Write>(
             g.local_time_parameters();
             for index in 0..points {
                 let p = Point::new(opts, index);
+                g.point_urls(&p);
                 g.point_metadata(&p)?;
                 g.point_daily_totals(&p);
                 g.point_summaries(&p)?;
