@@ -721,31 +721,28 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             any_ready |= block.resolution.is_some();
         }
         self.tried_version = version;
-        if !any_ready && !blocks.is_empty() {
-            self.tried_blocks = blocks.len();
-            self.blocks = blocks;
-            self.pending_rows = self.raw.len();
-            self.entry_first_row = self.raw.len();
-            return;
-        }
-        let (ready, waiting): (Vec<Block>, Vec<Block>) =
-            blocks.into_iter().partition(|b| b.resolution.is_some());
-        if !ready.is_empty() {
-            let batch = self.build_batch(&ready);
-            if batch.num_rows() > 0 {
-                (self.on_batch)(Table::Readings, batch);
+        // While none is ready the waiting readings stay where they are.
+        if any_ready || blocks.is_empty() {
+            let (ready, waiting): (Vec<Block>, Vec<Block>) =
+                blocks.into_iter().partition(|b| b.resolution.is_some());
+            if !ready.is_empty() {
+                let batch = self.build_batch(&ready);
+                if batch.num_rows() > 0 {
+                    (self.on_batch)(Table::Readings, batch);
+                }
             }
+            let ranges: Vec<Range<usize>> = waiting.iter().map(|b| b.rows.clone()).collect();
+            let moved = self.raw.retain(&ranges);
+            blocks = waiting
+                .into_iter()
+                .zip(moved)
+                .map(|(mut b, rows)| {
+                    b.rows = rows;
+                    b
+                })
+                .collect();
         }
-        let ranges: Vec<Range<usize>> = waiting.iter().map(|b| b.rows.clone()).collect();
-        let moved = self.raw.retain(&ranges);
-        self.blocks = waiting
-            .into_iter()
-            .zip(moved)
-            .map(|(mut b, rows)| {
-                b.rows = rows;
-                b
-            })
-            .collect();
+        self.blocks = blocks;
         self.tried_blocks = self.blocks.len();
         self.pending_rows = self.raw.len();
         self.entry_first_row = self.raw.len();
