@@ -422,6 +422,7 @@ pub fn write_table(
 mod tests {
     use super::{DatasetWriter, OutputDir, WriterOptions};
     use arrow_array::{ArrayRef, Int32Array, RecordBatch, StringArray};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::basic::Encoding;
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use std::fs;
@@ -467,8 +468,15 @@ mod tests {
             "unindexed_name"
         );
         // The values read back are the values written.
-        let rows: Vec<_> = reader.get_row_iter(None).unwrap().collect();
-        assert_eq!(rows.len(), 1000);
+        let file = fs::File::open(&files[0]).unwrap();
+        let read: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let read = arrow_select::concat::concat_batches(&read[0].schema(), &read).unwrap();
+        assert_eq!(read, batch);
     }
 
     #[test]
