@@ -162,6 +162,7 @@ pub fn readings_writer_options() -> WriterOptions {
             .iter()
             .map(|c| c.to_string())
             .collect(),
+        dictionary_page_bytes: 8 << 20,
         ..WriterOptions::default()
     }
 }

@@ -74,6 +74,7 @@ impl TableDirs {
                 // staying open between the batches of every table.
                 row_group_rows: espi_arrow::TABLE_BATCH_ROWS,
                 page_bytes: 64 << 10,
+                dictionary_page_bytes: 64 << 10,
                 // Every column of every open file has its own compressor:
                 // level 1 keeps the wide small tables' share of memory low.
                 zstd_level: 1,
@@ -441,6 +442,11 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
             .iter()
             .map(|c| c.to_string())
             .collect(),
+        // Room for the distinct MeterReading hrefs of a row group (about
+        // 100 bytes each, a few thousand to tens of thousands per million
+        // readings): past the limit the column would be written as plain
+        // text, 25 times larger before compression and slower to write.
+        dictionary_page_bytes: 8 << 20,
         zstd_level: args.zstd_level,
         partitioning: partitioning.clone(),
         // Partitioned output keeps a file open per partition: smaller row

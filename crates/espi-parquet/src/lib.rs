@@ -99,6 +99,12 @@ pub struct WriterOptions {
     /// Bytes of one data page (each open column buffers one page): small for
     /// wide tables with few rows, to keep their memory small.
     pub page_bytes: usize,
+    /// Bytes a column's dictionary may grow to in a row group; past it the
+    /// column falls back to plain values for the rest of the row group
+    /// (written in full, then compressed). A dictionary holds each distinct
+    /// value once, so this matters only for columns with many distinct
+    /// values, such as the readings' MeterReading hrefs.
+    pub dictionary_page_bytes: usize,
 }
 
 impl Default for WriterOptions {
@@ -112,6 +118,7 @@ impl Default for WriterOptions {
             plain_columns: Vec::new(),
             unindexed_columns: Vec::new(),
             page_bytes: 1 << 20,
+            dictionary_page_bytes: 1 << 20,
         }
     }
 }
@@ -125,7 +132,7 @@ impl WriterOptions {
             .set_max_row_group_bytes(Some(self.row_group_bytes.max(1 << 16)))
             .set_created_by(format!("espi {}", env!("CARGO_PKG_VERSION")))
             .set_data_page_size_limit(self.page_bytes.max(4096))
-            .set_dictionary_page_size_limit(self.page_bytes.max(4096));
+            .set_dictionary_page_size_limit(self.dictionary_page_bytes.max(4096));
         for column in &self.plain_columns {
             builder =
                 builder.set_column_dictionary_enabled(ColumnPath::from(column.as_str()), false);
@@ -477,6 +484,59 @@ mod tests {
             .unwrap();
         let read = arrow_select::concat::concat_batches(&read[0].schema(), &read).unwrap();
         assert_eq!(read, batch);
+    }
+
+    /// Whether any data page of the first column of `file` holds plain
+    /// values (a dictionary that outgrew its limit falls back to them).
+    fn has_plain_data_pages(file: &std::path::Path) -> bool {
+        use parquet::file::metadata::{ParquetMetaDataOptions, ParquetMetaDataReader};
+        let metadata = ParquetMetaDataReader::new()
+            .with_metadata_options(Some(
+                ParquetMetaDataOptions::new().with_encoding_stats_as_mask(false),
+            ))
+            .parse_and_finish(&fs::File::open(file).unwrap())
+            .unwrap();
+        metadata.row_groups().iter().any(|group| {
+            let stats = group.column(0).page_encoding_stats().expect("page stats");
+            stats.iter().any(|s| {
+                s.page_type == parquet::basic::PageType::DATA_PAGE && s.encoding == Encoding::PLAIN
+            })
+        })
+    }
+
+    #[test]
+    fn a_dictionary_grows_to_its_limit_before_falling_back_to_plain_values() {
+        // 20,000 distinct hrefs of about 100 bytes (2 MB), each twice.
+        let hrefs: ArrayRef = Arc::new(StringArray::from_iter_values((0..40_000).map(|i| {
+            format!(
+                "https://utility.example.com/DataCustodian/espi/1_1/resource/Subscription/7/UsagePoint/{}/MeterReading/1",
+                i / 2
+            )
+        })));
+        let batch = RecordBatch::try_from_iter([("meter_reading", hrefs)]).unwrap();
+        let write = |dictionary_page_bytes: usize| {
+            let dir = tempfile::tempdir().unwrap();
+            let options = WriterOptions {
+                dictionary_page_bytes,
+                ..WriterOptions::default()
+            };
+            let mut writer = DatasetWriter::new(dir.path().to_owned(), "t", options);
+            writer.write(&batch).unwrap();
+            let files = writer.finish().unwrap();
+            let plain = has_plain_data_pages(&files[0]);
+            let read: Vec<RecordBatch> =
+                ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&files[0]).unwrap())
+                    .unwrap()
+                    .build()
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+            let read = arrow_select::concat::concat_batches(&read[0].schema(), &read).unwrap();
+            assert_eq!(read, batch);
+            plain
+        };
+        assert!(write(1 << 20), "1 MiB: falls back to plain values");
+        assert!(!write(8 << 20), "8 MiB: one dictionary holds them all");
     }
 
     #[test]
