@@ -17,10 +17,10 @@ use std::hint::black_box;
 use arrow_array::RecordBatch;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use espi_arrow::{ConvertOptions, Converter, Table};
-use espi_bench::{bare_quick_xml_events, espi_to_arrow, readings_writer_options};
+use espi_bench::{bare_quick_xml_events, espi_to_arrow};
 use espi_core::{parse_slice, NullSink, ParseOptions};
 use espi_gen::{generate, EntryOrder, FeedKind, GenOptions};
-use espi_parquet::DatasetWriter;
+use espi_parquet::{DatasetWriter, WriterOptions};
 
 fn generated(kind: FeedKind, usage_points: u32, days: u32, order: EntryOrder) -> Vec<u8> {
     let options = GenOptions {
@@ -115,7 +115,7 @@ fn parquet_writer(c: &mut Criterion) {
         b.iter(|| {
             let dir = tempfile::tempdir().expect("temp dir");
             let mut writer =
-                DatasetWriter::new(dir.path().to_owned(), "part", readings_writer_options());
+                DatasetWriter::new(dir.path().to_owned(), "part", WriterOptions::readings());
             for batch in &batches {
                 writer.write(batch).expect("write");
             }

@@ -109,7 +109,7 @@ pub fn espi_to_arrow(input: &[u8]) -> ConvertCounts {
 
 /// espi XML to a zstd Parquet readings dataset under `dir`, on one thread.
 pub fn espi_to_parquet(input: &[u8], dir: &std::path::Path) -> ConvertCounts {
-    let mut writer = DatasetWriter::new(dir.to_owned(), "part", readings_writer_options());
+    let mut writer = DatasetWriter::new(dir.to_owned(), "part", WriterOptions::readings());
     let mut converter = Converter::new(
         "bench",
         ConvertOptions::default(),
@@ -131,7 +131,7 @@ pub fn espi_to_parquet_pipelined(input: &[u8], dir: &std::path::Path) -> Convert
     std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<RecordBatch>(4);
         let encoder = scope.spawn(move || {
-            let mut writer = DatasetWriter::new(dir.to_owned(), "part", readings_writer_options());
+            let mut writer = DatasetWriter::new(dir.to_owned(), "part", WriterOptions::readings());
             for batch in receiver {
                 writer.write(&batch).expect("write");
             }
@@ -152,19 +152,6 @@ pub fn espi_to_parquet_pipelined(input: &[u8], dir: &std::path::Path) -> Convert
         encoder.join().expect("encoder");
         counts
     })
-}
-
-/// The readings table's Parquet settings, as `espi convert` uses them.
-pub fn readings_writer_options() -> WriterOptions {
-    WriterOptions {
-        plain_columns: espi_arrow::readings_plain_columns(),
-        unindexed_columns: espi_arrow::READINGS_UNINDEXED_COLUMNS
-            .iter()
-            .map(|c| c.to_string())
-            .collect(),
-        dictionary_page_bytes: 8 << 20,
-        ..WriterOptions::default()
-    }
 }
 
 /// mimalloc's `mi_option_purge_delay` (index 15 of `mi_option_e`).
@@ -270,7 +257,7 @@ pub fn espi_to_parquet_parallel(
                 writer: DatasetWriter::new(
                     dir.to_owned(),
                     &format!("part-{k:03}"),
-                    readings_writer_options(),
+                    WriterOptions::readings(),
                 ),
             },
         );

@@ -61,9 +61,13 @@ fn main() {
         std::process::exit(2);
     };
     let runs: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(5).max(1);
-    let file = std::fs::File::open(&path).expect("open input");
+    let fail = |e: std::io::Error| -> ! {
+        eprintln!("espi-compare: {}: {e}", path.display());
+        std::process::exit(1);
+    };
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| fail(e));
     // SAFETY: read-only map of a file nobody modifies during the benchmark.
-    let map = unsafe { memmap2::Mmap::map(&file) }.expect("map input");
+    let map = unsafe { memmap2::Mmap::map(&file) }.unwrap_or_else(|e| fail(e));
     let input: &[u8] = &map;
     let mb = input.len() as f64 / 1e6;
     // Warm the page cache.

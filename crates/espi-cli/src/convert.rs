@@ -9,8 +9,8 @@ use std::time::Instant;
 use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use espi_arrow::{
-    convert_parallel, empty_batch, readings_plain_columns, BatchSink, ConvertCounts,
-    ConvertOptions, Converter, Corrections, Rejection, Table, READINGS_UNINDEXED_COLUMNS,
+    convert_parallel, empty_batch, BatchSink, ConvertCounts, ConvertOptions, Converter,
+    Corrections, Rejection, Table,
 };
 use espi_core::{Input, ParseOptions};
 use espi_model::tou::TouNames;
@@ -437,16 +437,6 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         return Err("stdin (`-`) can be given once".into());
     }
     let writer_options = WriterOptions {
-        plain_columns: readings_plain_columns(),
-        unindexed_columns: READINGS_UNINDEXED_COLUMNS
-            .iter()
-            .map(|c| c.to_string())
-            .collect(),
-        // Room for the distinct MeterReading hrefs of a row group (about
-        // 100 bytes each, a few thousand to tens of thousands per million
-        // readings): past the limit the column would be written as plain
-        // text, 25 times larger before compression and slower to write.
-        dictionary_page_bytes: 8 << 20,
         zstd_level: args.zstd_level,
         partitioning: partitioning.clone(),
         // Partitioned output keeps a file open per partition: smaller row
@@ -456,7 +446,7 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         } else {
             32 << 20
         },
-        ..WriterOptions::default()
+        ..WriterOptions::readings()
     };
     let tou_names = match &args.tou_map {
         Some(path) => {

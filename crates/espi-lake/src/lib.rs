@@ -66,10 +66,11 @@ use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
 use deltalake::operations::optimize::OptimizeType;
 use deltalake::operations::vacuum::VacuumMode;
-use deltalake::parquet::basic::{Compression, ZstdLevel};
+use deltalake::parquet::basic::ZstdLevel;
 use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableError, FilterOp, FilterValue};
+use espi_parquet::WriterOptions;
 use futures::TryStreamExt;
 use serde_json::{json, Value};
 
@@ -379,12 +380,24 @@ impl Lake {
         })
     }
 
-    fn writer_properties(options: &IngestOptions) -> Result<WriterProperties, LakeError> {
-        let level = ZstdLevel::try_new(options.zstd_level)
+    /// The Parquet settings of `table`'s files: those `espi convert` uses
+    /// (the readings' numbers without a dictionary, and so on).
+    fn writer_properties(
+        options: &IngestOptions,
+        table: &str,
+    ) -> Result<WriterProperties, LakeError> {
+        ZstdLevel::try_new(options.zstd_level)
             .map_err(|e| LakeError::Invalid(format!("zstd level: {e}")))?;
-        Ok(WriterProperties::builder()
-            .set_compression(Compression::ZSTD(level))
-            .build())
+        let settings = if table == READINGS {
+            WriterOptions::readings()
+        } else {
+            WriterOptions::default()
+        };
+        Ok(WriterOptions {
+            zstd_level: options.zstd_level,
+            ..settings
+        }
+        .writer_properties())
     }
 
     fn commit_properties(table: &str, feeds: &[Feed]) -> CommitProperties {
@@ -444,7 +457,7 @@ impl Lake {
             change.operation = "none".into();
             return Ok(change);
         }
-        let writer = Self::writer_properties(options)?;
+        let writer = Self::writer_properties(options, name)?;
         let commit = Self::commit_properties(name, feeds);
         let state = Arc::new(ctx.state());
         let partitions: Vec<&str> = if name == READINGS {
@@ -594,7 +607,7 @@ impl Lake {
         let table = handle
             .write(vec![batch])
             .with_save_mode(SaveMode::Append)
-            .with_writer_properties(Self::writer_properties(options)?)
+            .with_writer_properties(Self::writer_properties(options, INGEST_LOG)?)
             .with_commit_properties(Self::commit_properties(INGEST_LOG, feeds))
             .await
             .map_err(delta(INGEST_LOG))?;
@@ -736,7 +749,7 @@ impl Lake {
                 let filters = [(MONTH, FilterOp::In, FilterValue::Set(month_values))];
                 let mut builder = t
                     .optimize()
-                    .with_writer_properties(Self::writer_properties(options)?)
+                    .with_writer_properties(Self::writer_properties(options, &name)?)
                     .with_target_size(
                         NonZeroU64::new(options.target_file_bytes)
                             .ok_or_else(|| LakeError::Invalid("target file size 0".into()))?,
@@ -915,4 +928,45 @@ fn holds_parquet(dir: &Path) -> bool {
                 || (p.is_dir() && holds_parquet(&p))
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{IngestOptions, Lake, READINGS};
+    use deltalake::parquet::basic::{Compression, ZstdLevel};
+    use deltalake::parquet::file::properties::EnabledStatistics;
+    use deltalake::parquet::schema::types::ColumnPath;
+
+    #[test]
+    fn tables_are_written_with_the_settings_of_espi_convert() {
+        let options = IngestOptions::default();
+        let column = |name: &str| ColumnPath::from(name);
+        let readings = Lake::writer_properties(&options, READINGS).unwrap();
+        assert!(!readings.dictionary_enabled(&column("value_raw")));
+        assert!(!readings.dictionary_enabled(&column("start")));
+        assert!(readings.dictionary_enabled(&column("meter_reading")));
+        assert_eq!(
+            readings.column_dictionary_page_size_limit(&column("meter_reading")),
+            8 << 20
+        );
+        assert_eq!(
+            readings.statistics_enabled(&column("unit")),
+            EnabledStatistics::None
+        );
+        assert_ne!(
+            readings.statistics_enabled(&column("usage_point")),
+            EnabledStatistics::None
+        );
+        assert_eq!(
+            readings.compression(&column("value")),
+            Compression::ZSTD(ZstdLevel::try_new(3).unwrap())
+        );
+        let others = Lake::writer_properties(&options, "meter_readings").unwrap();
+        assert!(others.dictionary_enabled(&column("start")));
+        let bad = IngestOptions {
+            zstd_level: 40,
+            ..IngestOptions::default()
+        };
+        assert!(Lake::writer_properties(&bad, READINGS).is_err());
+    }
 }

@@ -124,7 +124,35 @@ impl Default for WriterOptions {
 }
 
 impl WriterOptions {
-    fn properties(&self) -> WriterProperties {
+    /// The settings of the readings table: numbers, timestamps and flags
+    /// without a dictionary ([`espi_arrow::readings_plain_columns`]), the
+    /// names of codes without statistics
+    /// ([`espi_arrow::READINGS_UNINDEXED_COLUMNS`]), and room in the
+    /// dictionary for the distinct MeterReading hrefs of a row group (about
+    /// 100 bytes each, a few thousand to tens of thousands per million
+    /// readings; past the limit the column would be written as plain text,
+    /// 25 times larger before compression and slower to write).
+    ///
+    /// ```
+    /// let options = espi_parquet::WriterOptions::readings();
+    /// assert!(options.plain_columns.iter().any(|c| c == "value_raw"));
+    /// assert!(options.unindexed_columns.iter().any(|c| c == "unit"));
+    /// ```
+    pub fn readings() -> WriterOptions {
+        WriterOptions {
+            plain_columns: espi_arrow::readings_plain_columns(),
+            unindexed_columns: espi_arrow::READINGS_UNINDEXED_COLUMNS
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+            dictionary_page_bytes: 8 << 20,
+            ..WriterOptions::default()
+        }
+    }
+
+    /// These options as parquet-rs writer properties (for writers other than
+    /// [`DatasetWriter`], such as a Delta table's).
+    pub fn writer_properties(&self) -> WriterProperties {
         let level = ZstdLevel::try_new(self.zstd_level).unwrap_or_default();
         let mut builder = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
@@ -280,7 +308,7 @@ pub struct DatasetWriter {
 impl DatasetWriter {
     /// A writer of files named `<prefix>-NNNNN.parquet` under `dir`.
     pub fn new(dir: PathBuf, prefix: &str, options: WriterOptions) -> Self {
-        let properties = options.properties();
+        let properties = options.writer_properties();
         DatasetWriter {
             dir,
             prefix: prefix.to_owned(),
