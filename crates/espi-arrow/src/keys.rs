@@ -3,32 +3,46 @@
 
 use hashbrown::HashTable;
 
-/// Strings stored once each in one buffer and named by a dense `u32` id.
+/// Strings stored once each in a few large buffers and named by a dense
+/// `u32` id.
 ///
 /// A Bulk feed names hundreds of thousands of meter readings by hrefs of
 /// about a hundred bytes; kept here they cost their bytes plus about a dozen,
-/// with no allocation of their own.
+/// with no allocation of their own. The text lives in chunks that are never
+/// reallocated: a full chunk is kept and a new one started, so growing never
+/// copies the text nor holds it twice.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Keys {
-    text: String,
-    /// `ends[id]` is where key `id` ends in `text` (it starts where the
-    /// previous one ends).
-    ends: Vec<usize>,
+    chunks: Vec<String>,
+    /// Where key `id` is: its chunk, and its start and end in the chunk.
+    places: Vec<Place>,
     index: HashTable<u32>,
     hasher: ahash::RandomState,
 }
 
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    chunk: u32,
+    start: u32,
+    end: u32,
+}
+
+/// The first chunk's capacity; each new chunk doubles it, up to
+/// [`LARGEST_CHUNK`] (a longer key gets a chunk of its own size).
+const FIRST_CHUNK: usize = 4 << 10;
+const LARGEST_CHUNK: usize = 1 << 20;
+
 impl Keys {
     /// The key with id `id`.
     pub(crate) fn str(&self, id: u32) -> &str {
-        key_of(&self.text, &self.ends, id)
+        key_of(&self.chunks, &self.places, id)
     }
 
     /// The id of `s`, if interned.
     pub(crate) fn get(&self, s: &str) -> Option<u32> {
         let hash = self.hasher.hash_one(s);
         self.index
-            .find(hash, |&id| key_of(&self.text, &self.ends, id) == s)
+            .find(hash, |&id| key_of(&self.chunks, &self.places, id) == s)
             .copied()
     }
 
@@ -36,26 +50,40 @@ impl Keys {
     pub(crate) fn id(&mut self, s: &str) -> u32 {
         let hash = self.hasher.hash_one(s);
         let Keys {
-            text,
-            ends,
+            chunks,
+            places,
             index,
             hasher,
         } = self;
-        if let Some(&id) = index.find(hash, |&id| key_of(text, ends, id) == s) {
+        if let Some(&id) = index.find(hash, |&id| key_of(chunks, places, id) == s) {
             return id;
         }
-        let id = u32::try_from(ends.len()).expect("fewer than 2^32 keys");
-        text.push_str(s);
-        ends.push(text.len());
-        index.insert_unique(hash, id, |&i| hasher.hash_one(key_of(text, ends, i)));
+        let id = u32::try_from(places.len()).expect("fewer than 2^32 keys");
+        let has_room = chunks
+            .last()
+            .is_some_and(|c| c.capacity() - c.len() >= s.len());
+        if !has_room {
+            let next = chunks
+                .last()
+                .map_or(FIRST_CHUNK, |c| (c.capacity() * 2).min(LARGEST_CHUNK));
+            chunks.push(String::with_capacity(next.max(s.len())));
+        }
+        let chunk = chunks.last_mut().expect("a chunk with room");
+        let start = chunk.len();
+        chunk.push_str(s);
+        places.push(Place {
+            chunk: (chunks.len() - 1) as u32,
+            start: start as u32,
+            end: (start + s.len()) as u32,
+        });
+        index.insert_unique(hash, id, |&i| hasher.hash_one(key_of(chunks, places, i)));
         id
     }
 }
 
-fn key_of<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a str {
-    let id = id as usize;
-    let start = if id == 0 { 0 } else { ends[id - 1] };
-    &text[start..ends[id]]
+fn key_of<'a>(chunks: &'a [String], places: &[Place], id: u32) -> &'a str {
+    let place = places[id as usize];
+    &chunks[place.chunk as usize][place.start as usize..place.end as usize]
 }
 
 #[cfg(test)]
@@ -75,9 +103,21 @@ mod tests {
         assert_eq!(keys.get("/UsagePoint/2"), None);
         let empty = keys.id("");
         assert_eq!(keys.str(empty), "");
-        for i in 0..10_000 {
-            let k = keys.id(&format!("/k/{i}"));
-            assert_eq!(keys.str(k), format!("/k/{i}"));
+        // Past several chunks, with a key longer than the largest chunk.
+        let long = "x".repeat(super::LARGEST_CHUNK + 1);
+        let mut ids = Vec::new();
+        for i in 0..100_000 {
+            let text = if i == 50_000 {
+                long.clone()
+            } else {
+                format!("/k/{i}")
+            };
+            ids.push((keys.id(&text), text));
+        }
+        assert!(keys.chunks.len() > 3);
+        for (id, text) in &ids {
+            assert_eq!(keys.str(*id), text);
+            assert_eq!(keys.id(text), *id);
         }
         assert_eq!(keys.get("/UsagePoint/1"), Some(a));
     }
