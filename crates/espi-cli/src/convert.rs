@@ -439,8 +439,9 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     let writer_options = WriterOptions {
         zstd_level: args.zstd_level,
         partitioning: partitioning.clone(),
-        // Partitioned output keeps a file open per partition: smaller row
-        // groups keep that memory bounded.
+        // Partitioned output holds each partition's rows until a row
+        // group's worth has come (`held_bytes` bounds them all together):
+        // smaller row groups when there are many partitions.
         row_group_bytes: if partitioning.is_some() {
             8 << 20
         } else {

@@ -89,6 +89,14 @@ pub struct WriterOptions {
     pub file_rows: usize,
     /// Hive partitioning of the table, if any.
     pub partitioning: Option<Partitioning>,
+    /// Partitioned tables: bytes of rows held, across all partitions,
+    /// before they are written. Each partition's rows are held until a row
+    /// group's worth has come (or, when the total passes this, the largest
+    /// partition's), then written and the row group closed, so only one
+    /// row group is open at a time: an open row group costs a zstd context
+    /// and buffers for every column (about 12 MiB for the readings), which
+    /// would otherwise be paid once per partition.
+    pub held_bytes: usize,
     /// Columns written without a dictionary (timestamps, measured values,
     /// codes that zstd packs as well): building one costs a hash lookup per
     /// value.
@@ -115,6 +123,7 @@ impl Default for WriterOptions {
             row_group_bytes: 32 << 20,
             file_rows: 1 << 25,
             partitioning: None,
+            held_bytes: 48 << 20,
             plain_columns: Vec::new(),
             unindexed_columns: Vec::new(),
             page_bytes: 1 << 20,
@@ -265,6 +274,14 @@ impl OutputDir {
 }
 
 /// One open Parquet file, written under a temporary name.
+/// Rows held for one partition (see [`WriterOptions::held_bytes`]).
+#[derive(Default)]
+struct HeldRows {
+    batches: Vec<RecordBatch>,
+    rows: usize,
+    bytes: usize,
+}
+
 struct OpenFile {
     writer: ArrowWriter<BufWriter<File>>,
     temp: PathBuf,
@@ -300,6 +317,10 @@ pub struct DatasetWriter {
     properties: WriterProperties,
     /// Open file per partition path ("" when unpartitioned).
     open: BTreeMap<String, OpenFile>,
+    /// Rows of a partitioned table not yet written, per partition path.
+    held: BTreeMap<String, HeldRows>,
+    /// Their bytes, all partitions together.
+    held_bytes: usize,
     sequence: BTreeMap<String, usize>,
     written: Vec<PathBuf>,
     rows: u64,
@@ -315,6 +336,8 @@ impl DatasetWriter {
             options,
             properties,
             open: BTreeMap::new(),
+            held: BTreeMap::new(),
+            held_bytes: 0,
             sequence: BTreeMap::new(),
             written: Vec::new(),
             rows: 0,
@@ -327,14 +350,66 @@ impl DatasetWriter {
             return Ok(());
         }
         match self.options.partitioning.clone() {
-            None => self.write_to("", batch),
+            None => self.write_to("", batch)?,
             Some(p) => {
                 for (path, part) in p.split(batch)? {
-                    self.write_to(&path, &part)?;
+                    self.hold(path, part)?;
                 }
-                Ok(())
             }
         }
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Hold `batch` for `partition`, writing a row group out when one is
+    /// complete or the rows held take too much memory.
+    fn hold(&mut self, partition: String, batch: RecordBatch) -> Result<(), WriteError> {
+        let bytes = batch.get_array_memory_size();
+        self.held_bytes += bytes;
+        let held = self.held.entry(partition.clone()).or_default();
+        held.rows += batch.num_rows();
+        held.bytes += bytes;
+        held.batches.push(batch);
+        if held.rows >= self.options.row_group_rows || held.bytes >= self.options.row_group_bytes {
+            self.write_held(&partition)?;
+        }
+        while self.held_bytes > self.options.held_bytes {
+            let largest = self
+                .held
+                .iter()
+                .max_by_key(|(_, h)| h.bytes)
+                .map(|(path, _)| path.clone())
+                .expect("rows are held");
+            self.write_held(&largest)?;
+        }
+        Ok(())
+    }
+
+    /// Write the rows held for `partition` as one row group and close it.
+    fn write_held(&mut self, partition: &str) -> Result<(), WriteError> {
+        let Some(held) = self.held.remove(partition) else {
+            return Ok(());
+        };
+        self.held_bytes -= held.bytes;
+        for batch in &held.batches {
+            self.write_to(partition, batch)?;
+        }
+        if let Some(file) = self.open.get_mut(partition) {
+            file.writer.flush().map_err(|source| WriteError::Parquet {
+                path: file.temp.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Write every partition's held rows.
+    fn write_all_held(&mut self) -> Result<(), WriteError> {
+        let partitions: Vec<String> = self.held.keys().cloned().collect();
+        for partition in partitions {
+            self.write_held(&partition)?;
+        }
+        Ok(())
     }
 
     fn write_to(&mut self, partition: &str, batch: &RecordBatch) -> Result<(), WriteError> {
@@ -350,7 +425,6 @@ impl DatasetWriter {
                 source,
             })?;
         file.rows += batch.num_rows();
-        self.rows += batch.num_rows() as u64;
         if file.rows >= self.options.file_rows {
             let file = self.open.remove(partition).expect("present");
             self.written.push(file.close()?);
@@ -372,7 +446,7 @@ impl DatasetWriter {
         let temp = dir.join(format!(".{name}.inprogress"));
         let file = File::create(&temp).map_err(io_err(&temp))?;
         let writer = ArrowWriter::try_new(
-            BufWriter::with_capacity(1 << 20, file),
+            BufWriter::with_capacity(256 << 10, file),
             batch.schema(),
             Some(self.properties.clone()),
         )
@@ -388,7 +462,8 @@ impl DatasetWriter {
         })
     }
 
-    /// Rows written so far.
+    /// Rows taken so far (written, or held to be written by
+    /// [`finish`](Self::finish)).
     pub fn rows(&self) -> u64 {
         self.rows
     }
@@ -409,6 +484,7 @@ impl DatasetWriter {
     /// [`write`](Self::write) starts new files, and [`abort`](Self::abort)
     /// still removes every file written.
     pub fn close_files(&mut self) -> Result<(), WriteError> {
+        self.write_all_held()?;
         for (_, file) in std::mem::take(&mut self.open) {
             self.written.push(file.close()?);
         }
@@ -417,6 +493,7 @@ impl DatasetWriter {
 
     /// Close every open file; returns the files written.
     pub fn finish(mut self) -> Result<Vec<PathBuf>, WriteError> {
+        self.write_all_held()?;
         for (_, file) in std::mem::take(&mut self.open) {
             self.written.push(file.close()?);
         }
@@ -456,7 +533,7 @@ pub fn write_table(
 #[cfg(test)]
 mod tests {
     use super::{DatasetWriter, OutputDir, WriterOptions};
-    use arrow_array::{ArrayRef, Int32Array, RecordBatch, StringArray};
+    use arrow_array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::basic::Encoding;
     use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -565,6 +642,100 @@ mod tests {
         };
         assert!(write(1 << 20), "1 MiB: falls back to plain values");
         assert!(!write(8 << 20), "8 MiB: one dictionary holds them all");
+    }
+
+    /// Every row of every file under `dir` (files in name order), with the
+    /// number of row groups of each file.
+    fn read_dataset(dir: &std::path::Path) -> (Vec<(String, i64)>, Vec<usize>) {
+        let mut files = Vec::new();
+        let mut stack = vec![dir.to_owned()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "parquet") {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        let (mut rows, mut groups) = (Vec::new(), Vec::new());
+        for f in files {
+            let reader = SerializedFileReader::new(fs::File::open(&f).unwrap()).unwrap();
+            groups.push(reader.metadata().num_row_groups());
+            let builder = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&f).unwrap());
+            for batch in builder.unwrap().build().unwrap() {
+                let batch = batch.unwrap();
+                let up = batch
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .unwrap();
+                let n = batch
+                    .column(1)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap();
+                for i in 0..batch.num_rows() {
+                    rows.push((up.value(i).to_owned(), n.value(i)));
+                }
+            }
+        }
+        (rows, groups)
+    }
+
+    #[test]
+    fn partitions_are_held_within_the_budget_and_every_row_is_written_once() {
+        // 40 batches of 1,000 rows, each spread over every usage point.
+        let batches: Vec<RecordBatch> = (0..40)
+            .map(|b| {
+                let rows = (b * 1000)..(b * 1000 + 1000);
+                let ups: ArrayRef = Arc::new(StringArray::from_iter_values(
+                    rows.clone().map(|i| format!("/UsagePoint/{}", i % 97)),
+                ));
+                let n: ArrayRef = Arc::new(Int64Array::from_iter_values(rows));
+                RecordBatch::try_from_iter([("usage_point", ups), ("n", n)]).unwrap()
+            })
+            .collect();
+        let mut expected: Vec<(String, i64)> = (0..40_000)
+            .map(|i| (format!("/UsagePoint/{}", i % 97), i))
+            .collect();
+        expected.sort();
+        let write = |held_bytes: usize| {
+            let dir = tempfile::tempdir().unwrap();
+            let options = WriterOptions {
+                partitioning: Some(super::Partitioning::parse("usage-point-bucket", 8).unwrap()),
+                held_bytes,
+                ..WriterOptions::default()
+            };
+            let mut writer = DatasetWriter::new(dir.path().to_owned(), "t", options);
+            for b in &batches {
+                writer.write(b).unwrap();
+                assert!(writer.held_bytes <= held_bytes, "held within the budget");
+                assert!(writer
+                    .open
+                    .values()
+                    .all(|f| f.writer.in_progress_rows() == 0));
+            }
+            assert_eq!(writer.rows(), 40_000);
+            let files = writer.finish().unwrap();
+            assert_eq!(files.len(), 8, "one file per bucket");
+            let (mut rows, groups) = read_dataset(dir.path());
+            // Within a partition, rows keep their order.
+            let mut last: std::collections::HashMap<String, i64> = Default::default();
+            for (up, n) in &rows {
+                assert!(last.insert(up.clone(), *n).is_none_or(|prev| prev < *n));
+            }
+            rows.sort();
+            assert_eq!(rows, expected);
+            groups
+        };
+        // A budget for everything: one row group per file.
+        assert!(write(64 << 20).iter().all(|&g| g == 1));
+        // A small budget: the largest partition is written out again and
+        // again, as row groups of its own.
+        assert!(write(64 << 10).iter().any(|&g| g > 1));
     }
 
     #[test]
