@@ -580,15 +580,19 @@ mod tests {
             "unindexed_name"
         );
         // The values read back are the values written.
-        let file = fs::File::open(&files[0]).unwrap();
+        assert_eq!(read_file(&files[0]), batch);
+    }
+
+    /// The rows of a Parquet file, in one batch.
+    fn read_file(path: &std::path::Path) -> RecordBatch {
+        let file = fs::File::open(path).unwrap();
         let read: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(file)
             .unwrap()
             .build()
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        let read = arrow_select::concat::concat_batches(&read[0].schema(), &read).unwrap();
-        assert_eq!(read, batch);
+        arrow_select::concat::concat_batches(&read[0].schema(), &read).unwrap()
     }
 
     /// Whether any data page of the first column of `file` holds plain
@@ -628,17 +632,8 @@ mod tests {
             let mut writer = DatasetWriter::new(dir.path().to_owned(), "t", options);
             writer.write(&batch).unwrap();
             let files = writer.finish().unwrap();
-            let plain = has_plain_data_pages(&files[0]);
-            let read: Vec<RecordBatch> =
-                ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&files[0]).unwrap())
-                    .unwrap()
-                    .build()
-                    .unwrap()
-                    .collect::<Result<_, _>>()
-                    .unwrap();
-            let read = arrow_select::concat::concat_batches(&read[0].schema(), &read).unwrap();
-            assert_eq!(read, batch);
-            plain
+            assert_eq!(read_file(&files[0]), batch);
+            has_plain_data_pages(&files[0])
         };
         assert!(write(1 << 20), "1 MiB: falls back to plain values");
         assert!(!write(8 << 20), "8 MiB: one dictionary holds them all");
@@ -664,22 +659,12 @@ mod tests {
         for f in files {
             let reader = SerializedFileReader::new(fs::File::open(&f).unwrap()).unwrap();
             groups.push(reader.metadata().num_row_groups());
-            let builder = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&f).unwrap());
-            for batch in builder.unwrap().build().unwrap() {
-                let batch = batch.unwrap();
-                let up = batch
-                    .column(0)
-                    .as_any()
-                    .downcast_ref::<StringArray>()
-                    .unwrap();
-                let n = batch
-                    .column(1)
-                    .as_any()
-                    .downcast_ref::<Int64Array>()
-                    .unwrap();
-                for i in 0..batch.num_rows() {
-                    rows.push((up.value(i).to_owned(), n.value(i)));
-                }
+            let batch = read_file(&f);
+            let up = batch.column(0).as_any().downcast_ref::<StringArray>();
+            let n = batch.column(1).as_any().downcast_ref::<Int64Array>();
+            let (up, n) = (up.unwrap(), n.unwrap());
+            for i in 0..batch.num_rows() {
+                rows.push((up.value(i).to_owned(), n.value(i)));
             }
         }
         (rows, groups)
