@@ -1,6 +1,6 @@
 //! Hive-style partitioning of the readings table.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, TimestampMicrosecondType};
@@ -58,19 +58,29 @@ impl Partitioning {
     /// Split a readings batch by partition folder (`month=2024-01/usage_point_bucket=03`).
     pub fn split(&self, batch: &RecordBatch) -> Result<Vec<(String, RecordBatch)>, WriteError> {
         let n = batch.num_rows();
-        let months: Option<Vec<String>> = if self.by_month {
+        // Rows are grouped by number (UTC month since year 0, bucket); the
+        // folder names are written once per group.
+        let months: Option<Vec<i64>> = if self.by_month {
             let start = batch
                 .column_by_name("start")
                 .ok_or_else(|| WriteError::Partition("no `start` column".into()))?;
             let start = start
                 .as_primitive_opt::<TimestampMicrosecondType>()
                 .ok_or_else(|| WriteError::Partition("`start` is not a timestamp".into()))?;
+            let mut last_day = None;
+            let mut last_month = 0;
             Some(
-                (0..n)
-                    .map(|i| {
-                        let days = start.value(i).div_euclid(86_400_000_000);
-                        let (y, m, _) = civil_from_days(days);
-                        format!("{y:04}-{m:02}")
+                start
+                    .values()
+                    .iter()
+                    .map(|&us| {
+                        let day = us.div_euclid(86_400_000_000);
+                        if last_day != Some(day) {
+                            let (y, m, _) = civil_from_days(day);
+                            last_day = Some(day);
+                            last_month = y * 12 + (m as i64 - 1);
+                        }
+                        last_month
                     })
                     .collect(),
             )
@@ -86,23 +96,41 @@ impl Partitioning {
                 Some(bucket_per_row(col.as_ref(), nb)?)
             }
         };
+        let mut group_of: HashMap<(i64, u32), usize> = HashMap::new();
+        let mut keyed: Vec<((i64, u32), Vec<u32>)> = Vec::new();
+        let mut last: Option<((i64, u32), usize)> = None;
+        for i in 0..n {
+            let key = (
+                months.as_ref().map_or(0, |m| m[i]),
+                buckets.as_ref().map_or(0, |b| b[i]),
+            );
+            let group = match last {
+                Some((k, g)) if k == key => g,
+                _ => *group_of.entry(key).or_insert_with(|| {
+                    keyed.push((key, Vec::new()));
+                    keyed.len() - 1
+                }),
+            };
+            last = Some((key, group));
+            keyed[group].1.push(i as u32);
+        }
         let width = self
             .usage_point_buckets
             .map_or(1, |nb| (nb.saturating_sub(1)).to_string().len());
         let mut groups: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-        for i in 0..n {
+        for ((month, bucket), rows) in keyed {
             let mut path = String::new();
-            if let Some(m) = &months {
-                path.push_str("month=");
-                path.push_str(&m[i]);
+            if self.by_month {
+                let (y, m) = (month.div_euclid(12), month.rem_euclid(12) + 1);
+                path.push_str(&format!("month={y:04}-{m:02}"));
             }
-            if let Some(b) = &buckets {
+            if self.usage_point_buckets.is_some() {
                 if !path.is_empty() {
                     path.push('/');
                 }
-                path.push_str(&format!("usage_point_bucket={:0width$}", b[i]));
+                path.push_str(&format!("usage_point_bucket={bucket:0width$}"));
             }
-            groups.entry(path).or_default().push(i as u32);
+            groups.insert(path, rows);
         }
         if groups.len() == 1 {
             let (path, _) = groups.into_iter().next().expect("one group");
@@ -162,4 +190,68 @@ pub fn usage_point_bucket(usage_point: &str, buckets: u32) -> u32 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     (h % buckets.max(1) as u64) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{ArrayRef, StringArray, TimestampMicrosecondArray};
+    use std::sync::Arc;
+
+    #[test]
+    fn rows_go_to_the_folder_of_their_month_and_bucket() {
+        // Rows out of order, across month and year ends (before 1970 too).
+        let day = 86_400_000_000i64;
+        let starts: Vec<i64> = (0..500)
+            .map(|i: i64| ((i * 7919) % 997 - 400) * day / 3 + (i % 5) * 900_000_000)
+            .collect();
+        let ups: Vec<String> = (0..500)
+            .map(|i| format!("/UsagePoint/{}", (i * 31) % 23))
+            .collect();
+        let batch = RecordBatch::try_from_iter([
+            (
+                "start",
+                Arc::new(TimestampMicrosecondArray::from(starts.clone()).with_timezone("UTC"))
+                    as ArrayRef,
+            ),
+            (
+                "usage_point",
+                Arc::new(StringArray::from_iter_values(&ups)) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        for (spec, buckets) in [
+            ("month", 1),
+            ("usage-point-bucket", 12),
+            ("month,bucket", 7),
+        ] {
+            let p = Partitioning::parse(spec, buckets).unwrap();
+            // Each row's folder, named directly.
+            let mut expected: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+            for (i, start) in starts.iter().enumerate() {
+                let mut parts = Vec::new();
+                if p.by_month {
+                    let (y, m, _) = civil_from_days(start.div_euclid(day));
+                    parts.push(format!("month={y:04}-{m:02}"));
+                }
+                if let Some(nb) = p.usage_point_buckets {
+                    let width = (nb - 1).to_string().len();
+                    let b = usage_point_bucket(&ups[i], nb);
+                    parts.push(format!("usage_point_bucket={b:0width$}"));
+                }
+                expected.entry(parts.join("/")).or_default().push(*start);
+            }
+            let got: BTreeMap<String, Vec<i64>> = p
+                .split(&batch)
+                .unwrap()
+                .into_iter()
+                .map(|(path, b)| {
+                    let s = b.column(0).as_primitive::<TimestampMicrosecondType>();
+                    (path, s.values().to_vec())
+                })
+                .collect();
+            assert!(expected.len() > 3, "{spec}: several folders");
+            assert_eq!(got, expected, "{spec}");
+        }
+    }
 }
