@@ -273,7 +273,6 @@ impl OutputDir {
     }
 }
 
-/// One open Parquet file, written under a temporary name.
 /// Rows held for one partition (see [`WriterOptions::held_bytes`]).
 #[derive(Default)]
 struct HeldRows {
@@ -282,6 +281,7 @@ struct HeldRows {
     bytes: usize,
 }
 
+/// One open Parquet file, written under a temporary name.
 struct OpenFile {
     writer: ArrowWriter<BufWriter<File>>,
     temp: PathBuf,
