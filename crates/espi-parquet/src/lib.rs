@@ -446,7 +446,7 @@ impl DatasetWriter {
         let temp = dir.join(format!(".{name}.inprogress"));
         let file = File::create(&temp).map_err(io_err(&temp))?;
         let writer = ArrowWriter::try_new(
-            BufWriter::with_capacity(256 << 10, file),
+            BufWriter::with_capacity(64 << 10, file),
             batch.schema(),
             Some(self.properties.clone()),
         )
