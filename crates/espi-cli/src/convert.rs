@@ -436,8 +436,17 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     if args.inputs.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
         return Err("stdin (`-`) can be given once".into());
     }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| e.to_string())?;
+    // Every thread may be writing a readings dataset of its own (a part or
+    // an input): partitioned rows held are shared out between them.
+    let held_bytes =
+        ((96usize << 20) / pool.current_num_threads().max(1)).clamp(16 << 20, 48 << 20);
     let writer_options = WriterOptions {
         zstd_level: args.zstd_level,
+        held_bytes,
         partitioning: partitioning.clone(),
         // Partitioned output holds each partition's rows until a row
         // group's worth has come (`held_bytes` bounds them all together):
@@ -481,10 +490,6 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         .sum();
     let progress = Progress::new(total_bytes, args.quiet);
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| e.to_string())?;
     options.corrections = Some(Arc::new(pool.install(|| find_corrections(&args.inputs))));
     let job = ConvertJob {
         dirs: &dirs,
