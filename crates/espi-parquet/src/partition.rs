@@ -67,20 +67,13 @@ impl Partitioning {
             let start = start
                 .as_primitive_opt::<TimestampMicrosecondType>()
                 .ok_or_else(|| WriteError::Partition("`start` is not a timestamp".into()))?;
-            let mut last_day = None;
-            let mut last_month = 0;
             Some(
                 start
                     .values()
                     .iter()
                     .map(|&us| {
-                        let day = us.div_euclid(86_400_000_000);
-                        if last_day != Some(day) {
-                            let (y, m, _) = civil_from_days(day);
-                            last_day = Some(day);
-                            last_month = y * 12 + (m as i64 - 1);
-                        }
-                        last_month
+                        let (y, m, _) = civil_from_days(us.div_euclid(86_400_000_000));
+                        y * 12 + (m as i64 - 1)
                     })
                     .collect(),
             )
@@ -96,23 +89,13 @@ impl Partitioning {
                 Some(bucket_per_row(col.as_ref(), nb)?)
             }
         };
-        let mut group_of: HashMap<(i64, u32), usize> = HashMap::new();
-        let mut keyed: Vec<((i64, u32), Vec<u32>)> = Vec::new();
-        let mut last: Option<((i64, u32), usize)> = None;
+        let mut keyed: HashMap<(i64, u32), Vec<u32>> = HashMap::new();
         for i in 0..n {
             let key = (
                 months.as_ref().map_or(0, |m| m[i]),
                 buckets.as_ref().map_or(0, |b| b[i]),
             );
-            let group = match last {
-                Some((k, g)) if k == key => g,
-                _ => *group_of.entry(key).or_insert_with(|| {
-                    keyed.push((key, Vec::new()));
-                    keyed.len() - 1
-                }),
-            };
-            last = Some((key, group));
-            keyed[group].1.push(i as u32);
+            keyed.entry(key).or_default().push(i as u32);
         }
         let width = self
             .usage_point_buckets
