@@ -399,6 +399,20 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     global: Option<Arc<Links>>,
     /// The rest of the document was read ahead (or could not be).
     looked_ahead: bool,
+    /// First pass over a part (see [`Converter::for_metadata`]).
+    metadata_pass: bool,
+    /// Entries this first pass converted (byte ranges from the end of the
+    /// entry before).
+    owned: Vec<Range<u64>>,
+    /// End of the last entry of a first pass (where the next one's range
+    /// starts), when known.
+    last_end: Option<u64>,
+    /// Whether a first pass still converts entries (it stops at the first
+    /// with table rows that it leaves to the second).
+    owning: bool,
+    /// What a first pass adds to the entry indices of its rows (the index
+    /// of the part's first entry; its links number entries from 0).
+    row_index_shift: u64,
     rows: TableRows,
     resource_rows: ResourceRows,
     /// Pieces of the small tables, joined into batches of [`TABLE_BATCH_ROWS`].
@@ -436,6 +450,16 @@ pub(crate) struct PartResult {
     pub(crate) series: Vec<(String, String, SeriesStats)>,
 }
 
+/// What the first pass over one part of a parallel conversion found.
+pub(crate) struct MetadataPart {
+    /// The part's links, entries numbered from 0 at the part's start.
+    pub(crate) links: Links,
+    /// The entries it converted (byte ranges, in order): the second pass
+    /// leaves them out.
+    pub(crate) owned: Vec<Range<u64>>,
+    pub(crate) counts: ConvertCounts,
+}
+
 /// What a finished conversion found besides its batches.
 #[derive(Debug)]
 pub struct Conversion {
@@ -458,6 +482,11 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             links: Links::default(),
             global: None,
             looked_ahead: false,
+            metadata_pass: false,
+            owned: Vec::new(),
+            last_end: None,
+            owning: false,
+            row_index_shift: 0,
             rows: TableRows::default(),
             resource_rows: ResourceRows::default(),
             joiners: Vec::new(),
@@ -492,6 +521,95 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         let mut c = Converter::new(source, options, on_batch);
         c.global = Some(links);
         c
+    }
+
+    /// A converter for the first pass over one part of an input read in
+    /// parallel parts (IntervalBlock readings skipped): it gathers the part's
+    /// links and converts its entries without IntervalBlocks, whose
+    /// positions it keeps so that the second pass can leave them out. The
+    /// part is parsed with its entries numbered from 0; their rows are
+    /// numbered from `first_entry_index`. A ReadingType gets a row when its
+    /// definition is accepted within the part: right for the whole input
+    /// unless another part defines it too ([`Links::merge`] tells).
+    pub(crate) fn for_metadata(
+        source: &str,
+        options: ConvertOptions,
+        part_start: u64,
+        first_entry_index: u64,
+        on_batch: F,
+    ) -> Self {
+        let mut c = Converter::new(source, options, on_batch);
+        c.links.record_definitions = true;
+        c.metadata_pass = true;
+        c.last_end = Some(part_start);
+        c.owning = true;
+        c.row_index_shift = first_entry_index;
+        c
+    }
+
+    /// Finish a first pass: hand on its tables and return what it found.
+    pub(crate) fn finish_metadata(mut self) -> MetadataPart {
+        let mut due = self.rows.flush(&self.source, true);
+        due.extend(self.resource_tables());
+        self.emit_tables(due);
+        self.flush_tables();
+        MetadataPart {
+            links: self.links,
+            owned: self.owned,
+            counts: self.counts,
+        }
+    }
+
+    /// Whether the entry holds a ReadingType whose definition is accepted.
+    fn reading_type_accepted(&self, entry: &Entry, resources: &[Resource]) -> bool {
+        let links = self.global.as_deref().unwrap_or(&self.links);
+        resources.iter().any(|r| r.is("ReadingType")) && links.reading_type_accepted(entry)
+    }
+
+    /// Add the table rows of an entry's resources.
+    fn add_table_rows(
+        &mut self,
+        entry: Entry,
+        resources: Vec<Resource>,
+        reading_type_accepted: bool,
+    ) {
+        // One shared copy of the envelope for every table row of the entry.
+        let entry = Arc::new(entry);
+        let mut due: Vec<(Table, RecordBatch)> = Vec::new();
+        for resource in &resources {
+            let full = self.resource_rows.add(&self.source, &entry, resource);
+            due.extend(full.into_iter().map(|(t, b)| (Table::Resource(t), b)));
+        }
+        due.extend(
+            self.rows
+                .add(&self.source, &entry, resources, |_| reading_type_accepted),
+        );
+        self.emit_tables(due);
+    }
+
+    /// An entry of a first pass: its links, and its table rows unless it
+    /// also holds an IntervalBlock or where it starts is not known (the
+    /// entry after an empty-element or rejected one). The second pass
+    /// converts those, and every entry with rows after them in the part, so
+    /// that rows stay in document order.
+    fn metadata_entry(&mut self, mut entry: Entry, resources: Vec<Resource>) {
+        self.links.add_entry(&entry, &resources);
+        let from = std::mem::replace(&mut self.last_end, entry.end_offset);
+        if resources.iter().all(|r| r.is("IntervalBlock")) {
+            // No table rows: the second pass reads its readings.
+            return;
+        }
+        let has_block = resources.iter().any(|r| r.is("IntervalBlock"));
+        let (Some(from), Some(end), true, false) = (from, entry.end_offset, self.owning, has_block)
+        else {
+            self.owning = false;
+            return;
+        };
+        self.owned.push(from..end);
+        self.counts.entries += 1;
+        let accepted = self.reading_type_accepted(&entry, &resources);
+        entry.index += self.row_index_shift;
+        self.add_table_rows(entry, resources, accepted);
     }
 
     /// The remaining rows of the resource tables.
@@ -1429,6 +1547,10 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
     }
 
     fn entry(&mut self, entry: Entry, resources: Vec<Resource>) {
+        if self.metadata_pass {
+            self.metadata_entry(entry, resources);
+            return;
+        }
         self.counts.entries += 1;
         let mut row = self.entry_first_row;
         for resource in &resources {
@@ -1442,18 +1564,8 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
         if self.global.is_none() {
             self.links.add_entry(&entry, &resources);
         }
-        // One shared copy of the envelope for every table row of the entry.
-        let entry = Arc::new(entry);
-        let mut due: Vec<(Table, RecordBatch)> = Vec::new();
-        for resource in &resources {
-            let full = self.resource_rows.add(&self.source, &entry, resource);
-            due.extend(full.into_iter().map(|(t, b)| (Table::Resource(t), b)));
-        }
-        let links = self.global.as_deref().unwrap_or(&self.links);
-        due.extend(self.rows.add(&self.source, &entry, resources, |e| {
-            links.reading_type_accepted(e)
-        }));
-        self.emit_tables(due);
+        let accepted = self.reading_type_accepted(&entry, &resources);
+        self.add_table_rows(entry, resources, accepted);
         self.entry_first_row = self.raw.len();
         if self.raw.len() >= self.pending_rows + self.options.batch_size {
             self.flush(false);
@@ -1481,12 +1593,19 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
         // The identities interned so far keep their ids (the merged links
         // are looked up by text).
         self.links.keys = links.keys.clone();
-        links.merge(rest);
+        let _defined_twice = links.merge(rest);
         self.global = Some(Arc::new(links));
         self.flush(false);
     }
 
     fn entry_rejected(&mut self, error: &ParseError, readings: u64) {
+        if self.metadata_pass {
+            // Read again, and reported, by the second pass (which then
+            // reads the entry after it too: where this one ended is not
+            // known).
+            self.last_end = None;
+            return;
+        }
         self.counts.entries += 1;
         self.counts.entries_rejected += 1;
         self.counts.readings_read += readings;

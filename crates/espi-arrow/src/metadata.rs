@@ -31,6 +31,7 @@ use espi_model::numbers::{parse_i64, parse_rfc3339_micros};
 use espi_model::resource::{Entry, Namespace, ReadingAttributes, Resource, READING_TYPE_FIELDS};
 use espi_model::text::trim;
 use espi_model::units::normalise;
+use rayon::prelude::*;
 
 use crate::converter::SeriesStats;
 use crate::keys::Keys;
@@ -511,8 +512,10 @@ impl Links {
     }
 
     /// Take in the links of the next part of the same input (document order),
-    /// with the rules of [`Links::add_entry`].
-    pub(crate) fn merge(&mut self, other: Links) {
+    /// with the rules of [`Links::add_entry`]. Returns whether the part
+    /// defines a ReadingType that an earlier part defined too (whether its
+    /// definitions are accepted then depends on more than the part).
+    pub(crate) fn merge(&mut self, other: Links) -> bool {
         let Links {
             keys,
             meter_readings,
@@ -562,8 +565,13 @@ impl Links {
             self.by_related.entry(block).or_insert(key);
         }
         drop(reading_types);
+        let mut defined_here = HashSet::new();
+        let mut defined_before = false;
         for (key, mut def) in definitions {
             let key = self.keys.id(keys.str(key));
+            if defined_here.insert(key) && self.reading_types.contains_key(&key) {
+                defined_before = true;
+            }
             def.attrs = self.attribute_id(attributes[def.attrs as usize]);
             if self.record_definitions {
                 self.definitions.push((key, def.clone()));
@@ -574,6 +582,7 @@ impl Links {
             let up = self.keys.id(keys.str(up));
             self.usage_points.insert(up);
         }
+        defined_before
     }
 
     /// Was this entry's ReadingType definition accepted (so it has a row)?
@@ -756,12 +765,13 @@ pub(crate) fn final_tables(
             meter_readings_batch(links, source, keys, series, &[]),
         ));
     }
-    for chunk in ids.chunks(TABLE_BATCH_ROWS) {
-        out.push((
-            Table::MeterReadings,
-            meter_readings_batch(links, source, keys, series, chunk),
-        ));
-    }
+    // Built on the rayon pool: with many meter readings this is the largest
+    // piece of work left once the readings are converted.
+    let batches: Vec<RecordBatch> = ids
+        .par_chunks(TABLE_BATCH_ROWS)
+        .map(|chunk| meter_readings_batch(links, source, keys, series, chunk))
+        .collect();
+    out.extend(batches.into_iter().map(|b| (Table::MeterReadings, b)));
     out
 }
 

@@ -378,3 +378,128 @@ fn errors_in_a_late_part_are_reported_as_one_pass_reports_them() {
     let xml = feed(&entries(100));
     assert_same(&xml.as_bytes()[..xml.len() - 200], "truncated");
 }
+
+/// A metadata entry: a UsagePoint, or a ReadingType with this multiplier.
+fn usage_point(n: usize) -> String {
+    format!("<a:entry><a:id>up{n}</a:id><a:link rel=\"self\" href=\"/UsagePoint/{n}\"/><a:content><e:UsagePoint><e:ServiceCategory><e:kind>0</e:kind></e:ServiceCategory></e:UsagePoint></a:content></a:entry>\n")
+}
+
+fn reading_type(multiplier: &str) -> String {
+    format!("<a:entry><a:link rel=\"self\" href=\"/ReadingType/1\"/><a:content><e:ReadingType><e:powerOfTenMultiplier>{multiplier}</e:powerOfTenMultiplier><e:uom>72</e:uom></e:ReadingType></a:content></a:entry>\n")
+}
+
+/// Blocks with metadata entries between them.
+fn mixed_entries(n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, block) in entries(n).into_iter().enumerate() {
+        if i % 7 == 3 {
+            out.push(usage_point(i));
+        }
+        out.push(block);
+    }
+    out
+}
+
+#[test]
+fn metadata_entries_converted_in_the_first_pass_keep_their_place_and_number() {
+    let xml = feed(&mixed_entries(200));
+    let (par, batches) = run(xml.as_bytes(), 4, false);
+    assert_eq!(par.parts, 4);
+    let ups = arrow_select::concat::concat_batches(
+        &batches[&Table::UsagePoints][0].schema(),
+        &batches[&Table::UsagePoints],
+    )
+    .unwrap();
+    // Entry 0 is the MeterReading; usage point `i` comes before block `i`
+    // (the row without an entry is the usage point only linked to).
+    let index = ups
+        .column_by_name("entry_index")
+        .unwrap()
+        .as_primitive::<arrow_array::types::UInt64Type>();
+    let defined: Vec<u64> = index.iter().flatten().collect();
+    let expected: Vec<u64> = (0..29).map(|row| 1 + (3 + 7 * row) + row).collect();
+    assert_eq!(defined, expected);
+    assert_same(xml.as_bytes(), "metadata between blocks");
+}
+
+#[test]
+fn a_reading_type_defined_in_several_parts_gives_the_rows_of_one_pass() {
+    // Defined at the start, redefined in the middle and at the end.
+    let mut e = mixed_entries(200);
+    e.insert(0, reading_type("0"));
+    e.insert(150, reading_type("-3"));
+    assert_same(feed(&e).as_bytes(), "reading type defined thrice");
+}
+
+#[test]
+fn entries_the_end_tag_count_misses_are_numbered_as_one_pass_numbers_them() {
+    let mut e = mixed_entries(200);
+    e.insert(40, "<a:entry/>\n".to_owned());
+    e[90] = e[90].replace("</a:entry>", "</a:entry >");
+    e.insert(120, "<!-- </a:entry> -->\n".to_owned());
+    assert_same(feed(&e).as_bytes(), "end tags the count misses");
+}
+
+#[test]
+fn rejected_metadata_entries_are_reported_as_one_pass_reports_them() {
+    let mut e = mixed_entries(200);
+    e[50] = e[50].replace("<e:kind>0</e:kind>", "<e:kind>0</e:kind></e:kindx>");
+    e.insert(100, reading_type("x"));
+    e[140] = e[140].replace(
+        "<e:ServiceCategory>",
+        "<e:ServiceCategory><e:ServiceCategory>",
+    );
+    assert_same(feed(&e).as_bytes(), "bad metadata entries");
+}
+
+#[test]
+fn entries_holding_a_block_and_other_resources_keep_every_row() {
+    let mut e = mixed_entries(100);
+    e[30] = e[30].replace(
+        "</e:IntervalBlock>",
+        "</e:IntervalBlock><e:UsagePoint><e:ServiceCategory><e:kind>1</e:kind></e:ServiceCategory></e:UsagePoint>",
+    );
+    assert_same(feed(&e).as_bytes(), "block and usage point in one entry");
+}
+
+/// Rows of each table a part's sink got before and after its first pass.
+#[derive(Default)]
+struct PassRows {
+    passes_done: usize,
+    rows: BTreeMap<(usize, Table), usize>,
+}
+
+impl espi_arrow::BatchSink for PassRows {
+    fn batch(&mut self, table: Table, batch: RecordBatch) {
+        *self.rows.entry((self.passes_done, table)).or_default() += batch.num_rows();
+    }
+    fn part_converted(&mut self) {
+        self.passes_done += 1;
+    }
+}
+
+#[test]
+fn the_first_pass_converts_the_metadata_entries_and_the_second_the_blocks() {
+    let xml = feed(&mixed_entries(400));
+    let done = convert_parallel(
+        "f",
+        xml.as_bytes(),
+        &ConvertOptions::default(),
+        &ParseOptions::default(),
+        4,
+        |_| PassRows::default(),
+    );
+    assert_eq!(done.parts, 4);
+    let mut first_pass_usage_points = 0;
+    for sink in &done.sinks {
+        assert_eq!(sink.passes_done, 2);
+        assert_eq!(sink.rows.get(&(0, Table::Readings)), None);
+        assert!(sink.rows[&(1, Table::Readings)] > 0);
+        first_pass_usage_points += sink.rows.get(&(0, Table::UsagePoints)).unwrap_or(&0);
+        assert_eq!(sink.rows.get(&(1, Table::Entries)), None);
+    }
+    assert_eq!(
+        first_pass_usage_points,
+        (0..400).filter(|i| i % 7 == 3).count()
+    );
+}

@@ -44,4 +44,4 @@ pub use parser::{
     parse_reader, parse_slice, NullSink, ParseOptions, ParseStats, Reading, Sink, MAX_TEXT_BYTES,
     NS_ATOM, NS_CUSTOMER, NS_ESPI,
 };
-pub use split::{parse_part, FeedLayout};
+pub use split::{parse_part, parse_part_skipping, FeedLayout};

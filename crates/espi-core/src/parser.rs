@@ -7,6 +7,7 @@
 //! [`Reading`]; nothing is allocated per reading.
 
 use std::io::BufRead;
+use std::ops::Range;
 
 use espi_model::numbers::{parse_i64, parse_seconds_to_micros};
 use espi_model::resource::{Entry, Namespace, Resource};
@@ -195,9 +196,9 @@ pub fn parse_slice<S: Sink>(
 
 /// Drive `machine` over a slice reader to the end (shared by whole documents
 /// and parts of one).
-pub(crate) fn run_slice<S: Sink>(
-    reader: &mut NsReader<&[u8]>,
-    machine: &mut Machine<'_, '_>,
+pub(crate) fn run_slice<'i, S: Sink>(
+    reader: &mut NsReader<&'i [u8]>,
+    machine: &mut Machine<'_, 'i>,
     options: &ParseOptions,
     sink: &mut S,
     len: u64,
@@ -206,7 +207,15 @@ pub(crate) fn run_slice<S: Sink>(
     if machine.part_root.is_some() {
         reader.config_mut().allow_unmatched_ends = true;
     }
+    // Right after a tag (or at the start) the reader reads text next, so it
+    // may go on from anywhere; after text it expects markup.
+    let mut after_tag = true;
     let result = loop {
+        if machine.base_offset + reader.buffer_position() >= machine.next_skip {
+            if let Err(e) = machine.jump_skipped(reader, after_tag) {
+                break Err(e);
+            }
+        }
         let pos = reader.buffer_position();
         let (step, markup) = match reader.read_resolved_event() {
             Ok((ns, event)) => {
@@ -220,6 +229,7 @@ pub(crate) fn run_slice<S: Sink>(
                 false,
             ),
         };
+        after_tag = markup;
         match step {
             Ok(true) if machine.entry_closed => offer_look_ahead(reader, machine, sink),
             Ok(true) => {
@@ -451,6 +461,10 @@ pub(crate) struct Machine<'o, 'i> {
     entry_prefix: Vec<u8>,
     text: String,
     stats: ParseStats,
+    /// Entries not to read (absolute byte ranges, in order), and the start
+    /// of the first of them (`u64::MAX` when none is left).
+    skip: &'i [Range<u64>],
+    next_skip: u64,
 }
 
 /// The `rel` of an Atom link, as far as entries keep links.
@@ -536,6 +550,8 @@ impl<'o, 'i> Machine<'o, 'i> {
             entry_prefix: Vec::new(),
             text: String::with_capacity(64),
             stats: ParseStats::default(),
+            skip: &[],
+            next_skip: u64::MAX,
         }
     }
 
@@ -834,6 +850,55 @@ impl<'o, 'i> Machine<'o, 'i> {
         self.part_root = Some(name.to_owned());
     }
 
+    /// Leave out the entries at `skip` (absolute byte ranges, in document
+    /// order, each from the end of the entry before, or the start of the
+    /// part, to the end of the entry left out), counting them as entries
+    /// read.
+    pub(crate) fn skip_entries(&mut self, skip: &'i [Range<u64>]) {
+        self.skip = skip;
+        self.next_skip = skip.first().map_or(u64::MAX, |r| r.start);
+    }
+
+    /// The reader is at or past the next range to skip: jump over it (and
+    /// any that follow at once). A range must start where the reader is,
+    /// between entries and right after a tag (or at the start), where the
+    /// reader reads text next and so may go on from anywhere; any other
+    /// makes an error (the caller then reads everything).
+    #[cold]
+    #[inline(never)]
+    fn jump_skipped(
+        &mut self,
+        reader: &mut NsReader<&'i [u8]>,
+        after_tag: bool,
+    ) -> Result<(), Box<ParseError>> {
+        while let Some(next) = self.skip.first() {
+            let at = self.base_offset + reader.buffer_position();
+            if at < next.start {
+                self.next_skip = next.start;
+                return Ok(());
+            }
+            let rest: &'i [u8] = reader.get_ref();
+            let len = next.end.saturating_sub(at) as usize;
+            let between_entries = after_tag && self.stack.len() == 1 && self.entry.is_none();
+            if at > next.start || !between_entries || len > rest.len() {
+                return Err(self.error(
+                    ErrorKind::Xml(format!(
+                        "no entry to skip starts here (expected one at byte {})",
+                        next.start
+                    )),
+                    at,
+                ));
+            }
+            *reader.get_mut() = &rest[len..];
+            self.base_offset += len as u64;
+            self.entries_seen += 1;
+            self.stats.entries += 1;
+            self.skip = &self.skip[1..];
+        }
+        self.next_skip = u64::MAX;
+        Ok(())
+    }
+
     /// Skip an IntervalBlock's content: the bytes up to its end tag.
     fn skip_block(&mut self, rest: &[u8]) -> usize {
         let Some(tags) = &self.block_tags else {
@@ -1009,7 +1074,7 @@ impl<'o, 'i> Machine<'o, 'i> {
             return Err(self.error(ErrorKind::Xml("unmatched end tag".into()), offset));
         };
         let leaf = self.starts == frame.starts_before + 1;
-        let result = self.close(frame, leaf, sink);
+        let result = self.close(frame, leaf, offset, sink);
         self.stack.pop();
         if frame.tag.static_name().is_none() {
             let start = self.stack.last().map_or(0, |f| f.name_end) as usize;
@@ -1028,6 +1093,7 @@ impl<'o, 'i> Machine<'o, 'i> {
         &mut self,
         frame: Frame,
         leaf: bool,
+        end_tag: u64,
         sink: &mut S,
     ) -> Result<(), Box<ParseError>> {
         let offset = frame.offset;
@@ -1100,12 +1166,12 @@ impl<'o, 'i> Machine<'o, 'i> {
             Tag::EntryTitle => self.set_entry_text(|e| &mut e.title),
             Tag::EntryPublished => self.set_entry_text(|e| &mut e.published),
             Tag::EntryUpdated => self.set_entry_text(|e| &mut e.updated),
-            Tag::Entry => self.end_entry(sink),
+            Tag::Entry => self.end_entry(Some(end_tag), sink),
             _ => {}
         }
         // A bare resource as the root is its own entry.
         if self.stack.len() == 1 && matches!(frame.tag, Tag::Generic | Tag::Block) {
-            self.end_entry(sink);
+            self.end_entry(None, sink);
         }
         Ok(())
     }
@@ -1125,9 +1191,17 @@ impl<'o, 'i> Machine<'o, 'i> {
         }
     }
 
-    fn end_entry<S: Sink>(&mut self, sink: &mut S) {
-        let Some(state) = self.entry.take() else {
+    /// End the entry whose end tag (or empty-element tag) starts at `end_tag`.
+    fn end_entry<S: Sink>(&mut self, end_tag: Option<u64>, sink: &mut S) {
+        let Some(mut state) = self.entry.take() else {
             return;
+        };
+        // An end tag holds no `>` before its own.
+        state.entry.end_offset = match (self.input, end_tag) {
+            (Some(input), Some(at)) if input[at as usize..].starts_with(b"</") => {
+                memchr::memchr(b'>', &input[at as usize..]).map(|gt| at + gt as u64 + 1)
+            }
+            _ => None,
         };
         self.stats.entries += 1;
         self.entry_closed = true;

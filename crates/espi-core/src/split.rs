@@ -124,6 +124,21 @@ impl FeedLayout {
         cuts.windows(2).map(|w| w[0]..w[1]).collect()
     }
 
+    /// How many entry end tags, written as the document's first one is,
+    /// `part` holds: its number of entries, unless some are empty elements,
+    /// end tags are written differently or their text sits inside comments
+    /// or CDATA sections (a count to check against the parser's).
+    ///
+    /// ```
+    /// use espi_core::FeedLayout;
+    /// let xml = b"<feed xmlns='http://www.w3.org/2005/Atom'><entry></entry><entry></entry></feed>";
+    /// let layout = FeedLayout::of(xml).unwrap();
+    /// assert_eq!(layout.entry_end_tags(xml), 2);
+    /// ```
+    pub fn entry_end_tags(&self, part: &[u8]) -> u64 {
+        memchr::memmem::find_iter(part, &self.entry_end).count() as u64
+    }
+
     /// Offset after the byte-order mark (0 without one).
     pub fn bom(&self) -> usize {
         self.bom
@@ -141,6 +156,40 @@ pub fn parse_part<S: Sink>(
     options: &ParseOptions,
     sink: &mut S,
 ) -> Result<ParseStats, Box<ParseError>> {
+    parse_part_skipping(input, layout, range, first_entry_index, &[], options, sink)
+}
+
+/// [`parse_part`], leaving out the entries at `skip`: byte ranges, in
+/// document order, each from the end of the entry before (its
+/// [`Entry::end_offset`](espi_model::resource::Entry::end_offset)), or the
+/// start of the part, to the end of the entry left out. Skipped entries
+/// are counted and numbered but not read: nothing of them reaches `sink`.
+/// A range that does not start right after an entry of the part (or at its
+/// start) makes an error.
+///
+/// ```
+/// use espi_core::{parse_part_skipping, FeedLayout, NullSink, ParseOptions};
+/// let xml = b"<feed xmlns='http://www.w3.org/2005/Atom'><entry><id>a</id></entry> <entry><id>b</id></entry></feed>";
+/// // 42..67 is the first entry; 67..93 the white space and the second.
+/// let layout = FeedLayout::of(xml).unwrap();
+/// let part = layout.split(xml, 1)[0].clone();
+/// let options = ParseOptions::default();
+/// assert_eq!(&xml[42..67], b"<entry><id>a</id></entry>");
+/// for skip in [&[42..67][..], &[67..93], &[42..67, 67..93]] {
+///     let stats = parse_part_skipping(xml, &layout, part.clone(), 0, skip, &options, &mut NullSink).unwrap();
+///     assert_eq!(stats.entries, 2);
+/// }
+/// assert!(parse_part_skipping(xml, &layout, part, 0, &[43..67], &options, &mut NullSink).is_err());
+/// ```
+pub fn parse_part_skipping<S: Sink>(
+    input: &[u8],
+    layout: &FeedLayout,
+    range: Range<usize>,
+    first_entry_index: u64,
+    skip: &[Range<u64>],
+    options: &ParseOptions,
+    sink: &mut S,
+) -> Result<ParseStats, Box<ParseError>> {
     let part = &input[range.clone()];
     let mut reader = NsReader::from_reader(part);
     reader.config_mut().allow_unmatched_ends = true;
@@ -155,5 +204,6 @@ pub fn parse_part<S: Sink>(
         &layout.root_content[..layout.root_name_len],
         first_entry_index,
     );
+    machine.skip_entries(skip);
     run_slice(&mut reader, &mut machine, options, sink, part.len() as u64)
 }

@@ -42,6 +42,9 @@ pub struct Entry {
     pub updated: Option<String>,
     /// Byte offset of the entry's start tag in its input.
     pub offset: u64,
+    /// Byte offset just after the entry's end tag, when the input is read
+    /// from memory (and the entry is not an empty element).
+    pub end_offset: Option<u64>,
     /// Position of the entry in its input, from 0.
     pub index: u64,
 }
