@@ -68,6 +68,12 @@ pub struct ConvertOptions {
     /// ahead skips bad entries, so when a conversion stops at an error,
     /// readings written before it may be linked to metadata that follows it.
     pub look_ahead_rows: usize,
+    /// How many bytes of table rows the first pass of a parallel conversion
+    /// ([`convert_parallel`](crate::convert_parallel)) may hold, all parts
+    /// together, while it waits to learn where each part's entries are
+    /// numbered from. Past this a part counts the entry end tags of the
+    /// parts before it instead (a pass over their bytes at memory speed).
+    pub parallel_held_bytes: usize,
 }
 
 impl Default for ConvertOptions {
@@ -79,6 +85,7 @@ impl Default for ConvertOptions {
             input_index: 0,
             latest_only: false,
             look_ahead_rows: 1 << 16,
+            parallel_held_bytes: 16 << 20,
         }
     }
 }
@@ -410,9 +417,6 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     /// Whether a first pass still converts entries (it stops at the first
     /// with table rows that it leaves to the second).
     owning: bool,
-    /// What a first pass adds to the entry indices of its rows (the index
-    /// of the part's first entry; its links number entries from 0).
-    row_index_shift: u64,
     rows: TableRows,
     resource_rows: ResourceRows,
     /// Pieces of the small tables, joined into batches of [`TABLE_BATCH_ROWS`].
@@ -486,7 +490,6 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             owned: Vec::new(),
             last_end: None,
             owning: false,
-            row_index_shift: 0,
             rows: TableRows::default(),
             resource_rows: ResourceRows::default(),
             joiners: Vec::new(),
@@ -526,16 +529,15 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     /// A converter for the first pass over one part of an input read in
     /// parallel parts (IntervalBlock readings skipped): it gathers the part's
     /// links and converts its entries without IntervalBlocks, whose
-    /// positions it keeps so that the second pass can leave them out. The
-    /// part is parsed with its entries numbered from 0; their rows are
-    /// numbered from `first_entry_index`. A ReadingType gets a row when its
-    /// definition is accepted within the part: right for the whole input
-    /// unless another part defines it too ([`Links::merge`] tells).
+    /// positions it keeps so that the second pass can leave them out (its
+    /// rows number entries from 0 at the part's start). A ReadingType gets a
+    /// row when its definition is accepted within the part: right for the
+    /// whole input unless another part defines it too ([`Links::merge`]
+    /// tells).
     pub(crate) fn for_metadata(
         source: &str,
         options: ConvertOptions,
         part_start: u64,
-        first_entry_index: u64,
         on_batch: F,
     ) -> Self {
         let mut c = Converter::new(source, options, on_batch);
@@ -543,7 +545,6 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         c.metadata_pass = true;
         c.last_end = Some(part_start);
         c.owning = true;
-        c.row_index_shift = first_entry_index;
         c
     }
 
@@ -592,7 +593,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     /// entry after an empty-element or rejected one). The second pass
     /// converts those, and every entry with rows after them in the part, so
     /// that rows stay in document order.
-    fn metadata_entry(&mut self, mut entry: Entry, resources: Vec<Resource>) {
+    fn metadata_entry(&mut self, entry: Entry, resources: Vec<Resource>) {
         self.links.add_entry(&entry, &resources);
         let from = std::mem::replace(&mut self.last_end, entry.end_offset);
         if resources.iter().all(|r| r.is("IntervalBlock")) {
@@ -608,7 +609,6 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         self.owned.push(from..end);
         self.counts.entries += 1;
         let accepted = self.reading_type_accepted(&entry, &resources);
-        entry.index += self.row_index_shift;
         self.add_table_rows(entry, resources, accepted);
     }
 

@@ -31,7 +31,6 @@ use espi_model::numbers::{parse_i64, parse_rfc3339_micros};
 use espi_model::resource::{Entry, Namespace, ReadingAttributes, Resource, READING_TYPE_FIELDS};
 use espi_model::text::trim;
 use espi_model::units::normalise;
-use rayon::prelude::*;
 
 use crate::converter::SeriesStats;
 use crate::keys::Keys;
@@ -765,13 +764,12 @@ pub(crate) fn final_tables(
             meter_readings_batch(links, source, keys, series, &[]),
         ));
     }
-    // Built on the rayon pool: with many meter readings this is the largest
-    // piece of work left once the readings are converted.
-    let batches: Vec<RecordBatch> = ids
-        .par_chunks(TABLE_BATCH_ROWS)
-        .map(|chunk| meter_readings_batch(links, source, keys, series, chunk))
-        .collect();
-    out.extend(batches.into_iter().map(|b| (Table::MeterReadings, b)));
+    for chunk in ids.chunks(TABLE_BATCH_ROWS) {
+        out.push((
+            Table::MeterReadings,
+            meter_readings_batch(links, source, keys, series, chunk),
+        ));
+    }
     out
 }
 

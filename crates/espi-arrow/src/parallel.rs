@@ -11,11 +11,14 @@
 //! the entries the first converted, each part linking its blocks against
 //! the complete metadata and sending its batches to its own [`BatchSink`].
 //!
-//! The first pass numbers its rows' entries from a count of entry end tags
-//! before the part; when that count proves wrong (an end tag's text inside
-//! a comment, an empty-element entry), or a ReadingType is defined in more
-//! than one part (which definition gets a row then depends on several
-//! parts), its rows are discarded and the second pass converts every entry.
+//! A part's rows number its entries from the index of its first entry,
+//! known once every part before it is read: until then the part holds its
+//! rows, up to [`ConvertOptions::parallel_held_bytes`] for all parts; past
+//! that it counts the entry end tags of the parts before it. When a count
+//! proves wrong (an end tag's text inside a comment, an empty-element
+//! entry), or a ReadingType is defined in more than one part (which
+//! definition gets a row then depends on several parts), the first pass's
+//! rows are discarded and the second pass converts every entry.
 //! Within a part, the rows of an entry holding an IntervalBlock besides
 //! other resources follow the part's other table rows; otherwise every
 //! table is in document order.
@@ -29,9 +32,11 @@
 use ahash::AHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use arrow_array::RecordBatch;
+use arrow_array::types::UInt64Type;
+use arrow_array::{Array, ArrayRef, RecordBatch, UInt64Array};
 use espi_core::{
     parse_part, parse_part_skipping, parse_slice, FeedLayout, ParseError, ParseOptions,
 };
@@ -135,23 +140,6 @@ where
         return sequential();
     }
 
-    // Where each part's entries are numbered from, if every entry end tag is
-    // written alike and outside comments (checked after pass one; the last
-    // part's count is not needed).
-    let end_tags: Vec<Option<u64>> = ranges[..ranges.len() - 1]
-        .par_iter()
-        .map(|range| Some(layout.entry_end_tags(&input[range.clone()])))
-        .chain(rayon::iter::once(None))
-        .collect();
-    let guessed_first: Vec<u64> = end_tags
-        .iter()
-        .scan(0, |next, &n| {
-            let first = *next;
-            *next += n.unwrap_or(0);
-            Some(first)
-        })
-        .collect();
-
     // Pass one: the links of every part, and its entries without
     // IntervalBlocks converted (the readings of the others skipped). Each
     // part's links are merged into the first's as soon as the parts before
@@ -162,20 +150,18 @@ where
         skip_interval_blocks: true,
         blocks_only: false,
     };
+    let numbering = Numbering::new(input, &layout, &ranges, options.parallel_held_bytes);
     let merged = Mutex::new(InOrder::new(MergedLinks::default()));
-    let firsts: Vec<(C, bool)> = ranges
+    let firsts: Vec<(C, bool, FirstPassRows)> = ranges
         .par_iter()
         .enumerate()
         .map(|(k, range)| {
             let mut sink = make_sink(k);
-            let start = range.start as u64;
-            let mut converter = Converter::for_metadata(
-                source,
-                options.clone(),
-                start,
-                guessed_first[k],
-                |t, b| sink.batch(t, b),
-            );
+            let mut rows = FirstPassRows::default();
+            let mut converter =
+                Converter::for_metadata(source, options.clone(), range.start as u64, |t, b| {
+                    rows.batch(k, &numbering, &mut sink, t, b)
+                });
             let result = parse_part(
                 input,
                 &layout,
@@ -186,16 +172,17 @@ where
             );
             let part = converter.finish_metadata();
             let Ok(stats) = result else {
-                return (sink, false);
+                return (sink, false, rows);
             };
+            numbering.part_read(k, stats.entries);
+            rows.release_if_known(k, &numbering, &mut sink);
             sink.part_converted();
-            let counted = end_tags[k];
-            lock(&merged).push(k, (part, stats.entries, counted), MergedLinks::take);
-            (sink, true)
+            lock(&merged).push(k, (part, stats.entries), MergedLinks::take);
+            (sink, true, rows)
         })
         .collect();
-    if firsts.iter().any(|(_, ok)| !ok) {
-        for (mut sink, _) in firsts {
+    if firsts.iter().any(|(_, ok, _)| !ok) {
+        for (mut sink, _, _) in firsts {
             sink.discard();
         }
         return sequential();
@@ -203,18 +190,31 @@ where
     let MergedLinks {
         links,
         first_index,
-        rows_stand,
+        defined_twice,
         mut seconds,
         ..
     } = merged.into_inner().unwrap_or_else(|e| e.into_inner()).state;
     let links = Arc::new(links.unwrap_or_default());
-    let mut firsts: Vec<Option<C>> = firsts.into_iter().map(|(sink, _)| Some(sink)).collect();
+    // The rows of pass one stand unless a part numbered its entries from a
+    // count of end tags that proved wrong (an end tag's text inside a
+    // comment, an empty-element entry), or a ReadingType defined in several
+    // parts makes which definitions get a row depend on more than one part.
+    let rows_stand = !defined_twice
+        && firsts
+            .iter()
+            .zip(&first_index)
+            .all(|((_, _, rows), &first)| rows.shift.is_none_or(|s| s == first));
+    let mut firsts: Vec<(Option<C>, FirstPassRows)> = firsts
+        .into_iter()
+        .map(|(sink, _, rows)| (Some(sink), rows))
+        .collect();
     if !rows_stand {
         // The second pass converts every entry.
-        for (sink, (owned, counts)) in firsts.iter_mut().zip(&mut seconds) {
+        for ((sink, rows), (owned, counts)) in firsts.iter_mut().zip(&mut seconds) {
             if let Some(mut sink) = sink.take() {
                 sink.discard();
             }
+            *rows = FirstPassRows::default();
             owned.clear();
             *counts = ConvertCounts::default();
         }
@@ -228,8 +228,10 @@ where
         .zip(firsts)
         .zip(seconds)
         .enumerate()
-        .map(|(k, ((range, sink), (owned, first_counts)))| {
+        .map(|(k, ((range, (sink, mut rows)), (owned, first_counts)))| {
             let mut sink = sink.unwrap_or_else(|| make_sink(k));
+            // Rows of pass one still held: numbered now.
+            rows.release(first_index[k], &mut sink);
             let mut converter =
                 Converter::with_links(source, options.clone(), links.clone(), |t, b| {
                     sink.batch(t, b)
@@ -331,26 +333,20 @@ struct MergedLinks {
     first_index: Vec<u64>,
     /// Entries in the parts taken.
     entries: u64,
-    /// The rows of pass one stand unless their entry indices were counted
-    /// wrong or a ReadingType defined in several parts makes which
-    /// definitions get a row depend on more than one part.
-    rows_stand: bool,
+    /// A part defines a ReadingType that an earlier part defines too.
+    defined_twice: bool,
     /// Per part: the entries pass one converted, and its counts.
     seconds: Vec<(Vec<Range<u64>>, ConvertCounts)>,
 }
 
 impl MergedLinks {
-    /// Take in the next part: what pass one found, how many entries it
-    /// has, and how many the count of end tags gave.
-    fn take(&mut self, (mut part, entries, counted): (MetadataPart, u64, Option<u64>)) {
-        if self.first_index.is_empty() {
-            self.rows_stand = true;
-        }
+    /// Take in the next part: what pass one found, and how many entries it
+    /// has.
+    fn take(&mut self, (mut part, entries): (MetadataPart, u64)) {
         self.first_index.push(self.entries);
-        self.rows_stand &= counted.is_none_or(|n| n == entries);
         part.links.shift_entry_indices(self.entries);
         match self.links.as_mut() {
-            Some(links) => self.rows_stand &= !links.merge(part.links),
+            Some(links) => self.defined_twice |= links.merge(part.links),
             None => self.links = Some(part.links),
         }
         self.entries += entries;
@@ -382,4 +378,141 @@ impl MergedSeries {
             merged.last_start_us = merged.last_start_us.max(st.last_start_us);
         }
     }
+}
+
+/// Pass one's rows number their entries from 0 at their part's start; the
+/// index of a part's first entry is known once every part before it is
+/// read. Until then a part holds its rows, up to
+/// [`ConvertOptions::parallel_held_bytes`] for all parts together (a
+/// metadata-heavy input gets there, and for it the count costs little beside
+/// the work it saves); past that it counts the entry end tags of the parts
+/// not yet read (checked once they are).
+struct Numbering<'a> {
+    input: &'a [u8],
+    layout: &'a FeedLayout,
+    ranges: &'a [Range<usize>],
+    /// Entries of each part read.
+    entries: Vec<OnceLock<u64>>,
+    /// Entry end tags of each part, counted where needed.
+    counted: Vec<OnceLock<u64>>,
+    held_bytes: AtomicUsize,
+    held_limit: usize,
+}
+
+impl<'a> Numbering<'a> {
+    fn new(
+        input: &'a [u8],
+        layout: &'a FeedLayout,
+        ranges: &'a [Range<usize>],
+        held_limit: usize,
+    ) -> Self {
+        Numbering {
+            input,
+            layout,
+            ranges,
+            entries: ranges.iter().map(|_| OnceLock::new()).collect(),
+            counted: ranges.iter().map(|_| OnceLock::new()).collect(),
+            held_bytes: AtomicUsize::new(0),
+            held_limit,
+        }
+    }
+
+    fn part_read(&self, k: usize, entries: u64) {
+        let _ = self.entries[k].set(entries);
+    }
+
+    /// Index of part `k`'s first entry, if every part before it is read.
+    fn first_index(&self, k: usize) -> Option<u64> {
+        self.entries[..k].iter().map(|n| n.get().copied()).sum()
+    }
+
+    /// Index of part `k`'s first entry, counting the end tags of the parts
+    /// before it that are not read yet.
+    fn first_index_counted(&self, k: usize) -> u64 {
+        (0..k)
+            .map(|j| match self.entries[j].get() {
+                Some(&n) => n,
+                None => *self.counted[j].get_or_init(|| {
+                    self.layout
+                        .entry_end_tags(&self.input[self.ranges[j].clone()])
+                }),
+            })
+            .sum()
+    }
+}
+
+/// The batches of one part's pass one, held until numbered.
+#[derive(Default)]
+struct FirstPassRows {
+    held: Vec<(Table, RecordBatch)>,
+    held_bytes: usize,
+    /// What the part's entry indices were shifted by, once known.
+    shift: Option<u64>,
+}
+
+impl FirstPassRows {
+    fn batch<C: BatchSink>(
+        &mut self,
+        k: usize,
+        numbering: &Numbering,
+        sink: &mut C,
+        table: Table,
+        batch: RecordBatch,
+    ) {
+        if self.shift.is_none() {
+            self.release_if_known(k, numbering, sink);
+        }
+        if let Some(shift) = self.shift {
+            sink.batch(table, shift_entry_indices(batch, shift));
+            return;
+        }
+        let bytes = batch.get_array_memory_size();
+        self.held.push((table, batch));
+        self.held_bytes += bytes;
+        let all = numbering.held_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if all > numbering.held_limit {
+            let shift = numbering.first_index_counted(k);
+            self.release_to(shift, numbering, sink);
+        }
+    }
+
+    /// Hand on the rows held if the part's first index is known.
+    fn release_if_known<C: BatchSink>(&mut self, k: usize, numbering: &Numbering, sink: &mut C) {
+        if let (None, Some(shift)) = (self.shift, numbering.first_index(k)) {
+            self.release_to(shift, numbering, sink);
+        }
+    }
+
+    fn release_to<C: BatchSink>(&mut self, shift: u64, numbering: &Numbering, sink: &mut C) {
+        numbering
+            .held_bytes
+            .fetch_sub(self.held_bytes, Ordering::Relaxed);
+        self.release(shift, sink);
+    }
+
+    /// Number the rows held from `shift` and hand them on.
+    fn release<C: BatchSink>(&mut self, shift: u64, sink: &mut C) {
+        self.shift = Some(shift);
+        self.held_bytes = 0;
+        for (table, batch) in self.held.drain(..) {
+            sink.batch(table, shift_entry_indices(batch, shift));
+        }
+    }
+}
+
+/// `batch` with `shift` added to its `entry_index` column.
+fn shift_entry_indices(batch: RecordBatch, shift: u64) -> RecordBatch {
+    let Some((at, _)) = batch.schema().column_with_name("entry_index") else {
+        return batch;
+    };
+    if shift == 0 {
+        return batch;
+    }
+    let Some(indices) = batch.column(at).as_any().downcast_ref::<UInt64Array>() else {
+        return batch;
+    };
+    let shifted: ArrayRef = Arc::new(indices.unary::<_, UInt64Type>(|i| i + shift));
+    let mut columns = batch.columns().to_vec();
+    columns[at] = shifted;
+    RecordBatch::try_new(batch.schema(), columns).expect("same schema")
 }

@@ -110,6 +110,19 @@ fn run_with(
     skip: bool,
     look_ahead_rows: usize,
 ) -> (ParallelConversion<PartBatches>, ByTable) {
+    run_holding(input, parts, skip, look_ahead_rows, usize::MAX)
+}
+
+/// `parallel_held_bytes`: the first pass of parts holds its rows until it
+/// knows where their entries are numbered from (`usize::MAX`), or counts
+/// entry end tags at once (0).
+fn run_holding(
+    input: &[u8],
+    parts: usize,
+    skip: bool,
+    look_ahead_rows: usize,
+    parallel_held_bytes: usize,
+) -> (ParallelConversion<PartBatches>, ByTable) {
     let options = ParseOptions {
         skip_bad_entries: skip,
         ..Default::default()
@@ -117,6 +130,7 @@ fn run_with(
     let convert = ConvertOptions {
         batch_size: 500,
         look_ahead_rows,
+        parallel_held_bytes,
         ..Default::default()
     };
     let mut done = if parts == 1 {
@@ -149,10 +163,17 @@ fn assert_rows_eq(a: &Rows, b: &Rows, what: &str) {
 fn assert_same(input: &[u8], label: &str) {
     for skip in [false, true] {
         let (seq, seq_batches) = run(input, 1, skip);
-        for (parts, look_ahead_rows) in [(1, LOOK_AHEAD), (2, HOLD), (3, HOLD), (8, HOLD)] {
-            let (par, par_batches) = run_with(input, parts, skip, look_ahead_rows);
-            let what =
-                format!("{label} parts={parts} look_ahead_rows={look_ahead_rows} skip={skip}");
+        for (parts, look_ahead_rows, held) in [
+            (1, LOOK_AHEAD, 0),
+            (2, HOLD, usize::MAX),
+            (3, HOLD, 0),
+            (8, HOLD, usize::MAX),
+            (8, HOLD, 0),
+        ] {
+            let (par, par_batches) = run_holding(input, parts, skip, look_ahead_rows, held);
+            let what = format!(
+                "{label} parts={parts} look_ahead_rows={look_ahead_rows} held={held} skip={skip}"
+            );
             assert_eq!(seq.conversion.counts, par.conversion.counts, "{what}");
             assert_eq!(seq.error, par.error, "{what}");
             assert_eq!(
@@ -481,10 +502,15 @@ impl espi_arrow::BatchSink for PassRows {
 #[test]
 fn the_first_pass_converts_the_metadata_entries_and_the_second_the_blocks() {
     let xml = feed(&mixed_entries(400));
+    // Rows numbered at once (from a count of entry end tags), not held.
+    let options = ConvertOptions {
+        parallel_held_bytes: 0,
+        ..Default::default()
+    };
     let done = convert_parallel(
         "f",
         xml.as_bytes(),
-        &ConvertOptions::default(),
+        &options,
         &ParseOptions::default(),
         4,
         |_| PassRows::default(),

@@ -23,8 +23,8 @@ pub(crate) struct IngestArgs {
     /// TOU code names (a CSV file of `code,name` lines), as for `convert`.
     #[arg(long, value_name = "FILE")]
     tou_map: Option<PathBuf>,
-    /// zstd level of the lake's Parquet files.
-    #[arg(long, default_value_t = 3)]
+    /// zstd level of the lake's Parquet files, 1 to 22.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=22))]
     zstd_level: i32,
     /// No progress bar.
     #[arg(short, long)]

@@ -169,9 +169,9 @@ pub(crate) struct ConvertArgs {
     /// Rows per readings batch.
     #[arg(long, default_value_t = 16_384)]
     batch_size: usize,
-    /// zstd compression level (1 is fast; higher levels give files a few
-    /// percent smaller).
-    #[arg(long, default_value_t = 1)]
+    /// zstd compression level, 1 to 22 (1 is fast; higher levels give
+    /// files a few percent smaller).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=22))]
     zstd_level: i32,
     /// Worker threads for many inputs (default: all cores).
     #[arg(long)]

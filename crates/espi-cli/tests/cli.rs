@@ -274,17 +274,39 @@ fn a_large_feed_split_into_parallel_parts_gives_the_same_readings() {
             .arg(&out));
         assert!(result.status.success());
         let files = parquet_files(&out.join("readings")).len();
-        tables.push((
-            files,
-            rows(&read_table(&out.join("readings"))),
-            rows(&read_table(&out.join("meter_readings"))),
-        ));
+        let small: Vec<Vec<String>> =
+            ["usage_points", "meter_readings", "reading_types", "entries"]
+                .iter()
+                .map(|table| row_texts(&read_table(&out.join(table))))
+                .collect();
+        tables.push((files, rows(&read_table(&out.join("readings"))), small));
     }
     // Four parts write four files; the rows are the same.
     assert_eq!(tables[0].0, 1);
-    assert!(tables[1].0 > 1, "{tables:?}");
-    assert_eq!((tables[0].1, tables[0].2), (tables[1].1, tables[1].2));
+    assert!(tables[1].0 > 1, "{}", tables[1].0);
+    assert_eq!(tables[0].1, tables[1].1);
     assert!(tables[0].1 > 10_000);
+    for (one, parts) in tables[0].2.iter().zip(&tables[1].2) {
+        assert!(one.len() > 10);
+        assert!(one == parts, "{} rows and {} rows", one.len(), parts.len());
+    }
+}
+
+/// Every row of a table as text, sorted.
+fn row_texts(batches: &[RecordBatch]) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in batches {
+        for i in 0..b.num_rows() {
+            let row: Vec<String> = b
+                .columns()
+                .iter()
+                .map(|c| format!("{:?}", c.slice(i, 1)))
+                .collect();
+            out.push(row.join("|"));
+        }
+    }
+    out.sort();
+    out
 }
 
 /// Malformed XML inside an IntervalBlock of the last part: the metadata
@@ -382,4 +404,22 @@ fn corrections_across_the_files_of_a_run() {
             assert!(names.value(k.unwrap() as usize).ends_with("day2.xml"));
         }
     }
+}
+
+#[test]
+fn a_zstd_level_out_of_range_is_refused_before_anything_is_read() {
+    let out = tempfile::tempdir().unwrap();
+    for level in ["0", "23", "-5"] {
+        let result = run(espi()
+            .arg("convert")
+            .arg(testdata("ameren_15min.xml"))
+            .arg(format!("--zstd-level={level}"))
+            .arg("-o")
+            .arg(out.path()));
+        assert_eq!(result.status.code(), Some(2), "{level}");
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(stderr.contains("--zstd-level"), "{stderr}");
+        assert!(stderr.contains("1..=22"), "{stderr}");
+    }
+    assert!(std::fs::read_dir(out.path()).unwrap().next().is_none());
 }

@@ -77,7 +77,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
 /// How tables are encoded.
 #[derive(Debug, Clone)]
 pub struct WriterOptions {
-    /// zstd level (1-22).
+    /// zstd level, 1 to 22 (a level outside is taken as the nearest).
     pub zstd_level: i32,
     /// Rows per row group.
     pub row_group_rows: usize,
@@ -162,7 +162,7 @@ impl WriterOptions {
     /// These options as parquet-rs writer properties (for writers other than
     /// [`DatasetWriter`], such as a Delta table's).
     pub fn writer_properties(&self) -> WriterProperties {
-        let level = ZstdLevel::try_new(self.zstd_level).unwrap_or_default();
+        let level = ZstdLevel::try_new(self.zstd_level.clamp(1, 22)).unwrap_or_default();
         let mut builder = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
