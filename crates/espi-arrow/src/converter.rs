@@ -702,6 +702,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             &self.source,
             &self.links.keys,
             &self.series,
+            false,
         ));
         for (table, batch) in whole {
             (self.on_batch)(table, batch);

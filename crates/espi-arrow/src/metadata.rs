@@ -720,12 +720,15 @@ impl TableRows {
 
 /// The tables that can only be built at the end of an input: meter readings
 /// (with their statistics) and the usage points that readings refer to but
-/// that have no UsagePoint entry.
+/// that have no UsagePoint entry. With `on_pool`, the meter readings'
+/// batches are built on the rayon pool (a parallel conversion, where they
+/// would be the largest piece of serial work left).
 pub(crate) fn final_tables(
     links: &Links,
     source: &str,
     keys: &Keys,
     series: &HashMap<u32, SeriesStats>,
+    on_pool: bool,
 ) -> Vec<(Table, RecordBatch)> {
     let mut referenced: Vec<&str> = series
         .values()
@@ -764,11 +767,17 @@ pub(crate) fn final_tables(
             meter_readings_batch(links, source, keys, series, &[]),
         ));
     }
-    for chunk in ids.chunks(TABLE_BATCH_ROWS) {
-        out.push((
+    let batch = |chunk: &[&str]| {
+        (
             Table::MeterReadings,
             meter_readings_batch(links, source, keys, series, chunk),
-        ));
+        )
+    };
+    if on_pool {
+        use rayon::prelude::*;
+        out.par_extend(ids.par_chunks(TABLE_BATCH_ROWS).map(batch));
+    } else {
+        out.extend(ids.chunks(TABLE_BATCH_ROWS).map(batch));
     }
     out
 }

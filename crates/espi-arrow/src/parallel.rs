@@ -275,7 +275,7 @@ where
     if let Some(last) = sinks.last_mut() {
         for (table, batch) in empty_tables(source)
             .into_iter()
-            .chain(final_tables(&links, source, &keys, &series))
+            .chain(final_tables(&links, source, &keys, &series, true))
         {
             last.batch(table, batch);
         }
