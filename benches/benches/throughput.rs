@@ -7,6 +7,9 @@
 //!   `generated/bulk_blocks_first`: 1,000 usage points of the Bulk feed
 //!   with every IntervalBlock before any metadata, enough readings waiting
 //!   for the converter to read the rest of the document ahead.
+//! * `xml_to_arrow_parts/*`: the generated feeds converted in parallel parts
+//!   on every core (two parts per core), as `espi convert` does from four
+//!   threads.
 //! * `scanner/*`: the parser alone with the IntervalReading scanner on and
 //!   off (the general quick-xml path), on the history feed.
 //! * `parquet_writer/readings`: the Parquet writer alone, on the history
@@ -17,7 +20,7 @@ use std::hint::black_box;
 use arrow_array::RecordBatch;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use espi_arrow::{ConvertOptions, Converter, Table};
-use espi_bench::{bare_quick_xml_events, espi_to_arrow};
+use espi_bench::{bare_quick_xml_events, espi_to_arrow, espi_to_arrow_parallel};
 use espi_core::{parse_slice, NullSink, ParseOptions};
 use espi_gen::{generate, EntryOrder, FeedKind, GenOptions};
 use espi_parquet::{DatasetWriter, WriterOptions};
@@ -65,6 +68,22 @@ fn xml_to_arrow(c: &mut Criterion) {
     for (name, input) in inputs() {
         group.throughput(Throughput::Bytes(input.len() as u64));
         group.bench_function(name, |b| b.iter(|| black_box(espi_to_arrow(&input))));
+    }
+    group.finish();
+}
+
+fn xml_to_arrow_parts(c: &mut Criterion) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut group = c.benchmark_group("xml_to_arrow_parts");
+    group.sample_size(20);
+    for (name, input) in inputs()
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("generated/"))
+    {
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(espi_to_arrow_parallel(&input, cores)))
+        });
     }
     group.finish();
 }
@@ -125,5 +144,12 @@ fn parquet_writer(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, baseline, xml_to_arrow, scanner, parquet_writer);
+criterion_group!(
+    benches,
+    baseline,
+    xml_to_arrow,
+    xml_to_arrow_parts,
+    scanner,
+    parquet_writer
+);
 criterion_main!(benches);
