@@ -586,10 +586,16 @@ impl Links {
 
     /// Was this entry's ReadingType definition accepted (so it has a row)?
     pub(crate) fn reading_type_accepted(&self, entry: &Entry) -> bool {
-        self_key(entry)
-            .and_then(|k| self.keys.get(k))
+        self_key(entry).is_some_and(|key| self.reading_type_definition_accepted(key, entry.index))
+    }
+
+    /// Was the definition of ReadingType `key` in entry `entry_index`
+    /// accepted?
+    pub(crate) fn reading_type_definition_accepted(&self, key: &str, entry_index: u64) -> bool {
+        self.keys
+            .get(key)
             .and_then(|k| self.reading_types.get(&k))
-            .is_some_and(|rt| rt.accepted(entry.index))
+            .is_some_and(|rt| rt.accepted(entry_index))
     }
 
     /// The MeterReading with this key, and its key as stored.

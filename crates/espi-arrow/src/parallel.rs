@@ -14,11 +14,14 @@
 //! A part's rows number its entries from the index of its first entry,
 //! known once every part before it is read: until then the part holds its
 //! rows, up to [`ConvertOptions::parallel_held_bytes`] for all parts; past
-//! that it counts the entry end tags of the parts before it. When a count
-//! proves wrong (an end tag's text inside a comment, an empty-element
-//! entry), or a ReadingType is defined in more than one part (which
-//! definition gets a row then depends on several parts), the first pass's
-//! rows are discarded and the second pass converts every entry.
+//! that it counts the entry end tags of the parts before it. Which
+//! ReadingType definitions get a row depends on the definitions before
+//! them (a feed may define one ReadingType again and again): a part's
+//! ReadingTypes rows are held until its links are merged, then checked. A
+//! part whose count proves wrong (an end tag's text inside a comment, an
+//! empty-element entry), or that had to hand on ReadingTypes rows before
+//! they could be checked and redefines one, has its first-pass rows
+//! discarded, and the second pass converts all its entries.
 //! Within a part, the rows of an entry holding an IntervalBlock besides
 //! other resources follow the part's other table rows; otherwise every
 //! table is in document order.
@@ -36,7 +39,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow_array::types::UInt64Type;
-use arrow_array::{Array, ArrayRef, RecordBatch, UInt64Array};
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, StringArray, UInt64Array};
+use arrow_select::filter::filter_record_batch;
 use espi_core::{
     parse_part, parse_part_skipping, parse_slice, FeedLayout, ParseError, ParseOptions,
 };
@@ -151,8 +155,12 @@ where
         blocks_only: false,
     };
     let numbering = Numbering::new(input, &layout, &ranges, options.parallel_held_bytes);
+    // Each part's sink and held rows once its first pass is done, so that
+    // whichever thread merges the part's links hands on its ReadingTypes.
+    let done: Vec<Mutex<Option<(C, FirstPassRows)>>> =
+        ranges.iter().map(|_| Mutex::new(None)).collect();
     let merged = Mutex::new(InOrder::new(MergedLinks::default()));
-    let firsts: Vec<(C, bool, FirstPassRows)> = ranges
+    let read: Vec<bool> = ranges
         .par_iter()
         .enumerate()
         .map(|(k, range)| {
@@ -172,17 +180,39 @@ where
             );
             let part = converter.finish_metadata();
             let Ok(stats) = result else {
-                return (sink, false, rows);
+                *lock(&done[k]) = Some((sink, rows));
+                return false;
             };
             numbering.part_read(k, stats.entries);
             rows.release_if_known(k, &numbering, &mut sink);
             sink.part_converted();
-            lock(&merged).push(k, (part, stats.entries), MergedLinks::take);
-            (sink, true, rows)
+            *lock(&done[k]) = Some((sink, rows));
+            let merged_now = {
+                let mut merged = lock(&merged);
+                merged.push(k, (part, stats.entries), |state, part| {
+                    state.take(part, &done)
+                });
+                std::mem::take(&mut merged.state.merged_now)
+            };
+            // The ReadingTypes of the parts just merged, now checked.
+            for (j, first) in merged_now {
+                if let Some((sink, rows)) = lock(&done[j]).as_mut() {
+                    rows.release_reading_types(first, sink);
+                }
+            }
+            true
         })
         .collect();
-    if firsts.iter().any(|(_, ok, _)| !ok) {
-        for (mut sink, _, _) in firsts {
+    let firsts: Vec<(C, FirstPassRows)> = done
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every part's first pass ends")
+        })
+        .collect();
+    if read.iter().any(|ok| !ok) {
+        for (mut sink, _) in firsts {
             sink.discard();
         }
         return sequential();
@@ -190,27 +220,25 @@ where
     let MergedLinks {
         links,
         first_index,
-        defined_twice,
+        defined_before,
         mut seconds,
         ..
     } = merged.into_inner().unwrap_or_else(|e| e.into_inner()).state;
     let links = Arc::new(links.unwrap_or_default());
-    // The rows of pass one stand unless a part numbered its entries from a
-    // count of end tags that proved wrong (an end tag's text inside a
-    // comment, an empty-element entry), or a ReadingType defined in several
-    // parts makes which definitions get a row depend on more than one part.
-    let rows_stand = !defined_twice
-        && firsts
-            .iter()
-            .zip(&first_index)
-            .all(|((_, _, rows), &first)| rows.shift.is_none_or(|s| s == first));
     let mut firsts: Vec<(Option<C>, FirstPassRows)> = firsts
         .into_iter()
-        .map(|(sink, _, rows)| (Some(sink), rows))
+        .map(|(sink, rows)| (Some(sink), rows))
         .collect();
-    if !rows_stand {
-        // The second pass converts every entry.
-        for ((sink, rows), (owned, counts)) in firsts.iter_mut().zip(&mut seconds) {
+    for (k, ((sink, rows), (owned, counts))) in firsts.iter_mut().zip(&mut seconds).enumerate() {
+        // A part's first-pass rows stand unless it numbered its entries from
+        // a count of end tags that proved wrong (an end tag's text inside a
+        // comment, an empty-element entry), or handed on ReadingTypes before
+        // its links were merged and defines one an earlier part defines too
+        // (which definitions get a row depends on the earlier parts). Such a
+        // part is converted whole by the second pass.
+        let miscounted = rows.shift.is_some_and(|s| s != first_index[k]);
+        let unchecked = rows.reading_types_unchecked && defined_before[k];
+        if miscounted || unchecked {
             if let Some(mut sink) = sink.take() {
                 sink.discard();
             }
@@ -232,6 +260,7 @@ where
             let mut sink = sink.unwrap_or_else(|| make_sink(k));
             // Rows of pass one still held: numbered now.
             rows.release(first_index[k], &mut sink);
+            rows.release_reading_types(first_index[k], &mut sink);
             let mut converter =
                 Converter::with_links(source, options.clone(), links.clone(), |t, b| {
                     sink.batch(t, b)
@@ -333,22 +362,43 @@ struct MergedLinks {
     first_index: Vec<u64>,
     /// Entries in the parts taken.
     entries: u64,
-    /// A part defines a ReadingType that an earlier part defines too.
-    defined_twice: bool,
+    /// Per part: it defines a ReadingType that an earlier part defines too.
+    defined_before: Vec<bool>,
+    /// Parts merged since the last look, with the index of their first
+    /// entry: their ReadingTypes are checked and may be handed on.
+    merged_now: Vec<(usize, u64)>,
     /// Per part: the entries pass one converted, and its counts.
     seconds: Vec<(Vec<Range<u64>>, ConvertCounts)>,
 }
 
 impl MergedLinks {
     /// Take in the next part: what pass one found, and how many entries it
-    /// has.
-    fn take(&mut self, (mut part, entries): (MetadataPart, u64)) {
-        self.first_index.push(self.entries);
-        part.links.shift_entry_indices(self.entries);
-        match self.links.as_mut() {
-            Some(links) => self.defined_twice |= links.merge(part.links),
-            None => self.links = Some(part.links),
+    /// has; then keep only the rows of its ReadingType definitions that
+    /// are accepted now that every earlier part is known (definitions later
+    /// in the input do not change that).
+    fn take<C>(
+        &mut self,
+        (mut part, entries): (MetadataPart, u64),
+        done: &[Mutex<Option<(C, FirstPassRows)>>],
+    ) {
+        let k = self.first_index.len();
+        let first = self.entries;
+        self.first_index.push(first);
+        part.links.shift_entry_indices(first);
+        let links = match self.links.as_mut() {
+            Some(links) => {
+                self.defined_before.push(links.merge(part.links));
+                links
+            }
+            None => {
+                self.defined_before.push(false);
+                self.links.insert(part.links)
+            }
+        };
+        if let Some((_, rows)) = lock(&done[k]).as_mut() {
+            rows.check_reading_types(links, first);
         }
+        self.merged_now.push((k, first));
         self.entries += entries;
         self.seconds.push((part.owned, part.counts));
     }
@@ -441,13 +491,22 @@ impl<'a> Numbering<'a> {
     }
 }
 
-/// The batches of one part's pass one, held until numbered.
+/// The batches of one part's pass one, held until numbered; its
+/// ReadingTypes rows are held until the part's links are merged.
 #[derive(Default)]
 struct FirstPassRows {
     held: Vec<(Table, RecordBatch)>,
     held_bytes: usize,
     /// What the part's entry indices were shifted by, once known.
     shift: Option<u64>,
+    /// ReadingTypes rows, accepted within the part (entries numbered from
+    /// 0 at its start).
+    reading_types: Vec<RecordBatch>,
+    /// Whether `reading_types` is checked against the earlier parts.
+    reading_types_checked: bool,
+    /// ReadingTypes rows were handed on before the part's links were merged
+    /// (past the memory limit).
+    reading_types_unchecked: bool,
 }
 
 impl FirstPassRows {
@@ -462,17 +521,73 @@ impl FirstPassRows {
         if self.shift.is_none() {
             self.release_if_known(k, numbering, sink);
         }
-        if let Some(shift) = self.shift {
+        let held_reading_types = table == Table::ReadingTypes && !self.reading_types_unchecked;
+        if let (Some(shift), false) = (self.shift, held_reading_types) {
             sink.batch(table, shift_entry_indices(batch, shift));
             return;
         }
         let bytes = batch.get_array_memory_size();
-        self.held.push((table, batch));
+        if held_reading_types {
+            self.reading_types.push(batch);
+        } else {
+            self.held.push((table, batch));
+        }
         self.held_bytes += bytes;
         let all = numbering.held_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if all > numbering.held_limit {
-            let shift = numbering.first_index_counted(k);
+            let shift = self
+                .shift
+                .unwrap_or_else(|| numbering.first_index_counted(k));
             self.release_to(shift, numbering, sink);
+            // Handed on as accepted within the part: checked at the merge.
+            self.reading_types_unchecked = true;
+            self.release_reading_types(shift, sink);
+        }
+    }
+
+    /// Keep the ReadingTypes rows whose definitions `links` (every part up
+    /// to this one, merged) accepts; the part's first entry is `first`.
+    fn check_reading_types(&mut self, links: &Links, first: u64) {
+        for batch in &mut self.reading_types {
+            let keys = batch
+                .column_by_name("reading_type")
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>());
+            let indices = batch
+                .column_by_name("entry_index")
+                .and_then(|c| c.as_any().downcast_ref::<UInt64Array>());
+            let (Some(keys), Some(indices)) = (keys, indices) else {
+                continue;
+            };
+            let accepted: BooleanArray = keys
+                .iter()
+                .zip(indices.iter())
+                .map(|(key, index)| {
+                    Some(match (key, index) {
+                        (Some(key), Some(index)) => {
+                            links.reading_type_definition_accepted(key, first + index)
+                        }
+                        _ => true,
+                    })
+                })
+                .collect();
+            if accepted.true_count() < accepted.len() {
+                *batch =
+                    filter_record_batch(batch, &accepted).expect("a mask as long as the batch");
+            }
+        }
+        self.reading_types_checked = true;
+    }
+
+    /// Number the ReadingTypes rows held from `shift` and hand them on:
+    /// once checked, or when they may not be held any longer.
+    fn release_reading_types<C: BatchSink>(&mut self, shift: u64, sink: &mut C) {
+        if !(self.reading_types_checked || self.reading_types_unchecked) {
+            return;
+        }
+        for batch in self.reading_types.drain(..) {
+            if batch.num_rows() > 0 {
+                sink.batch(Table::ReadingTypes, shift_entry_indices(batch, shift));
+            }
         }
     }
 

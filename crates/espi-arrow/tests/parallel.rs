@@ -529,3 +529,64 @@ fn the_first_pass_converts_the_metadata_entries_and_the_second_the_blocks() {
         (0..400).filter(|i| i % 7 == 3).count()
     );
 }
+
+/// Counts the sinks made and discarded.
+struct CountedSink<'a> {
+    discarded: &'a std::sync::atomic::AtomicUsize,
+}
+
+impl espi_arrow::BatchSink for CountedSink<'_> {
+    fn batch(&mut self, _: Table, _: RecordBatch) {}
+    fn discard(&mut self) {
+        self.discarded
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Blocks and metadata with the same ReadingType defined again and again
+/// (as PG&E's feeds repeat theirs), identically or not.
+fn repeated_reading_types(identical: bool) -> String {
+    let mut e = mixed_entries(400);
+    for (n, at) in [0, 60, 130, 200, 270, 340, 400].into_iter().enumerate() {
+        let multiplier = if identical {
+            "-3".to_owned()
+        } else {
+            format!("-{}", n % 3)
+        };
+        let definition = reading_type(&multiplier).replace(
+            "</a:content>",
+            &format!(
+                "</a:content><a:updated>2024-01-0{}T00:00:00Z</a:updated>",
+                7 - n % 4
+            ),
+        );
+        e.insert(at, definition);
+    }
+    feed(&e)
+}
+
+#[test]
+fn a_reading_type_defined_again_in_later_parts_gives_the_rows_of_one_pass() {
+    for identical in [true, false] {
+        let xml = repeated_reading_types(identical);
+        assert_same(
+            xml.as_bytes(),
+            &format!("repeated reading types {identical}"),
+        );
+        // Checked when each part's links are merged: no part is converted
+        // twice.
+        let discarded = std::sync::atomic::AtomicUsize::new(0);
+        let done = convert_parallel(
+            "f",
+            xml.as_bytes(),
+            &ConvertOptions::default(),
+            &ParseOptions::default(),
+            4,
+            |_| CountedSink {
+                discarded: &discarded,
+            },
+        );
+        assert_eq!(done.parts, 4);
+        assert_eq!(discarded.into_inner(), 0, "identical: {identical}");
+    }
+}
