@@ -160,16 +160,27 @@ fn assert_rows_eq(a: &Rows, b: &Rows, what: &str) {
     }
 }
 
+/// (parts, look_ahead_rows, parallel_held_bytes) compared with one pass
+/// that holds readings for their metadata.
+type Config = (usize, usize, usize);
+
+/// Parts, holding their rows or numbering them at once.
+const PARTS: [Config; 4] = [
+    (2, HOLD, usize::MAX),
+    (3, HOLD, 0),
+    (8, HOLD, usize::MAX),
+    (8, HOLD, 0),
+];
+
 fn assert_same(input: &[u8], label: &str) {
+    assert_same_in(input, label, &[(1, LOOK_AHEAD, 0)]);
+    assert_same_in(input, label, &PARTS);
+}
+
+fn assert_same_in(input: &[u8], label: &str, configs: &[Config]) {
     for skip in [false, true] {
         let (seq, seq_batches) = run(input, 1, skip);
-        for (parts, look_ahead_rows, held) in [
-            (1, LOOK_AHEAD, 0),
-            (2, HOLD, usize::MAX),
-            (3, HOLD, 0),
-            (8, HOLD, usize::MAX),
-            (8, HOLD, 0),
-        ] {
+        for &(parts, look_ahead_rows, held) in configs {
             let (par, par_batches) = run_holding(input, parts, skip, look_ahead_rows, held);
             let what = format!(
                 "{label} parts={parts} look_ahead_rows={look_ahead_rows} held={held} skip={skip}"
@@ -589,4 +600,30 @@ fn a_reading_type_defined_again_in_later_parts_gives_the_rows_of_one_pass() {
         assert_eq!(done.parts, 4);
         assert_eq!(discarded.into_inner(), 0, "identical: {identical}");
     }
+}
+
+/// Damaged copies of the samples (a byte deleted, a `<` put in, the end cut
+/// off, at several places): parts give what one pass gives, errors and all.
+/// (Reading ahead is left out: when a conversion stops at an error, it may
+/// have linked readings to metadata after the error, as documented.)
+#[test]
+fn damaged_samples_in_parts_give_what_one_pass_gives() {
+    let mut checked = 0;
+    for f in sample_files() {
+        let xml = std::fs::read(&f).unwrap();
+        if xml.len() > 1 << 20 {
+            continue;
+        }
+        for n in 1..4 {
+            let at = xml.len() * n / 4;
+            let deleted = [&xml[..at], &xml[at + 1..]].concat();
+            let opened = [&xml[..at], b"<", &xml[at + 1..]].concat();
+            let cut = xml[..at].to_vec();
+            for (what, damaged) in [("deleted", deleted), ("opened", opened), ("cut", cut)] {
+                assert_same_in(&damaged, &format!("{} {what} at {at}", f.display()), &PARTS);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 20, "{checked}");
 }

@@ -430,6 +430,8 @@ pub(crate) struct Machine<'o, 'i> {
     pub(crate) input: Option<&'i [u8]>,
     /// When parsing a part of a feed: the root element's qualified name.
     pub(crate) part_root: Option<String>,
+    /// The part runs to the end of the input, where the root must be closed.
+    pub(crate) part_ends_input: bool,
     /// Last located position (offset, line, offset of that line's start), so
     /// that locating many errors in order stays linear.
     located: std::cell::Cell<(u64, u64, u64)>,
@@ -531,6 +533,7 @@ impl<'o, 'i> Machine<'o, 'i> {
             options,
             input: None,
             part_root: None,
+            part_ends_input: false,
             located: std::cell::Cell::new((0, 1, 0)),
             base_offset,
             stack: Vec::with_capacity(32),
@@ -617,7 +620,8 @@ impl<'o, 'i> Machine<'o, 'i> {
                 }
             }
             Event::Eof => {
-                let part_open_root = self.part_root.is_some() && self.stack.len() == 1;
+                let part_open_root =
+                    self.part_root.is_some() && !self.part_ends_input && self.stack.len() == 1;
                 if let (Some(frame), false) = (self.stack.last(), part_open_root) {
                     let open = self.frame_name(self.stack.len() - 1, frame).to_owned();
                     return Err(self.error(ErrorKind::UnexpectedEof { open }, offset));

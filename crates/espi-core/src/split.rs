@@ -147,7 +147,23 @@ impl FeedLayout {
 
 /// Parse `input[range]`, a part from [`FeedLayout::split`], as the content of
 /// the document's root element. `first_entry_index` numbers its entries;
-/// error offsets, lines and columns refer to the whole `input`.
+/// error offsets, lines and columns refer to the whole `input`. A part that
+/// runs to the end of `input` must close the root element there.
+///
+/// ```
+/// use espi_core::{parse_part, FeedLayout, NullSink, ParseOptions};
+/// let xml = b"<feed xmlns='http://www.w3.org/2005/Atom'><entry></entry><entry></entry></feed>";
+/// let layout = FeedLayout::of(xml).unwrap();
+/// let parts = layout.split(xml, 2);
+/// let options = ParseOptions::default();
+/// for part in &parts {
+///     parse_part(xml, &layout, part.clone(), 0, &options, &mut NullSink).unwrap();
+/// }
+/// // Cut after the last entry: the root is never closed.
+/// let cut = &xml[..xml.len() - 7];
+/// let last = layout.split(cut, 2).pop().unwrap();
+/// assert!(parse_part(cut, &layout, last, 0, &options, &mut NullSink).is_err());
+/// ```
 pub fn parse_part<S: Sink>(
     input: &[u8],
     layout: &FeedLayout,
@@ -204,6 +220,7 @@ pub fn parse_part_skipping<S: Sink>(
         &layout.root_content[..layout.root_name_len],
         first_entry_index,
     );
+    machine.part_ends_input = range.end == input.len();
     machine.skip_entries(skip);
     run_slice(&mut reader, &mut machine, options, sink, part.len() as u64)
 }
