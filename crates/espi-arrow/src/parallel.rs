@@ -197,7 +197,7 @@ where
             // The ReadingTypes of the parts just merged, now checked.
             for (j, first) in merged_now {
                 if let Some((sink, rows)) = lock(&done[j]).as_mut() {
-                    rows.release_reading_types(first, sink);
+                    rows.release_reading_types(first, &numbering, sink);
                 }
             }
             true
@@ -260,7 +260,7 @@ where
             let mut sink = sink.unwrap_or_else(|| make_sink(k));
             // Rows of pass one still held: numbered now.
             rows.release(first_index[k], &mut sink);
-            rows.release_reading_types(first_index[k], &mut sink);
+            rows.release_reading_types(first_index[k], &numbering, &mut sink);
             let mut converter =
                 Converter::with_links(source, options.clone(), links.clone(), |t, b| {
                     sink.batch(t, b)
@@ -496,12 +496,15 @@ impl<'a> Numbering<'a> {
 #[derive(Default)]
 struct FirstPassRows {
     held: Vec<(Table, RecordBatch)>,
+    /// Bytes of `held` (and of `reading_types` in `reading_types_bytes`),
+    /// counted in [`Numbering`] for all parts.
     held_bytes: usize,
     /// What the part's entry indices were shifted by, once known.
     shift: Option<u64>,
     /// ReadingTypes rows, accepted within the part (entries numbered from
     /// 0 at its start).
     reading_types: Vec<RecordBatch>,
+    reading_types_bytes: usize,
     /// Whether `reading_types` is checked against the earlier parts.
     reading_types_checked: bool,
     /// ReadingTypes rows were handed on before the part's links were merged
@@ -529,10 +532,11 @@ impl FirstPassRows {
         let bytes = batch.get_array_memory_size();
         if held_reading_types {
             self.reading_types.push(batch);
+            self.reading_types_bytes += bytes;
         } else {
             self.held.push((table, batch));
+            self.held_bytes += bytes;
         }
-        self.held_bytes += bytes;
         let all = numbering.held_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if all > numbering.held_limit {
             let shift = self
@@ -541,7 +545,7 @@ impl FirstPassRows {
             self.release_to(shift, numbering, sink);
             // Handed on as accepted within the part: checked at the merge.
             self.reading_types_unchecked = true;
-            self.release_reading_types(shift, sink);
+            self.release_reading_types(shift, numbering, sink);
         }
     }
 
@@ -580,10 +584,19 @@ impl FirstPassRows {
 
     /// Number the ReadingTypes rows held from `shift` and hand them on:
     /// once checked, or when they may not be held any longer.
-    fn release_reading_types<C: BatchSink>(&mut self, shift: u64, sink: &mut C) {
+    fn release_reading_types<C: BatchSink>(
+        &mut self,
+        shift: u64,
+        numbering: &Numbering,
+        sink: &mut C,
+    ) {
         if !(self.reading_types_checked || self.reading_types_unchecked) {
             return;
         }
+        numbering
+            .held_bytes
+            .fetch_sub(self.reading_types_bytes, Ordering::Relaxed);
+        self.reading_types_bytes = 0;
         for batch in self.reading_types.drain(..) {
             if batch.num_rows() > 0 {
                 sink.batch(Table::ReadingTypes, shift_entry_indices(batch, shift));
@@ -605,7 +618,8 @@ impl FirstPassRows {
         self.release(shift, sink);
     }
 
-    /// Number the rows held from `shift` and hand them on.
+    /// Number the rows held from `shift` and hand them on (the count of
+    /// bytes held is the caller's).
     fn release<C: BatchSink>(&mut self, shift: u64, sink: &mut C) {
         self.shift = Some(shift);
         self.held_bytes = 0;
