@@ -531,9 +531,9 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     /// links and converts its entries without IntervalBlocks, whose
     /// positions it keeps so that the second pass can leave them out (its
     /// rows number entries from 0 at the part's start). A ReadingType gets a
-    /// row when its definition is accepted within the part: right for the
-    /// whole input unless another part defines it too ([`Links::merge`]
-    /// tells).
+    /// row when its definition is accepted within the part; the caller
+    /// keeps the rows the whole input accepts (once the earlier parts'
+    /// links are known).
     pub(crate) fn for_metadata(
         source: &str,
         options: ConvertOptions,
@@ -1594,7 +1594,9 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
         // The identities interned so far keep their ids (the merged links
         // are looked up by text).
         self.links.keys = links.keys.clone();
-        let _defined_twice = links.merge(rest);
+        // The rest is merged after the entries read so far, so which
+        // ReadingType definitions are accepted stays as one pass decides.
+        let _defined_before = links.merge(rest);
         self.global = Some(Arc::new(links));
         self.flush(false);
     }
