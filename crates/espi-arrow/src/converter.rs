@@ -9,7 +9,7 @@
 //! order) wait, in raw form, until it arrives or the input ends; what is still
 //! unlinked at the end is written with null ReadingType columns and counted.
 
-use ahash::AHashMap as HashMap;
+use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -22,7 +22,7 @@ use arrow_array::{
     StringArray, TimestampMicrosecondArray,
 };
 use arrow_buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
-use espi_core::{FeedLayout, ParseError, Reading, Sink};
+use espi_core::{parse_part, FeedLayout, ParseError, ParseOptions, Reading, Sink};
 use espi_model::codes::quality_name;
 use espi_model::links::{
     meter_reading_key_of_block, normalise_href, usage_point_key_of_meter_reading,
@@ -431,6 +431,15 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     /// Register series: end and raw value of the last reading of each
     /// meter reading (for interval deltas).
     registers: HashMap<u32, (i64, i64)>,
+    /// A part of a parallel conversion: the register state each series had
+    /// at the part's start (by the key its blocks name it by), taken when
+    /// the part first meets the series.
+    register_seeds: HashMap<String, RegisterSeed>,
+    /// Register series met so far (while there are seeds).
+    registers_met: HashSet<u32>,
+    /// First pass: the last IntervalBlock entry of each meter reading key in
+    /// the part (its byte range; none for an entry without a known end).
+    last_blocks: HashMap<u32, Option<Range<u64>>>,
     raw: RawReadings,
     /// Column buffers of the batch being built, kept between batches.
     scratch: BatchScratch,
@@ -462,6 +471,18 @@ pub(crate) struct MetadataPart {
     /// leaves them out.
     pub(crate) owned: Vec<Range<u64>>,
     pub(crate) counts: ConvertCounts,
+    /// The last IntervalBlock entry of each meter reading key (ids of
+    /// `links.keys`): byte range, none where its end is not known.
+    pub(crate) last_blocks: HashMap<u32, Option<Range<u64>>>,
+}
+
+/// Where a register series stood at the start of a part: the identity of
+/// its meter reading and the end and raw value of its last reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RegisterSeed {
+    pub(crate) meter_reading: String,
+    pub(crate) end_us: i64,
+    pub(crate) raw: i64,
 }
 
 /// What a finished conversion found besides its batches.
@@ -499,6 +520,9 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             clocks: Vec::new(),
             clock_params: Vec::new(),
             registers: HashMap::new(),
+            register_seeds: HashMap::new(),
+            registers_met: HashSet::new(),
+            last_blocks: HashMap::new(),
             raw: RawReadings::default(),
             scratch: BatchScratch::default(),
             blocks: Vec::new(),
@@ -524,6 +548,14 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         let mut c = Converter::new(source, options, on_batch);
         c.global = Some(links);
         c
+    }
+
+    /// Start the register series this part continues where `seeds` (by
+    /// the meter reading key their blocks name) say the parts before left
+    /// them.
+    pub(crate) fn with_register_seeds(mut self, seeds: HashMap<String, RegisterSeed>) -> Self {
+        self.register_seeds = seeds;
+        self
     }
 
     /// A converter for the first pass over one part of an input read in
@@ -558,6 +590,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             links: self.links,
             owned: self.owned,
             counts: self.counts,
+            last_blocks: self.last_blocks,
         }
     }
 
@@ -596,6 +629,11 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     fn metadata_entry(&mut self, entry: Entry, resources: Vec<Resource>) {
         self.links.add_entry(&entry, &resources);
         let from = std::mem::replace(&mut self.last_end, entry.end_offset);
+        if resources.iter().any(|r| r.is("IntervalBlock")) {
+            let key = self.links.keys.id(block_meter_reading_key(&entry));
+            let range = entry.end_offset.map(|end| entry.offset..end);
+            self.last_blocks.insert(key, range);
+        }
         if resources.iter().all(|r| r.is("IntervalBlock")) {
             // No table rows: the second pass reads its readings.
             return;
@@ -931,6 +969,9 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 (true, Accumulation::Delta) => delta.extend_from_slice(&value[rows]),
                 (true, Accumulation::Register) => {
                     let mr = span.resolution.meter_reading;
+                    if !self.register_seeds.is_empty() {
+                        self.seed_register(span.block_key, mr);
+                    }
                     for i in rows {
                         let previous = self.registers.get(&mr).copied();
                         let d = match (previous, value_raw[i], span.exponent) {
@@ -961,6 +1002,20 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             is_dst: Arc::new(is_dst.finish()),
             accumulation_behaviour: Arc::new(accumulation.finish()),
             interval_delta: Arc::new(option_array::<Float64Type>(&delta)),
+        }
+    }
+
+    /// A part meets register series `mr` (named `block_key` by its block):
+    /// the first time, it goes on from where the parts before left it.
+    fn seed_register(&mut self, block_key: u32, mr: u32) {
+        if !self.registers_met.insert(mr) {
+            return;
+        }
+        let Some(seed) = self.register_seeds.remove(self.links.keys.str(block_key)) else {
+            return;
+        };
+        if seed.meter_reading == self.links.keys.str(mr) {
+            self.registers.insert(mr, (seed.end_us, seed.raw));
         }
     }
 
@@ -1217,6 +1272,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             }
             spans.push(Span {
                 rows: span_start..start.len(),
+                block_key: block.meter_reading,
                 resolution: res,
                 attrs,
                 exponent,
@@ -1412,6 +1468,8 @@ pub(crate) fn block_meter_reading_key(entry: &Entry) -> &str {
 /// The rows of one block within a batch being built.
 struct Span {
     rows: Range<usize>,
+    /// The meter reading key the block names.
+    block_key: u32,
     resolution: Resolution,
     attrs: Option<ReadingAttributes>,
     /// Decimal exponent from the raw value to `value` (multiplier and unit).
@@ -1617,6 +1675,51 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
         let rejection = self.rejection(error, readings);
         self.rejections.push(rejection);
     }
+}
+
+/// Whether the series of the blocks naming meter reading `key` may be a
+/// register (a meter reading named another way is decided by its blocks).
+pub(crate) fn may_be_register(links: &Links, key: &str) -> bool {
+    match links.meter_reading(key) {
+        Some((_, mr)) => links
+            .reading_attributes_of(mr)
+            .is_some_and(|a| Accumulation::of(a.accumulation_behaviour) == Accumulation::Register),
+        None => true,
+    }
+}
+
+/// Where the register series of the IntervalBlock entry at `range` of
+/// `input` stands after it, linked with `links`: none when it leaves no
+/// state (its last reading has no value, or the series is not a register).
+/// An error when the entry does not convert whole: what the series had
+/// before it would be needed.
+pub(crate) fn register_state_after(
+    source: &str,
+    input: &[u8],
+    layout: &FeedLayout,
+    range: Range<usize>,
+    links: Arc<Links>,
+    options: &ConvertOptions,
+    parse_options: &ParseOptions,
+) -> Result<Option<RegisterSeed>, ()> {
+    let mut converter = Converter::with_links(source, options.clone(), links, |_, _| {});
+    let parsed = parse_part(input, layout, range, 0, parse_options, &mut converter);
+    if parsed.is_err() || converter.counts.entries_rejected > 0 {
+        return Err(());
+    }
+    converter.flush(true);
+    if converter.registers.len() > 1 {
+        return Err(());
+    }
+    Ok(converter
+        .registers
+        .iter()
+        .next()
+        .map(|(&mr, &(end_us, raw))| RegisterSeed {
+            meter_reading: converter.links.keys.str(mr).to_owned(),
+            end_us,
+            raw,
+        }))
 }
 
 #[cfg(test)]

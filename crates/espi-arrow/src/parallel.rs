@@ -47,7 +47,8 @@ use espi_core::{
 use rayon::prelude::*;
 
 use crate::converter::{
-    Conversion, ConvertCounts, ConvertOptions, Converter, MetadataPart, SeriesStats,
+    may_be_register, register_state_after, Conversion, ConvertCounts, ConvertOptions, Converter,
+    MetadataPart, RegisterSeed, SeriesStats,
 };
 use crate::keys::Keys;
 use crate::metadata::{empty_tables, final_tables, Links, Table};
@@ -222,6 +223,7 @@ where
         first_index,
         defined_before,
         mut seconds,
+        last_blocks,
         ..
     } = merged.into_inner().unwrap_or_else(|e| e.into_inner()).state;
     let links = Arc::new(links.unwrap_or_default());
@@ -261,10 +263,25 @@ where
             // Rows of pass one still held: numbered now.
             rows.release(first_index[k], &mut sink);
             rows.release_reading_types(first_index[k], &numbering, &mut sink);
+            // Register series the parts before this one left off.
+            let Ok(seeds) = register_seeds(k, &last_blocks, &links, |range| {
+                register_state_after(
+                    source,
+                    input,
+                    &layout,
+                    range,
+                    links.clone(),
+                    options,
+                    parse_options,
+                )
+            }) else {
+                return (sink, None, None);
+            };
             let mut converter =
                 Converter::with_links(source, options.clone(), links.clone(), |t, b| {
                     sink.batch(t, b)
-                });
+                })
+                .with_register_seeds(seeds);
             let result = parse_part_skipping(
                 input,
                 &layout,
@@ -281,10 +298,15 @@ where
                 let stats = std::mem::take(&mut part.series);
                 lock(&series).push(k, stats, MergedSeries::take);
             }
-            (sink, result.err(), part)
+            (sink, result.err(), Some(part))
         })
         .collect();
-    if results.iter().any(|(_, error, _)| error.is_some()) {
+    // An error, or a register series whose state at a part's start is not
+    // known: one pass.
+    if results
+        .iter()
+        .any(|(_, error, part)| error.is_some() || part.is_none())
+    {
         for (mut sink, _, _) in results {
             sink.discard();
         }
@@ -295,6 +317,7 @@ where
     let mut rejections = Vec::new();
     let mut sinks = Vec::with_capacity(results.len());
     for (sink, _, part) in results {
+        let part = part.expect("checked above");
         sinks.push(sink);
         counts.add(&part.counts);
         rejections.extend(part.rejections);
@@ -319,6 +342,37 @@ where
         error: None,
         parts: ranges.len(),
     }
+}
+
+/// Where each register series that part `k` continues from the parts
+/// before it stands at its start (by the meter reading key its blocks
+/// name): the state after the last block of the key before the part, from
+/// `state_after(range of that entry)`. An error when one is not known.
+fn register_seeds(
+    k: usize,
+    last_blocks: &[HashMap<u32, Option<Range<u64>>>],
+    links: &Links,
+    state_after: impl Fn(Range<usize>) -> Result<Option<RegisterSeed>, ()>,
+) -> Result<HashMap<String, RegisterSeed>, ()> {
+    let mut seeds = HashMap::new();
+    let (before, Some(here)) = (&last_blocks[..k.min(last_blocks.len())], last_blocks.get(k))
+    else {
+        return Ok(seeds);
+    };
+    for &key in here.keys() {
+        let Some(previous) = before.iter().rev().find_map(|part| part.get(&key)) else {
+            continue;
+        };
+        let key = links.keys.str(key);
+        if !may_be_register(links, key) {
+            continue;
+        }
+        let range = previous.clone().ok_or(())?;
+        if let Some(seed) = state_after(range.start as usize..range.end as usize)? {
+            seeds.insert(key.to_owned(), seed);
+        }
+    }
+    Ok(seeds)
 }
 
 /// Items numbered 0, 1, 2, ... arriving in any order, taken in order.
@@ -369,6 +423,9 @@ struct MergedLinks {
     merged_now: Vec<(usize, u64)>,
     /// Per part: the entries pass one converted, and its counts.
     seconds: Vec<(Vec<Range<u64>>, ConvertCounts)>,
+    /// Per part: the last IntervalBlock entry of each meter reading key
+    /// (ids of the merged links' keys).
+    last_blocks: Vec<HashMap<u32, Option<Range<u64>>>>,
 }
 
 impl MergedLinks {
@@ -385,12 +442,21 @@ impl MergedLinks {
         let first = self.entries;
         self.first_index.push(first);
         part.links.shift_entry_indices(first);
+        let last_blocks = std::mem::take(&mut part.last_blocks);
         let links = match self.links.as_mut() {
             Some(links) => {
+                let keys = &part.links.keys;
+                self.last_blocks.push(
+                    last_blocks
+                        .into_iter()
+                        .map(|(key, range)| (links.keys.id(keys.str(key)), range))
+                        .collect(),
+                );
                 self.defined_before.push(links.merge(part.links));
                 links
             }
             None => {
+                self.last_blocks.push(last_blocks);
                 self.defined_before.push(false);
                 self.links.insert(part.links)
             }
