@@ -417,6 +417,15 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     /// Whether a first pass still converts entries (it stops at the first
     /// with table rows that it leaves to the second).
     owning: bool,
+    /// Whether a first pass still converts IntervalBlock entries (it stops
+    /// at the first it leaves to the second; their rows, readings and
+    /// IntervalBlocks, are in no table the other entries have rows in).
+    owning_blocks: bool,
+    /// First pass: the meter reading key of the open block whose readings
+    /// are read.
+    reading_block: Option<u32>,
+    /// First pass: meter reading keys of the blocks it converted.
+    first_pass_keys: HashSet<u32>,
     rows: TableRows,
     resource_rows: ResourceRows,
     /// Pieces of the small tables, joined into batches of [`TABLE_BATCH_ROWS`].
@@ -474,6 +483,40 @@ pub(crate) struct MetadataPart {
     /// The last IntervalBlock entry of each meter reading key (ids of
     /// `links.keys`): byte range, none where its end is not known.
     pub(crate) last_blocks: HashMap<u32, Option<Range<u64>>>,
+    /// How the blocks it converted were linked.
+    pub(crate) linked: FirstPassLinks,
+    /// Statistics of the series of the blocks it converted (meter
+    /// reading ids of `links.keys`; usage point ids too).
+    pub(crate) series: Vec<(u32, SeriesStats)>,
+}
+
+/// How a first pass linked the blocks it converted, to check against the
+/// links of the whole input: per meter reading key, its ReadingType's
+/// attributes and its usage point's local time (indices).
+#[derive(Debug, Default)]
+pub(crate) struct FirstPassLinks {
+    pub(crate) keys: Vec<(u32, u32, Option<u32>)>,
+    pub(crate) attributes: Vec<ReadingAttributes>,
+    pub(crate) clocks: Vec<LocalTimeParameters>,
+}
+
+impl FirstPassLinks {
+    /// Do `links` (the whole input's) link every block as the first pass
+    /// did? Key ids are those of `links.keys`.
+    pub(crate) fn hold_in(&self, links: &Links) -> bool {
+        self.keys.iter().all(|&(key, attrs, clock)| {
+            let key = links.keys.str(key);
+            let Some((_, mr)) = links.meter_reading(key) else {
+                return false;
+            };
+            let local_time = match links.local_time_of(usage_point_key_of_meter_reading(key)) {
+                LocalTimeLookup::Found(p) => Some(p),
+                _ => None,
+            };
+            links.reading_attributes_of(mr) == Some(self.attributes[attrs as usize])
+                && local_time == clock.map(|c| self.clocks[c as usize])
+        })
+    }
 }
 
 /// Where a register series stood at the start of a part: the identity of
@@ -511,6 +554,9 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             owned: Vec::new(),
             last_end: None,
             owning: false,
+            owning_blocks: false,
+            reading_block: None,
+            first_pass_keys: HashSet::new(),
             rows: TableRows::default(),
             resource_rows: ResourceRows::default(),
             joiners: Vec::new(),
@@ -570,18 +616,24 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         source: &str,
         options: ConvertOptions,
         part_start: u64,
+        head: Option<&Links>,
         on_batch: F,
     ) -> Self {
         let mut c = Converter::new(source, options, on_batch);
+        if let Some(head) = head {
+            c.links.seed_local_times(head);
+        }
         c.links.record_definitions = true;
         c.metadata_pass = true;
         c.last_end = Some(part_start);
         c.owning = true;
+        c.owning_blocks = true;
         c
     }
 
     /// Finish a first pass: hand on its tables and return what it found.
     pub(crate) fn finish_metadata(mut self) -> MetadataPart {
+        self.flush(true);
         let mut due = self.rows.flush(&self.source, true);
         due.extend(self.resource_tables());
         self.emit_tables(due);
@@ -591,6 +643,19 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             owned: self.owned,
             counts: self.counts,
             last_blocks: self.last_blocks,
+            linked: FirstPassLinks {
+                keys: self
+                    .first_pass_keys
+                    .iter()
+                    .map(|key| {
+                        let r = self.resolutions[key];
+                        (*key, r.attrs.expect("linked whole"), r.clock)
+                    })
+                    .collect(),
+                attributes: self.attributes,
+                clocks: self.clock_params,
+            },
+            series: self.series.into_iter().collect(),
         }
     }
 
@@ -622,26 +687,53 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     }
 
     /// An entry of a first pass: its links, and its table rows unless it
-    /// also holds an IntervalBlock or where it starts is not known (the
-    /// entry after an empty-element or rejected one). The second pass
-    /// converts those, and every entry with rows after them in the part, so
-    /// that rows stay in document order.
+    /// holds an IntervalBlock and other resources, or where it starts is
+    /// not known (the entry after an empty-element or rejected one). An
+    /// IntervalBlock entry is converted when the part's own links link it
+    /// whole ([`Converter::reads_block`] had its readings read). The second
+    /// pass converts the others, and every entry after them with rows in
+    /// the same tables, so that rows stay in document order.
     fn metadata_entry(&mut self, entry: Entry, resources: Vec<Resource>) {
         self.links.add_entry(&entry, &resources);
         let from = std::mem::replace(&mut self.last_end, entry.end_offset);
-        if resources.iter().any(|r| r.is("IntervalBlock")) {
-            let key = self.links.keys.id(block_meter_reading_key(&entry));
+        let read = self.reading_block.take();
+        let has_block = resources.iter().any(|r| r.is("IntervalBlock"));
+        let block_key = has_block.then(|| self.links.keys.id(block_meter_reading_key(&entry)));
+        if let Some(key) = block_key {
             let range = entry.end_offset.map(|end| entry.offset..end);
             self.last_blocks.insert(key, range);
         }
         if resources.iter().all(|r| r.is("IntervalBlock")) {
-            // No table rows: the second pass reads its readings.
+            let rows = self.entry_first_row..self.raw.len();
+            // Converted here when its readings were read, it still names
+            // the meter reading it was linked by (no link after the
+            // content), and every reading has a start (one without may be
+            // rejected, numbered by its entry's index).
+            let whole = read.is_some()
+                && read == block_key
+                && self.owning_blocks
+                && self.raw.start[rows].iter().all(Option::is_some);
+            match (from, entry.end_offset) {
+                (Some(from), Some(end)) if whole => {
+                    self.owned.push(from..end);
+                    self.first_pass_keys.insert(read.expect("read"));
+                    self.convert_entry(entry, resources);
+                }
+                _ => {
+                    // The second pass reads it, and every block after it.
+                    self.raw.truncate(self.entry_first_row);
+                    self.owning_blocks = false;
+                }
+            }
             return;
         }
-        let has_block = resources.iter().any(|r| r.is("IntervalBlock"));
+        if read.is_some() {
+            self.raw.truncate(self.entry_first_row);
+        }
         let (Some(from), Some(end), true, false) = (from, entry.end_offset, self.owning, has_block)
         else {
             self.owning = false;
+            self.owning_blocks &= !has_block;
             return;
         };
         self.owned.push(from..end);
@@ -752,6 +844,30 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         }
     }
 
+    /// An entry's readings and table rows.
+    fn convert_entry(&mut self, entry: Entry, resources: Vec<Resource>) {
+        self.counts.entries += 1;
+        let mut row = self.entry_first_row;
+        for resource in &resources {
+            if resource.is("IntervalBlock") {
+                let rows = row..row + resource.readings as usize;
+                row = rows.end;
+                self.counts.readings_read += resource.readings;
+                self.on_interval_block(&entry, resource, rows);
+            }
+        }
+        // (A first pass added the entry's links already.)
+        if self.global.is_none() && !self.metadata_pass {
+            self.links.add_entry(&entry, &resources);
+        }
+        let accepted = self.reading_type_accepted(&entry, &resources);
+        self.add_table_rows(entry, resources, accepted);
+        self.entry_first_row = self.raw.len();
+        if self.raw.len() >= self.pending_rows + self.options.batch_size {
+            self.flush(false);
+        }
+    }
+
     fn rejection(&self, error: &ParseError, readings: u64) -> Rejection {
         Rejection {
             source: self.source.clone(),
@@ -791,7 +907,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 .options
                 .corrections
                 .as_ref()
-                .is_some_and(|c| c.is_contested(self.options.input_index, entry.index)),
+                .is_some_and(|c| c.is_contested(self.options.input_index, entry.offset)),
         });
     }
 
@@ -832,23 +948,9 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             Some(key) => self.links.keys.id(&key),
             None => block.meter_reading,
         };
-        let attrs = attrs.map(|a| {
-            *self.attribute_ids.entry(a).or_insert_with(|| {
-                self.attributes.push(a);
-                (self.attributes.len() - 1) as u32
-            })
-        });
+        let attrs = attrs.map(|a| self.attribute_index(a));
         let clock = match local_time {
-            LocalTimeLookup::Found(params) => {
-                Some(match self.clock_params.iter().position(|p| *p == params) {
-                    Some(k) => k as u32,
-                    None => {
-                        self.clock_params.push(params);
-                        self.clocks.push(LocalClock::new(params));
-                        (self.clocks.len() - 1) as u32
-                    }
-                })
-            }
+            LocalTimeLookup::Found(params) => Some(self.clock_index(params)),
             _ => None,
         };
         let resolution = Resolution {
@@ -858,6 +960,57 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             clock,
         };
         self.resolutions.insert(block.meter_reading, resolution);
+        Some(resolution)
+    }
+
+    /// Index of ReadingType attributes in `attributes`.
+    fn attribute_index(&mut self, attrs: ReadingAttributes) -> u32 {
+        *self.attribute_ids.entry(attrs).or_insert_with(|| {
+            self.attributes.push(attrs);
+            (self.attributes.len() - 1) as u32
+        })
+    }
+
+    /// Index of a local time in `clocks`.
+    fn clock_index(&mut self, params: LocalTimeParameters) -> u32 {
+        match self.clock_params.iter().position(|p| *p == params) {
+            Some(k) => k as u32,
+            None => {
+                self.clock_params.push(params);
+                self.clocks.push(LocalClock::new(params));
+                (self.clocks.len() - 1) as u32
+            }
+        }
+    }
+
+    /// First pass: link the blocks of meter reading key `key` with the
+    /// part's own links, when they link them whole (the MeterReading by
+    /// that key, its ReadingType, the usage point's local time) and the
+    /// series is not a register (where a register stands at the part's
+    /// start is not known in the first pass).
+    fn first_pass_resolution(&mut self, key: u32) -> Option<Resolution> {
+        if let Some(r) = self.resolutions.get(&key) {
+            return Some(*r);
+        }
+        let key_text = self.links.keys.str(key);
+        let (_, mr) = self.links.meter_reading(key_text)?;
+        let attrs = self.links.reading_attributes_of(mr)?;
+        if Accumulation::of(attrs.accumulation_behaviour) == Accumulation::Register {
+            return None;
+        }
+        let up_key = usage_point_key_of_meter_reading(key_text).to_owned();
+        let params = match self.links.local_time_of(&up_key) {
+            LocalTimeLookup::Found(p) => Some(p),
+            LocalTimeLookup::Pending => return None,
+            LocalTimeLookup::None => None,
+        };
+        let resolution = Resolution {
+            usage_point: self.links.keys.id(&up_key),
+            meter_reading: key,
+            attrs: Some(self.attribute_index(attrs)),
+            clock: params.map(|p| self.clock_index(p)),
+        };
+        self.resolutions.insert(key, resolution);
         Some(resolution)
     }
 
@@ -1023,11 +1176,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         block.contested.then(|| {
             (
                 block.meter_reading,
-                Delivery::of(
-                    block.updated_us,
-                    self.options.input_index,
-                    block.entry_index,
-                ),
+                Delivery::of(block.updated_us, self.options.input_index, block.offset),
             )
         })
     }
@@ -1610,25 +1759,17 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
             self.metadata_entry(entry, resources);
             return;
         }
-        self.counts.entries += 1;
-        let mut row = self.entry_first_row;
-        for resource in &resources {
-            if resource.is("IntervalBlock") {
-                let rows = row..row + resource.readings as usize;
-                row = rows.end;
-                self.counts.readings_read += resource.readings;
-                self.on_interval_block(&entry, resource, rows);
-            }
+        self.convert_entry(entry, resources);
+    }
+
+    fn reads_block(&mut self, entry: &Entry) -> bool {
+        if !self.metadata_pass || !self.owning_blocks || self.last_end.is_none() {
+            return false;
         }
-        if self.global.is_none() {
-            self.links.add_entry(&entry, &resources);
-        }
-        let accepted = self.reading_type_accepted(&entry, &resources);
-        self.add_table_rows(entry, resources, accepted);
-        self.entry_first_row = self.raw.len();
-        if self.raw.len() >= self.pending_rows + self.options.batch_size {
-            self.flush(false);
-        }
+        let key = self.links.keys.id(block_meter_reading_key(entry));
+        let linked = self.first_pass_resolution(key).is_some();
+        self.reading_block = linked.then_some(key);
+        linked
     }
 
     fn wants_look_ahead(&self) -> bool {
@@ -1665,6 +1806,8 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
             // reads the entry after it too: where this one ended is not
             // known).
             self.last_end = None;
+            self.reading_block = None;
+            self.raw.truncate(self.entry_first_row);
             return;
         }
         self.counts.entries += 1;

@@ -23,24 +23,26 @@ use crate::keys::Keys;
 const PARALLEL_MIN_BYTES: usize = 16 << 20;
 
 /// When a block was delivered: ordered by `updated` (absent first), then
-/// input, then entry.
+/// input, then place in the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Delivery {
     /// The entry's Atom `updated`, microseconds (i64::MIN when absent).
     pub updated_us: i64,
     /// Input number in the run.
     pub input: u32,
-    /// Entry index in its input.
-    pub entry: u64,
+    /// Byte offset of the entry in its input (entries are in the order of
+    /// their offsets; an offset is known to a part of an input read in
+    /// parallel, where the entry's index is not yet).
+    pub offset: u64,
 }
 
 impl Delivery {
-    /// The delivery of entry `entry` of input `input`.
-    pub fn of(updated_us: Option<i64>, input: u32, entry: u64) -> Delivery {
+    /// The delivery of the entry at byte `offset` of input `input`.
+    pub fn of(updated_us: Option<i64>, input: u32, offset: u64) -> Delivery {
         Delivery {
             updated_us: updated_us.unwrap_or(i64::MIN),
             input,
-            entry,
+            offset,
         }
     }
 }
@@ -49,7 +51,7 @@ impl Delivery {
 #[derive(Debug, Default)]
 pub struct Corrections {
     keys: Keys,
-    /// Entries (input, entry index) holding a block that overlaps another
+    /// Entries (input, byte offset) holding a block that overlaps another
     /// block of its meter reading.
     contested: HashSet<(u32, u64)>,
     /// (meter reading, start) of every reading of a contested block -> its
@@ -135,13 +137,13 @@ impl Sink for StartSink<'_> {
     fn entry(&mut self, entry: Entry, resources: Vec<Resource>) {
         let starts = std::mem::take(&mut self.starts);
         let is_block = resources.iter().any(|r| r.is("IntervalBlock"));
-        if !is_block || !self.contested.contains(&(self.input, entry.index)) {
+        if !is_block || !self.contested.contains(&(self.input, entry.offset)) {
             return;
         }
         let delivery = Delivery::of(
             entry.updated.as_deref().and_then(parse_rfc3339_micros),
             self.input,
-            entry.index,
+            entry.offset,
         );
         let key = block_meter_reading_key(&entry).to_owned();
         for s in starts {
@@ -253,7 +255,7 @@ impl Corrections {
             if !continues {
                 if i - cluster_start > 1 {
                     for h in &headers[cluster_start..i] {
-                        out.contested.insert((h.input, h.entry));
+                        out.contested.insert((h.input, h.range.start as u64));
                     }
                 }
                 cluster_start = i;
@@ -287,7 +289,9 @@ impl Corrections {
                 };
                 let mut ranges: Vec<(std::ops::Range<usize>, u64)> = headers
                     .iter()
-                    .filter(|h| h.input == input && contested.contains(&(h.input, h.entry)))
+                    .filter(|h| {
+                        h.input == input && contested.contains(&(h.input, h.range.start as u64))
+                    })
                     .map(|h| (h.range.clone(), h.entry))
                     .collect();
                 if ranges.is_empty() {
@@ -319,9 +323,10 @@ impl Corrections {
         out
     }
 
-    /// Does entry `entry` of input `input` hold a block that overlaps another?
-    pub fn is_contested(&self, input: u32, entry: u64) -> bool {
-        !self.contested.is_empty() && self.contested.contains(&(input, entry))
+    /// Does the entry at byte `offset` of input `input` hold a block that
+    /// overlaps another?
+    pub fn is_contested(&self, input: u32, offset: u64) -> bool {
+        !self.contested.is_empty() && self.contested.contains(&(input, offset))
     }
 
     /// Is the reading of `meter_reading` (its block's key) at `start_us`,

@@ -488,6 +488,17 @@ impl Links {
         self.warnings.lines(&self.reading_type_warnings, source)
     }
 
+    /// Know the LocalTimeParameters of `head` (the start of the input,
+    /// before this part) as this part's usage points may link them. Merged
+    /// into the links of the whole input, they change nothing: the first
+    /// definition of a key stays.
+    pub(crate) fn seed_local_times(&mut self, head: &Links) {
+        for (&key, &params) in &head.local_times {
+            let key = self.keys.id(head.keys.str(key));
+            self.local_times.entry(key).or_insert(params);
+        }
+    }
+
     /// Number the entries of this part from `first` (parts are read with
     /// entry numbers from 0).
     pub(crate) fn shift_entry_indices(&mut self, first: u64) {

@@ -48,10 +48,14 @@ use rayon::prelude::*;
 
 use crate::converter::{
     may_be_register, register_state_after, Conversion, ConvertCounts, ConvertOptions, Converter,
-    MetadataPart, RegisterSeed, SeriesStats,
+    FirstPassLinks, MetadataPart, RegisterSeed, SeriesStats,
 };
 use crate::keys::Keys;
-use crate::metadata::{empty_tables, final_tables, Links, Table};
+use crate::metadata::{empty_tables, final_tables, read_links, Links, Table};
+
+/// How far into an input its head (what every part's blocks may share) is
+/// looked for.
+const HEAD_BYTES: usize = 4 << 20;
 
 /// Receives the batches of one part of a conversion.
 pub trait BatchSink: Send {
@@ -156,6 +160,15 @@ where
         blocks_only: false,
     };
     let numbering = Numbering::new(input, &layout, &ranges, options.parallel_held_bytes);
+    // What the blocks of every part may share, from the input's start.
+    let head = read_links(
+        input,
+        &layout,
+        layout.head(input, HEAD_BYTES),
+        parse_options.fast_readings,
+    )
+    .ok()
+    .map(|(links, _)| links);
     // Each part's sink and held rows once its first pass is done, so that
     // whichever thread merges the part's links hands on its ReadingTypes.
     let done: Vec<Mutex<Option<(C, FirstPassRows)>>> =
@@ -167,10 +180,14 @@ where
         .map(|(k, range)| {
             let mut sink = make_sink(k);
             let mut rows = FirstPassRows::default();
-            let mut converter =
-                Converter::for_metadata(source, options.clone(), range.start as u64, |t, b| {
-                    rows.batch(k, &numbering, &mut sink, t, b)
-                });
+            let head = head.as_ref().filter(|_| k > 0);
+            let mut converter = Converter::for_metadata(
+                source,
+                options.clone(),
+                range.start as u64,
+                head,
+                |t, b| rows.batch(k, &numbering, &mut sink, t, b),
+            );
             let result = parse_part(
                 input,
                 &layout,
@@ -224,6 +241,7 @@ where
         defined_before,
         mut seconds,
         last_blocks,
+        first_blocks,
         ..
     } = merged.into_inner().unwrap_or_else(|e| e.into_inner()).state;
     let links = Arc::new(links.unwrap_or_default());
@@ -231,6 +249,14 @@ where
         .into_iter()
         .map(|(sink, rows)| (Some(sink), rows))
         .collect();
+    // Whether the whole input's links link every block pass one converted
+    // as the part's own links did.
+    let linked_alike: Vec<bool> = first_blocks
+        .par_iter()
+        .map(|(linked, _)| linked.hold_in(&links))
+        .collect();
+    let mut first_series: Vec<Vec<(u32, SeriesStats)>> =
+        first_blocks.into_iter().map(|(_, series)| series).collect();
     for (k, ((sink, rows), (owned, counts))) in firsts.iter_mut().zip(&mut seconds).enumerate() {
         // A part's first-pass rows stand unless it numbered its entries from
         // a count of end tags that proved wrong (an end tag's text inside a
@@ -240,7 +266,8 @@ where
         // part is converted whole by the second pass.
         let miscounted = rows.shift.is_some_and(|s| s != first_index[k]);
         let unchecked = rows.reading_types_unchecked && defined_before[k];
-        if miscounted || unchecked {
+        if miscounted || unchecked || !linked_alike[k] {
+            first_series[k].clear();
             if let Some(mut sink) = sink.take() {
                 sink.discard();
             }
@@ -257,49 +284,56 @@ where
         .par_iter()
         .zip(firsts)
         .zip(seconds)
+        .zip(first_series)
         .enumerate()
-        .map(|(k, ((range, (sink, mut rows)), (owned, first_counts)))| {
-            let mut sink = sink.unwrap_or_else(|| make_sink(k));
-            // Rows of pass one still held: numbered now.
-            rows.release(first_index[k], &mut sink);
-            rows.release_reading_types(first_index[k], &numbering, &mut sink);
-            // Register series the parts before this one left off.
-            let Ok(seeds) = register_seeds(k, &last_blocks, &links, |range| {
-                register_state_after(
-                    source,
+        .map(
+            |(k, (((range, (sink, mut rows)), (owned, first_counts)), first_series))| {
+                let mut sink = sink.unwrap_or_else(|| make_sink(k));
+                // Rows of pass one still held: numbered now.
+                rows.release(first_index[k], &mut sink);
+                rows.release_reading_types(first_index[k], &numbering, &mut sink);
+                // Register series the parts before this one left off.
+                let Ok(seeds) = register_seeds(k, &last_blocks, &links, |range| {
+                    register_state_after(
+                        source,
+                        input,
+                        &layout,
+                        range,
+                        links.clone(),
+                        options,
+                        parse_options,
+                    )
+                }) else {
+                    return (sink, None, None);
+                };
+                let mut converter =
+                    Converter::with_links(source, options.clone(), links.clone(), |t, b| {
+                        sink.batch(t, b)
+                    })
+                    .with_register_seeds(seeds);
+                let result = parse_part_skipping(
                     input,
                     &layout,
-                    range,
-                    links.clone(),
-                    options,
+                    range.clone(),
+                    first_index[k],
+                    &owned,
                     parse_options,
-                )
-            }) else {
-                return (sink, None, None);
-            };
-            let mut converter =
-                Converter::with_links(source, options.clone(), links.clone(), |t, b| {
-                    sink.batch(t, b)
-                })
-                .with_register_seeds(seeds);
-            let result = parse_part_skipping(
-                input,
-                &layout,
-                range.clone(),
-                first_index[k],
-                &owned,
-                parse_options,
-                &mut converter,
-            );
-            let mut part = converter.finish_part();
-            part.counts.add(&first_counts);
-            if result.is_ok() {
-                sink.part_converted();
-                let stats = std::mem::take(&mut part.series);
-                lock(&series).push(k, stats, MergedSeries::take);
-            }
-            (sink, result.err(), Some(part))
-        })
+                    &mut converter,
+                );
+                let mut part = converter.finish_part();
+                part.counts.add(&first_counts);
+                if result.is_ok() {
+                    sink.part_converted();
+                    let mut stats = std::mem::take(&mut part.series);
+                    stats.extend(first_series.into_iter().map(|(mr, st)| {
+                        let (mr, up) = (links.keys.str(mr), links.keys.str(st.usage_point));
+                        (mr.to_owned(), up.to_owned(), st)
+                    }));
+                    lock(&series).push(k, stats, MergedSeries::take);
+                }
+                (sink, result.err(), Some(part))
+            },
+        )
         .collect();
     // An error, or a register series whose state at a part's start is not
     // known: one pass.
@@ -426,6 +460,9 @@ struct MergedLinks {
     /// Per part: the last IntervalBlock entry of each meter reading key
     /// (ids of the merged links' keys).
     last_blocks: Vec<HashMap<u32, Option<Range<u64>>>>,
+    /// Per part: how pass one linked the blocks it converted, and their
+    /// series (ids of the merged links' keys).
+    first_blocks: Vec<(FirstPassLinks, Vec<(u32, SeriesStats)>)>,
 }
 
 impl MergedLinks {
@@ -443,15 +480,25 @@ impl MergedLinks {
         self.first_index.push(first);
         part.links.shift_entry_indices(first);
         let last_blocks = std::mem::take(&mut part.last_blocks);
+        let mut linked = std::mem::take(&mut part.linked);
+        let mut series = std::mem::take(&mut part.series);
         let links = match self.links.as_mut() {
             Some(links) => {
                 let keys = &part.links.keys;
+                let mut id = |key: u32| links.keys.id(keys.str(key));
                 self.last_blocks.push(
                     last_blocks
                         .into_iter()
-                        .map(|(key, range)| (links.keys.id(keys.str(key)), range))
+                        .map(|(key, range)| (id(key), range))
                         .collect(),
                 );
+                for (key, _, _) in &mut linked.keys {
+                    *key = id(*key);
+                }
+                for (mr, st) in &mut series {
+                    *mr = id(*mr);
+                    st.usage_point = id(st.usage_point);
+                }
                 self.defined_before.push(links.merge(part.links));
                 links
             }
@@ -464,6 +511,7 @@ impl MergedLinks {
         if let Some((_, rows)) = lock(&done[k]).as_mut() {
             rows.check_reading_types(links, first);
         }
+        self.first_blocks.push((linked, series));
         self.merged_now.push((k, first));
         self.entries += entries;
         self.seconds.push((part.owned, part.counts));
@@ -587,6 +635,11 @@ impl FirstPassRows {
         table: Table,
         batch: RecordBatch,
     ) {
+        // Readings rows carry no entry index: handed on at once.
+        if table == Table::Readings {
+            sink.batch(table, batch);
+            return;
+        }
         if self.shift.is_none() {
             self.release_if_known(k, numbering, sink);
         }

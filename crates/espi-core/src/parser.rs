@@ -93,6 +93,14 @@ pub trait Sink {
     fn look_ahead(&mut self, document: &[u8], from: usize, next_entry_index: u64) {
         let _ = (document, from, next_entry_index);
     }
+    /// With [`ParseOptions::skip_interval_blocks`], asked at each
+    /// IntervalBlock's start tag with its entry's envelope as read so far
+    /// (links written after the content are not known yet): read this
+    /// block's readings after all? By default no block is read.
+    fn reads_block(&mut self, entry: &Entry) -> bool {
+        let _ = entry;
+        false
+    }
 }
 
 /// A sink that drops everything (for validation and benchmarks).
@@ -118,7 +126,8 @@ pub struct ParseOptions {
     pub fast_readings: bool,
     /// Skip the readings of IntervalBlocks (in-memory inputs): read only the
     /// entries' envelopes, the small resources and each block's `interval`.
-    /// Blocks report 0 readings.
+    /// Blocks report 0 readings, except those the sink asks for
+    /// ([`Sink::reads_block`]).
     pub skip_interval_blocks: bool,
     /// Keep only IntervalBlock resources: the other resources of an entry's
     /// `content` are read as XML (errors are reported as usual) but keep no
@@ -238,10 +247,12 @@ pub(crate) fn run_slice<'i, S: Sink>(
                 if markup && options.fast_readings | options.skip_interval_blocks {
                     let rest: &[u8] = reader.get_ref();
                     let consumed = if machine.in_block() {
-                        if options.skip_interval_blocks {
+                        if machine.skipping_block {
                             machine.skip_block(rest)
-                        } else {
+                        } else if options.fast_readings {
                             machine.scan_readings(rest, sink)
+                        } else {
+                            0
                         }
                     } else if options.fast_readings && machine.in_entry() {
                         machine.scan_envelope(rest)
@@ -430,6 +441,8 @@ pub(crate) struct Machine<'o, 'i> {
     pub(crate) input: Option<&'i [u8]>,
     /// When parsing a part of a feed: the root element's qualified name.
     pub(crate) part_root: Option<String>,
+    /// The readings of the open IntervalBlock are skipped.
+    skipping_block: bool,
     /// The part runs to the end of the input, where the root must be closed.
     pub(crate) part_ends_input: bool,
     /// Last located position (offset, line, offset of that line's start), so
@@ -533,6 +546,7 @@ impl<'o, 'i> Machine<'o, 'i> {
             options,
             input: None,
             part_root: None,
+            skipping_block: false,
             part_ends_input: false,
             located: std::cell::Cell::new((0, 1, 0)),
             base_offset,
@@ -569,7 +583,15 @@ impl<'o, 'i> Machine<'o, 'i> {
     ) -> Result<bool, Box<ParseError>> {
         let offset = pos + self.base_offset;
         match event {
-            Event::Start(e) => self.on_start(&ns, &e, offset)?,
+            Event::Start(e) => {
+                self.on_start(&ns, &e, offset)?;
+                if self.options.skip_interval_blocks && self.in_block() {
+                    self.skipping_block = match &self.entry {
+                        Some(state) => !sink.reads_block(&state.entry),
+                        None => true,
+                    };
+                }
+            }
             Event::Empty(e) => {
                 self.on_start(&ns, &e, offset)?;
                 self.on_end(offset, sink)?;
@@ -746,7 +768,7 @@ impl<'o, 'i> Machine<'o, 'i> {
             Some(Tag::Block) => match local {
                 // Skipping blocks: a reading `skip_block` could not jump over
                 // (after text, a comment, another prefix) is not read either.
-                "IntervalReading" if self.options.skip_interval_blocks => Tag::Ignored,
+                "IntervalReading" if self.skipping_block => Tag::Ignored,
                 "IntervalReading" => {
                     self.reading.clear();
                     Tag::Reading

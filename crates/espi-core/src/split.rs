@@ -124,6 +124,36 @@ impl FeedLayout {
         cuts.windows(2).map(|w| w[0]..w[1]).collect()
     }
 
+    /// The entries before the first IntervalBlock element, within the first
+    /// `limit` bytes of entries: where a feed defines what its blocks share
+    /// (LocalTimeParameters, typically). A range [`parse_part`] accepts,
+    /// ending right after an entry end tag; empty when there is none.
+    ///
+    /// ```
+    /// use espi_core::FeedLayout;
+    /// let xml = b"<feed xmlns='http://www.w3.org/2005/Atom'><entry><id>t</id></entry>\
+    ///   <entry><link href='/IntervalBlock'/><content><IntervalBlock/></content></entry></feed>";
+    /// let layout = FeedLayout::of(xml).unwrap();
+    /// assert_eq!(&xml[layout.head(xml, 1 << 20)], b"<entry><id>t</id></entry>");
+    /// assert!(layout.head(xml, 10).is_empty());
+    /// ```
+    pub fn head(&self, input: &[u8], limit: usize) -> Range<usize> {
+        let end = input.len().min(self.first_entry.saturating_add(limit));
+        let window = &input[self.first_entry..end];
+        let name = b"IntervalBlock";
+        let block = memchr::memmem::find_iter(window, name)
+            .find(|&at| {
+                let before = at.checked_sub(1).map(|i| window[i]);
+                let after = window.get(at + name.len()).copied();
+                matches!(before, Some(b'<' | b':'))
+                    && matches!(after, Some(b' ' | b'>' | b'/' | b'\t' | b'\n' | b'\r'))
+            })
+            .unwrap_or(window.len());
+        let cut = memchr::memmem::rfind(&window[..block], &self.entry_end)
+            .map_or(0, |at| at + self.entry_end.len());
+        self.first_entry..self.first_entry + cut
+    }
+
     /// How many entry end tags, written as the document's first one is,
     /// `part` holds: its number of entries, unless some are empty elements,
     /// end tags are written differently or their text sits inside comments
