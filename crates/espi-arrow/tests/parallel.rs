@@ -103,10 +103,19 @@ fn run_holding(
         parallel_held_bytes,
         ..Default::default()
     };
+    run_options(input, parts, &convert, &options)
+}
+
+fn run_options(
+    input: &[u8],
+    parts: usize,
+    convert: &ConvertOptions,
+    options: &ParseOptions,
+) -> (ParallelConversion<PartBatches>, ByTable) {
     let mut done = if parts == 1 {
-        convert_sequential("f", input, &convert, &options, PartBatches::default())
+        convert_sequential("f", input, convert, options, PartBatches::default())
     } else {
-        convert_parallel("f", input, &convert, &options, parts, |_| {
+        convert_parallel("f", input, convert, options, parts, |_| {
             PartBatches::default()
         })
     };
@@ -170,12 +179,15 @@ fn assert_same_in(input: &[u8], label: &str, configs: &[Config]) {
             );
             let readings = |b: &ByTable| rows(b.get(&Table::Readings).map_or(&[][..], |v| v));
             assert_rows_eq(&readings(&seq_batches), &readings(&par_batches), &what);
-            for table in [
-                Table::UsagePoints,
-                Table::MeterReadings,
-                Table::ReadingTypes,
-                Table::Entries,
-            ] {
+            // Every other table (the resource tables too), row for row.
+            let tables = |b: &ByTable| -> Vec<Table> {
+                b.keys()
+                    .copied()
+                    .filter(|t| *t != Table::Readings)
+                    .collect()
+            };
+            assert_eq!(tables(&seq_batches), tables(&par_batches), "{what}");
+            for table in tables(&seq_batches) {
                 let concat = |b: &ByTable| {
                     let v = &b[&table];
                     arrow_select::concat::concat_batches(&v[0].schema(), v).unwrap()
@@ -674,4 +686,81 @@ fn register_series_split_across_parts_keep_their_interval_deltas() {
         let bad = xml.replacen(at, "<e:start>x</e:start>", 1);
         assert_same(bad.as_bytes(), "a damaged register block");
     }
+}
+
+/// Usage point `up` with meter reading `up` (ReadingType 1) and `blocks`
+/// IntervalBlocks; with `reading_type`, the ReadingType defined (again)
+/// before the blocks.
+fn usage_point_group(up: usize, blocks: usize, multiplier: Option<&str>) -> String {
+    let mut out = format!("<a:entry><a:link rel=\"self\" href=\"/UsagePoint/{up}\"/><a:content><e:UsagePoint><e:ServiceCategory><e:kind>0</e:kind></e:ServiceCategory></e:UsagePoint></a:content></a:entry>\n<a:entry><a:link rel=\"self\" href=\"/UsagePoint/{up}/MeterReading/{up}\"/><a:link rel=\"related\" href=\"/ReadingType/1\"/><a:content><e:MeterReading/></a:content></a:entry>\n");
+    if let Some(multiplier) = multiplier {
+        out.push_str(&reading_type(multiplier));
+    }
+    for i in 0..blocks {
+        out.push_str(&format!("<a:entry><a:link rel=\"up\" href=\"/UsagePoint/{up}/MeterReading/{up}/IntervalBlock\"/><a:content><e:IntervalBlock><e:IntervalReading><e:timePeriod><e:duration>900</e:duration><e:start>{}</e:start></e:timePeriod><e:value>{}</e:value></e:IntervalReading></e:IntervalBlock></a:content></a:entry>\n", i * 900, i + up));
+    }
+    out
+}
+
+/// Blocks a part's own links link otherwise than the whole input's (a
+/// ReadingType defined again within the part) are converted as one pass
+/// converts them.
+#[test]
+fn blocks_linked_by_a_part_otherwise_than_by_the_whole_input_give_the_rows_of_one_pass() {
+    let mut entries = vec![reading_type("-3")];
+    for up in 0..8 {
+        let again = (up % 3 == 2).then_some("0");
+        entries.push(usage_point_group(up, 30, again));
+    }
+    let xml = format!(
+        "<a:feed xmlns:a=\"http://www.w3.org/2005/Atom\" xmlns:e=\"http://naesb.org/espi\">\n{}</a:feed>\n",
+        entries.concat()
+    );
+    assert_same(xml.as_bytes(), "a ReadingType defined again");
+}
+
+/// A generated Bulk feed in parts: each starts with a usage point, so the
+/// first pass converts every block and the second has nothing left to read.
+#[test]
+fn the_first_pass_converts_every_block_of_a_bulk_feed() {
+    let options = espi_gen::GenOptions {
+        usage_points: 300,
+        days: 2,
+        corrections: 0.2,
+        ..Default::default()
+    };
+    let mut xml = Vec::new();
+    espi_gen::generate(&options, &mut xml).unwrap();
+    let done = convert_parallel(
+        "f",
+        &xml,
+        &ConvertOptions::default(),
+        &ParseOptions::default(),
+        4,
+        |_| PassRows::default(),
+    );
+    assert_eq!(done.parts, 4);
+    for sink in &done.sinks {
+        assert!(sink.rows[&(0, Table::Readings)] > 0);
+        assert_eq!(sink.rows.get(&(1, Table::Readings)), None);
+    }
+    assert_same(&xml, "generated Bulk feed");
+
+    // With the corrections found first: readings superseded alike.
+    let corrections = espi_arrow::Corrections::find(&[&xml]);
+    assert!(corrections.contested_entries() > 0);
+    let convert = ConvertOptions {
+        corrections: Some(Arc::new(corrections)),
+        ..Default::default()
+    };
+    let (seq, expected) = run_options(&xml, 1, &convert, &ParseOptions::default());
+    let (par, batches) = run_options(&xml, 4, &convert, &ParseOptions::default());
+    assert_eq!(par.parts, 4);
+    assert!(seq.conversion.counts.readings_superseded > 0);
+    assert_eq!(seq.conversion.counts, par.conversion.counts);
+    assert_rows_eq(
+        &rows(&batches[&Table::Readings]),
+        &rows(&expected[&Table::Readings]),
+        "corrected",
+    );
 }

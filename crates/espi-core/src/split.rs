@@ -105,16 +105,26 @@ impl FeedLayout {
 
     /// Cut the entries into at most `parts` ranges of about equal size, each
     /// ending right after an entry end tag (the last one at the end of input).
+    /// A cut goes before the next UsagePoint entry when one is near, so that
+    /// a part of a Bulk feed starts with a usage point and holds what its
+    /// blocks link to.
     pub fn split(&self, input: &[u8], parts: usize) -> Vec<Range<usize>> {
         let finder = memchr::memmem::Finder::new(&self.entry_end);
         let span = input.len().saturating_sub(self.first_entry);
         let parts = parts.max(1);
+        let near = (span / parts / 16).min(1 << 20);
         let mut cuts = vec![self.first_entry];
         for k in 1..parts {
             let target = self.first_entry + span * k / parts;
             let from = target.max(*cuts.last().expect("non-empty"));
             if let Some(found) = finder.find(&input[from..]) {
-                let cut = from + found + self.entry_end.len();
+                let mut cut = from + found + self.entry_end.len();
+                let window = &input[cut..input.len().min(cut + near)];
+                if let Some(at) = element_start(window, b"UsagePoint") {
+                    if let Some(end) = memchr::memmem::rfind(&window[..at], &self.entry_end) {
+                        cut += end + self.entry_end.len();
+                    }
+                }
                 if cut < input.len() && cut > *cuts.last().expect("non-empty") {
                     cuts.push(cut);
                 }
@@ -140,15 +150,7 @@ impl FeedLayout {
     pub fn head(&self, input: &[u8], limit: usize) -> Range<usize> {
         let end = input.len().min(self.first_entry.saturating_add(limit));
         let window = &input[self.first_entry..end];
-        let name = b"IntervalBlock";
-        let block = memchr::memmem::find_iter(window, name)
-            .find(|&at| {
-                let before = at.checked_sub(1).map(|i| window[i]);
-                let after = window.get(at + name.len()).copied();
-                matches!(before, Some(b'<' | b':'))
-                    && matches!(after, Some(b' ' | b'>' | b'/' | b'\t' | b'\n' | b'\r'))
-            })
-            .unwrap_or(window.len());
+        let block = element_start(window, b"IntervalBlock").unwrap_or(window.len());
         let cut = memchr::memmem::rfind(&window[..block], &self.entry_end)
             .map_or(0, |at| at + self.entry_end.len());
         self.first_entry..self.first_entry + cut
@@ -173,6 +175,18 @@ impl FeedLayout {
     pub fn bom(&self) -> usize {
         self.bom
     }
+}
+
+/// Where the first start tag of an element named `name` (any prefix) is in
+/// `text`, by its name's offset; text that only names it (an href, a
+/// comment's words) does not count.
+fn element_start(text: &[u8], name: &[u8]) -> Option<usize> {
+    memchr::memmem::find_iter(text, name).find(|&at| {
+        let before = at.checked_sub(1).map(|i| text[i]);
+        let after = text.get(at + name.len()).copied();
+        matches!(before, Some(b'<' | b':'))
+            && matches!(after, Some(b' ' | b'>' | b'/' | b'\t' | b'\n' | b'\r'))
+    })
 }
 
 /// Parse `input[range]`, a part from [`FeedLayout::split`], as the content of
