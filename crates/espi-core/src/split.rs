@@ -105,26 +105,21 @@ impl FeedLayout {
 
     /// Cut the entries into at most `parts` ranges of about equal size, each
     /// ending right after an entry end tag (the last one at the end of input).
-    /// A cut goes before the next UsagePoint entry when one is near, so that
-    /// a part of a Bulk feed starts with a usage point and holds what its
-    /// blocks link to.
+    /// A cut goes before a UsagePoint entry when one is near (the next, or
+    /// else the last before), so that a part of a Bulk feed starts with a
+    /// usage point and holds what its blocks link to.
     pub fn split(&self, input: &[u8], parts: usize) -> Vec<Range<usize>> {
         let finder = memchr::memmem::Finder::new(&self.entry_end);
         let span = input.len().saturating_sub(self.first_entry);
         let parts = parts.max(1);
-        let near = (span / parts / 16).min(1 << 20);
+        let near = (span / parts / 8).min(4 << 20);
         let mut cuts = vec![self.first_entry];
         for k in 1..parts {
             let target = self.first_entry + span * k / parts;
             let from = target.max(*cuts.last().expect("non-empty"));
             if let Some(found) = finder.find(&input[from..]) {
-                let mut cut = from + found + self.entry_end.len();
-                let window = &input[cut..input.len().min(cut + near)];
-                if let Some(at) = element_start(window, b"UsagePoint") {
-                    if let Some(end) = memchr::memmem::rfind(&window[..at], &self.entry_end) {
-                        cut += end + self.entry_end.len();
-                    }
-                }
+                let cut = from + found + self.entry_end.len();
+                let cut = self.before_usage_point(input, cut, near).unwrap_or(cut);
                 if cut < input.len() && cut > *cuts.last().expect("non-empty") {
                     cuts.push(cut);
                 }
@@ -132,6 +127,24 @@ impl FeedLayout {
         }
         cuts.push(input.len());
         cuts.windows(2).map(|w| w[0]..w[1]).collect()
+    }
+
+    /// The entry boundary (right after an entry end tag) before the first
+    /// UsagePoint entry from `cut` on, or else the last before `cut`, within
+    /// `near` bytes of `cut` (itself such a boundary).
+    fn before_usage_point(&self, input: &[u8], cut: usize, near: usize) -> Option<usize> {
+        let boundary_before = |text: &[u8], at: usize| {
+            memchr::memmem::rfind(&text[..at], &self.entry_end).map(|e| e + self.entry_end.len())
+        };
+        let after = &input[cut..input.len().min(cut + near)];
+        if let Some(at) = element_start(after, b"UsagePoint") {
+            return Some(cut + boundary_before(after, at).unwrap_or(0));
+        }
+        let from = cut.saturating_sub(near).max(self.first_entry);
+        let before = &input[from..cut];
+        let at = memchr::memmem::rfind_iter(before, b"UsagePoint")
+            .find(|&at| is_element_name(before, at, b"UsagePoint".len()))?;
+        boundary_before(before, at).map(|b| from + b)
     }
 
     /// The entries before the first IntervalBlock element, within the first
@@ -181,12 +194,15 @@ impl FeedLayout {
 /// `text`, by its name's offset; text that only names it (an href, a
 /// comment's words) does not count.
 fn element_start(text: &[u8], name: &[u8]) -> Option<usize> {
-    memchr::memmem::find_iter(text, name).find(|&at| {
-        let before = at.checked_sub(1).map(|i| text[i]);
-        let after = text.get(at + name.len()).copied();
-        matches!(before, Some(b'<' | b':'))
-            && matches!(after, Some(b' ' | b'>' | b'/' | b'\t' | b'\n' | b'\r'))
-    })
+    memchr::memmem::find_iter(text, name).find(|&at| is_element_name(text, at, name.len()))
+}
+
+/// Is the name of `len` bytes at `at` in `text` a tag's name?
+fn is_element_name(text: &[u8], at: usize, len: usize) -> bool {
+    let before = at.checked_sub(1).map(|i| text[i]);
+    let after = text.get(at + len).copied();
+    matches!(before, Some(b'<' | b':'))
+        && matches!(after, Some(b' ' | b'>' | b'/' | b'\t' | b'\n' | b'\r'))
 }
 
 /// Parse `input[range]`, a part from [`FeedLayout::split`], as the content of
@@ -267,4 +283,59 @@ pub fn parse_part_skipping<S: Sink>(
     machine.part_ends_input = range.end == input.len();
     machine.skip_entries(skip);
     run_slice(&mut reader, &mut machine, options, sink, part.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A feed of usage point groups: a UsagePoint entry and `blocks`
+    /// IntervalBlock entries each.
+    fn feed(groups: usize, blocks: usize) -> Vec<u8> {
+        let mut xml = String::from("<a:feed xmlns:a='http://www.w3.org/2005/Atom'>\n");
+        for g in 0..groups {
+            xml.push_str(&format!(
+                "<a:entry><a:id>{g}</a:id><a:content><UsagePoint xmlns='http://naesb.org/espi'/></a:content></a:entry>\n"
+            ));
+            for b in 0..blocks {
+                xml.push_str(&format!(
+                    "<a:entry><a:link href='/UsagePoint/{g}/MeterReading/1/IntervalBlock/{b}'/><a:content><IntervalBlock xmlns='http://naesb.org/espi'/></a:content></a:entry>\n"
+                ));
+            }
+        }
+        xml.push_str("</a:feed>\n");
+        xml.into_bytes()
+    }
+
+    #[test]
+    fn parts_start_with_a_usage_point_when_one_is_near() {
+        for (groups, blocks, parts) in [(40, 3, 4), (40, 3, 3), (12, 30, 3), (20, 50, 2)] {
+            let xml = feed(groups, blocks);
+            let layout = FeedLayout::of(&xml).unwrap();
+            let ranges = layout.split(&xml, parts);
+            assert_eq!(ranges.len(), parts, "{groups}x{blocks}");
+            assert_eq!(ranges.last().unwrap().end, xml.len());
+            for pair in ranges.windows(2) {
+                assert_eq!(pair[0].end, pair[1].start);
+                let part = std::str::from_utf8(&xml[pair[1].clone()]).unwrap();
+                assert!(
+                    part.trim_start().starts_with("<a:entry><a:id>"),
+                    "{groups}x{blocks} into {parts}: {}",
+                    &part[..80]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_cut_far_from_any_usage_point_stays_where_it_was() {
+        // One group: no usage point after the first entry.
+        let xml = feed(1, 400);
+        let layout = FeedLayout::of(&xml).unwrap();
+        let ranges = layout.split(&xml, 4);
+        assert_eq!(ranges.len(), 4);
+        for r in &ranges[1..] {
+            assert!(xml[..r.start].ends_with(b"</a:entry>"));
+        }
+    }
 }
