@@ -605,10 +605,12 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     }
 
     /// A converter for the first pass over one part of an input read in
-    /// parallel parts (IntervalBlock readings skipped): it gathers the part's
-    /// links and converts its entries without IntervalBlocks, whose
-    /// positions it keeps so that the second pass can leave them out (its
-    /// rows number entries from 0 at the part's start). A ReadingType gets a
+    /// parallel parts (IntervalBlock readings skipped unless it asks for
+    /// them): it gathers the part's links and converts its entries without
+    /// IntervalBlocks and the blocks its links (with the LocalTimeParameters
+    /// of `head`, the input's start) link whole, whose positions it keeps
+    /// so that the second pass can leave them out (its rows number entries
+    /// from 0 at the part's start). A ReadingType gets a
     /// row when its definition is accepted within the part; the caller
     /// keeps the rows the whole input accepts (once the earlier parts'
     /// links are known).

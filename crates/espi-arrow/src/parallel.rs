@@ -1,15 +1,23 @@
 //! One large in-memory feed on many cores.
 //!
-//! The feed is cut at entry boundaries into parts ([`espi_core::FeedLayout`]).
-//! A first pass reads every part in parallel, skipping the content of
-//! IntervalBlocks (a memchr search for their end tag): it gathers the part's
-//! metadata links and converts the entries without IntervalBlocks, the
-//! table rows of a Bulk feed's UsagePoints, MeterReadings, ReadingTypes and
-//! summaries, keeping their byte ranges. The metadata is then merged in
-//! document order, so every link resolves exactly as in one sequential
-//! pass. The second pass parses the parts in parallel again, jumping over
-//! the entries the first converted, each part linking its blocks against
-//! the complete metadata and sending its batches to its own [`BatchSink`].
+//! The feed is cut at entry boundaries into parts ([`espi_core::FeedLayout`];
+//! a cut goes before a UsagePoint entry when one is near). A first pass
+//! reads every part in parallel with the part's own links (and the
+//! LocalTimeParameters the input defines before its first block): it
+//! converts the entries without IntervalBlocks, and the IntervalBlock
+//! entries those links link whole (the parser asks at each block's start
+//! tag, [`espi_core::Sink::reads_block`]; the content of the others is
+//! skipped by a memchr search for their end tag), keeping their byte
+//! ranges. It stops converting blocks at the first it leaves to the second
+//! pass, and entries of other tables at the first such entry, so that every
+//! table stays in document order. The links are then merged in document
+//! order, so every link resolves exactly as in one sequential pass, and
+//! each part's blocks are checked to link alike. The second pass parses the
+//! parts in parallel again, jumping over the entries the first converted,
+//! each part linking its other blocks against the complete metadata. Each
+//! part sends its batches to its own [`BatchSink`]. Register series stay
+//! with the second pass, which starts each where the last block of its
+//! meter reading before the part left it.
 //!
 //! A part's rows number its entries from the index of its first entry,
 //! known once every part before it is read: until then the part holds its
@@ -19,8 +27,9 @@
 //! them (a feed may define one ReadingType again and again): a part's
 //! ReadingTypes rows are held until its links are merged, then checked. A
 //! part whose count proves wrong (an end tag's text inside a comment, an
-//! empty-element entry), or that had to hand on ReadingTypes rows before
-//! they could be checked and redefines one, has its first-pass rows
+//! empty-element entry), that had to hand on ReadingTypes rows before
+//! they could be checked and redefines one, or whose blocks the whole
+//! input links otherwise than its own links did, has its first-pass rows
 //! discarded, and the second pass converts all its entries.
 //! Within a part, the rows of an entry holding an IntervalBlock besides
 //! other resources follow the part's other table rows; otherwise every
