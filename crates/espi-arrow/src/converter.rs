@@ -426,6 +426,9 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     reading_block: Option<u32>,
     /// First pass: meter reading keys of the blocks it converted.
     first_pass_keys: HashSet<u32>,
+    /// First pass: readings with millisecond starts counted before the
+    /// current entry.
+    millisecond_starts_before: u64,
     rows: TableRows,
     resource_rows: ResourceRows,
     /// Pieces of the small tables, joined into batches of [`TABLE_BATCH_ROWS`].
@@ -557,6 +560,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             owning_blocks: false,
             reading_block: None,
             first_pass_keys: HashSet::new(),
+            millisecond_starts_before: 0,
             rows: TableRows::default(),
             resource_rows: ResourceRows::default(),
             joiners: Vec::new(),
@@ -696,6 +700,18 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     /// pass converts the others, and every entry after them with rows in
     /// the same tables, so that rows stay in document order.
     fn metadata_entry(&mut self, entry: Entry, resources: Vec<Resource>) {
+        self.first_pass_entry(entry, resources);
+        self.millisecond_starts_before = self.counts.readings_millisecond_start;
+    }
+
+    /// First pass: forget the readings read in the current entry (the
+    /// second pass reads them).
+    fn drop_entry_readings(&mut self) {
+        self.raw.truncate(self.entry_first_row);
+        self.counts.readings_millisecond_start = self.millisecond_starts_before;
+    }
+
+    fn first_pass_entry(&mut self, entry: Entry, resources: Vec<Resource>) {
         self.links.add_entry(&entry, &resources);
         let from = std::mem::replace(&mut self.last_end, entry.end_offset);
         let read = self.reading_block.take();
@@ -723,14 +739,14 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 }
                 _ => {
                     // The second pass reads it, and every block after it.
-                    self.raw.truncate(self.entry_first_row);
+                    self.drop_entry_readings();
                     self.owning_blocks = false;
                 }
             }
             return;
         }
         if read.is_some() {
-            self.raw.truncate(self.entry_first_row);
+            self.drop_entry_readings();
         }
         let (Some(from), Some(end), true, false) = (from, entry.end_offset, self.owning, has_block)
         else {
@@ -1809,7 +1825,7 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
             // known).
             self.last_end = None;
             self.reading_block = None;
-            self.raw.truncate(self.entry_first_row);
+            self.drop_entry_readings();
             return;
         }
         self.counts.entries += 1;

@@ -764,3 +764,34 @@ fn the_first_pass_converts_every_block_of_a_bulk_feed() {
         "corrected",
     );
 }
+
+/// A block whose readings the first pass reads and then leaves to the
+/// second (its entry holds a UsagePoint too), with starts in milliseconds:
+/// counted once.
+#[test]
+fn readings_the_first_pass_leaves_to_the_second_are_counted_once() {
+    let mut entries = vec![reading_type("-3")];
+    for up in 0..6 {
+        let mut group = usage_point_group(up, 20, None);
+        // Starts in milliseconds (counted as such when read).
+        for i in (0..20).rev() {
+            group = group.replace(
+                &format!("<e:start>{}</e:start>", i * 900),
+                &format!("<e:start>{}</e:start>", 1_700_000_000_000u64 + i * 900_000),
+            );
+        }
+        entries.push(group);
+    }
+    let mut xml = format!(
+        "<a:feed xmlns:a=\"http://www.w3.org/2005/Atom\" xmlns:e=\"http://naesb.org/espi\">\n{}</a:feed>\n",
+        entries.concat()
+    );
+    // In the third group: a UsagePoint beside a block.
+    let block = "<a:entry><a:link rel=\"up\" href=\"/UsagePoint/2/MeterReading/2/IntervalBlock\"/>";
+    let at = xml.find(block).unwrap() + block.len();
+    let end = at + xml[at..].find("</a:content>").unwrap();
+    xml.insert_str(end, "<e:UsagePoint/>");
+    let (seq, _) = run(xml.as_bytes(), 1, false);
+    assert_eq!(seq.conversion.counts.readings_millisecond_start, 120);
+    assert_same(xml.as_bytes(), "millisecond starts");
+}
