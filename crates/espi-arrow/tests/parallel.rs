@@ -304,16 +304,21 @@ fn reading_ahead_gives_what_holding_gives_on_samples_with_blocks_first() {
     assert!(reordered >= 5, "{reordered} samples reordered");
 }
 
+/// A generated Bulk feed of two days, with corrections.
+fn corrected_bulk(usage_points: u32) -> espi_gen::GenOptions {
+    espi_gen::GenOptions {
+        usage_points,
+        days: 2,
+        corrections: 0.2,
+        ..Default::default()
+    }
+}
+
 /// A generated Bulk feed with every IntervalBlock before any metadata gives
 /// the readings the usual order gives, read ahead or held.
 #[test]
 fn a_blocks_first_feed_gives_the_readings_of_the_usual_order() {
-    let options = espi_gen::GenOptions {
-        usage_points: 150,
-        days: 2,
-        corrections: 0.2,
-        ..Default::default()
-    };
+    let options = corrected_bulk(150);
     let mut usual = Vec::new();
     espi_gen::generate(&options, &mut usual).unwrap();
     let mut blocks_first = Vec::new();
@@ -723,12 +728,7 @@ fn blocks_linked_by_a_part_otherwise_than_by_the_whole_input_give_the_rows_of_on
 /// first pass converts every block and the second has nothing left to read.
 #[test]
 fn the_first_pass_converts_every_block_of_a_bulk_feed() {
-    let options = espi_gen::GenOptions {
-        usage_points: 300,
-        days: 2,
-        corrections: 0.2,
-        ..Default::default()
-    };
+    let options = corrected_bulk(300);
     let mut xml = Vec::new();
     espi_gen::generate(&options, &mut xml).unwrap();
     let done = convert_parallel(
