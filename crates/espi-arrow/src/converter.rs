@@ -508,15 +508,14 @@ impl FirstPassLinks {
     /// did? Key ids are those of `links.keys`.
     pub(crate) fn hold_in(&self, links: &Links) -> bool {
         self.keys.iter().all(|&(key, attrs, clock)| {
-            let key = links.keys.str(key);
-            let Some((_, mr)) = links.meter_reading(key) else {
+            let Some((linked_attrs, local_time)) = links.linked_by_key(links.keys.str(key)) else {
                 return false;
             };
-            let local_time = match links.local_time_of(usage_point_key_of_meter_reading(key)) {
+            let local_time = match local_time {
                 LocalTimeLookup::Found(p) => Some(p),
                 _ => None,
             };
-            links.reading_attributes_of(mr) == Some(self.attributes[attrs as usize])
+            linked_attrs == Some(self.attributes[attrs as usize])
                 && local_time == clock.map(|c| self.clocks[c as usize])
         })
     }
@@ -1011,13 +1010,13 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             return Some(*r);
         }
         let key_text = self.links.keys.str(key);
-        let (_, mr) = self.links.meter_reading(key_text)?;
-        let attrs = self.links.reading_attributes_of(mr)?;
+        let (attrs, local_time) = self.links.linked_by_key(key_text)?;
+        let attrs = attrs?;
         if Accumulation::of(attrs.accumulation_behaviour) == Accumulation::Register {
             return None;
         }
         let up_key = usage_point_key_of_meter_reading(key_text).to_owned();
-        let params = match self.links.local_time_of(&up_key) {
+        let params = match local_time {
             LocalTimeLookup::Found(p) => Some(p),
             LocalTimeLookup::Pending => return None,
             LocalTimeLookup::None => None,
@@ -1841,12 +1840,9 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
 /// Whether the series of the blocks naming meter reading `key` may be a
 /// register (a meter reading named another way is decided by its blocks).
 pub(crate) fn may_be_register(links: &Links, key: &str) -> bool {
-    match links.meter_reading(key) {
-        Some((_, mr)) => links
-            .reading_attributes_of(mr)
-            .is_some_and(|a| Accumulation::of(a.accumulation_behaviour) == Accumulation::Register),
-        None => true,
-    }
+    links.linked_by_key(key).is_none_or(|(attrs, _)| {
+        attrs.is_some_and(|a| Accumulation::of(a.accumulation_behaviour) == Accumulation::Register)
+    })
 }
 
 /// Where the register series of the IntervalBlock entry at `range` of

@@ -631,6 +631,19 @@ impl Links {
         })
     }
 
+    /// How blocks naming the MeterReading with key `key` link: its
+    /// ReadingType's attributes (none while its ReadingType is not known)
+    /// and its usage point's local time. None when no MeterReading has
+    /// that key.
+    pub(crate) fn linked_by_key(
+        &self,
+        key: &str,
+    ) -> Option<(Option<ReadingAttributes>, LocalTimeLookup)> {
+        let (_, mr) = self.meter_reading(key)?;
+        let local_time = self.local_time_of(usage_point_key_of_meter_reading(key));
+        Some((self.reading_attributes_of(mr), local_time))
+    }
+
     /// The attributes of a MeterReading's ReadingType, when linked.
     pub(crate) fn reading_attributes_of(&self, mr: &MeterReadingLink) -> Option<ReadingAttributes> {
         self.reading_type_of(mr)
