@@ -226,11 +226,14 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// How long freed memory waits before it goes back to the OS, in ms.
 ///
 /// Batches of the same size are allocated again at once and keep their
-/// pages, while memory freed by another thread (the Parquet encoder) goes back
-/// soon enough to keep the peak low. `espi convert` of a 2 GB Bulk feed on two
-/// threads: 10 ms 460-474 MB/s, peak 230 MiB; 100 ms 440-489 MB/s, 250 MiB
-/// (too close to the 256 MiB bound); 1 s costs another 70 MiB.
-pub(crate) const PURGE_DELAY_MS: std::ffi::c_long = 10;
+/// pages, while memory freed by another thread (the Parquet encoder) goes
+/// back soon enough to keep the peak low. With mimalloc's transparent huge
+/// pages off (the `no_thp` build feature), `espi convert` of a 2 GB Bulk
+/// feed on two threads, four rounds alternated on an AMD EPYC machine:
+/// 100 ms 314-402 MB/s, peak 153-162 MiB, where huge pages with 10 ms took
+/// 300-370 MB/s, 178-185 MiB (each purged huge page is zeroed whole when
+/// next touched). Never purging: 201-232 MiB.
+pub(crate) const PURGE_DELAY_MS: std::ffi::c_long = 100;
 
 /// Set mimalloc's purge delay ([`PURGE_DELAY_MS`]);
 /// `MIMALLOC_PURGE_DELAY` in the environment overrides it.
