@@ -74,8 +74,24 @@ pub fn espi_parse_only(input: &[u8]) -> u64 {
         .readings
 }
 
-/// espi XML to Arrow batches with the input split into `threads * 2` parts
-/// converted on a pool of `threads` threads (batches are dropped).
+/// Parts per thread of a parallel conversion ([`espi_arrow::convert_parallel`]):
+/// parts of equal bytes differ in work, and the threads wait for the
+/// slowest at the end of each pass; more parts even that out.
+/// `ESPI_PARTS_PER_THREAD` in the environment overrides it (for A/B runs).
+pub fn parts_per_thread() -> usize {
+    std::env::var("ESPI_PARTS_PER_THREAD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(PARTS_PER_THREAD)
+}
+
+/// See [`parts_per_thread`].
+pub const PARTS_PER_THREAD: usize = 2;
+
+/// espi XML to Arrow batches with the input split into
+/// `threads * parts_per_thread()` parts converted on a pool of `threads`
+/// threads (batches are dropped).
 pub fn espi_to_arrow_parallel(input: &[u8], threads: usize) -> ConvertCounts {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -87,7 +103,7 @@ pub fn espi_to_arrow_parallel(input: &[u8], threads: usize) -> ConvertCounts {
             input,
             &ConvertOptions::default(),
             &ParseOptions::default(),
-            threads * 2,
+            threads * parts_per_thread(),
             |_| {
                 |_: Table, b: RecordBatch| {
                     std::hint::black_box(b);
@@ -235,7 +251,7 @@ impl espi_arrow::BatchSink for PartParquet {
 }
 
 /// espi XML to a zstd Parquet readings dataset under `dir`, the input split
-/// into `threads * 2` parts converted and encoded on a pool of `threads`
+/// into `threads * parts_per_thread()` parts converted and encoded on a pool of `threads`
 /// threads (each part writes its own files).
 pub fn espi_to_parquet_parallel(
     input: &[u8],
@@ -252,7 +268,7 @@ pub fn espi_to_parquet_parallel(
             input,
             &ConvertOptions::default(),
             &ParseOptions::default(),
-            threads * 2,
+            threads * parts_per_thread(),
             |k| PartParquet {
                 writer: DatasetWriter::new(
                     dir.to_owned(),

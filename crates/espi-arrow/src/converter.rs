@@ -42,6 +42,7 @@ use crate::metadata::{
 };
 use crate::readings_schema;
 use crate::resources::ResourceRows;
+use crate::spill::SpilledRows;
 
 /// Options of a conversion.
 #[derive(Debug, Clone)]
@@ -74,6 +75,11 @@ pub struct ConvertOptions {
     /// numbered from. Past this a part counts the entry end tags of the
     /// parts before it instead (a pass over their bytes at memory speed).
     pub parallel_held_bytes: usize,
+    /// Readings of one entry past which they wait in an anonymous temporary
+    /// file, not in memory, until the entry ends (an IntervalBlock of
+    /// millions of readings: its links and `updated` may follow them, and a
+    /// bad value anywhere voids the entry). `usize::MAX`: never.
+    pub spill_rows: usize,
 }
 
 impl Default for ConvertOptions {
@@ -86,6 +92,7 @@ impl Default for ConvertOptions {
             latest_only: false,
             look_ahead_rows: 1 << 16,
             parallel_held_bytes: 16 << 20,
+            spill_rows: 1 << 17,
         }
     }
 }
@@ -175,7 +182,7 @@ struct Resolution {
     clock: Option<u32>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Block {
     meter_reading: u32,
     rows: Range<usize>,
@@ -238,19 +245,19 @@ impl Joiner {
 }
 
 /// Raw readings as read, columns reused between batches.
-#[derive(Debug, Default)]
-struct RawReadings {
-    start: Vec<Option<i64>>,
-    fractional: Vec<bool>,
-    duration: Vec<Option<i64>>,
-    value: Vec<Option<i64>>,
-    cost: Vec<Option<i64>>,
-    tou: Vec<Option<i32>>,
-    tier: Vec<Option<i32>>,
-    cpp: Vec<Option<i32>>,
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct RawReadings {
+    pub(crate) start: Vec<Option<i64>>,
+    pub(crate) fractional: Vec<bool>,
+    pub(crate) duration: Vec<Option<i64>>,
+    pub(crate) value: Vec<Option<i64>>,
+    pub(crate) cost: Vec<Option<i64>>,
+    pub(crate) tou: Vec<Option<i32>>,
+    pub(crate) tier: Vec<Option<i32>>,
+    pub(crate) cpp: Vec<Option<i32>>,
     /// `qualities[quality_offsets[i]..quality_offsets[i + 1]]` are row i's codes.
-    quality_offsets: Vec<u32>,
-    qualities: Vec<i32>,
+    pub(crate) quality_offsets: Vec<u32>,
+    pub(crate) qualities: Vec<i32>,
 }
 
 impl RawReadings {
@@ -258,7 +265,7 @@ impl RawReadings {
         self.start.len()
     }
 
-    fn push(&mut self, r: &Reading) {
+    pub(crate) fn push(&mut self, r: &Reading) {
         if self.quality_offsets.is_empty() {
             self.quality_offsets.push(0);
         }
@@ -289,9 +296,30 @@ impl RawReadings {
         }
     }
 
-    fn qualities_of(&self, row: usize) -> &[i32] {
+    pub(crate) fn qualities_of(&self, row: usize) -> &[i32] {
         let (a, b) = (self.quality_offsets[row], self.quality_offsets[row + 1]);
         &self.qualities[a as usize..b as usize]
+    }
+
+    /// Append `rows` of `other`.
+    pub(crate) fn extend_from(&mut self, other: &RawReadings, rows: Range<usize>) {
+        if self.quality_offsets.is_empty() {
+            self.quality_offsets.push(0);
+        }
+        self.start.extend_from_slice(&other.start[rows.clone()]);
+        self.fractional
+            .extend_from_slice(&other.fractional[rows.clone()]);
+        self.duration
+            .extend_from_slice(&other.duration[rows.clone()]);
+        self.value.extend_from_slice(&other.value[rows.clone()]);
+        self.cost.extend_from_slice(&other.cost[rows.clone()]);
+        self.tou.extend_from_slice(&other.tou[rows.clone()]);
+        self.tier.extend_from_slice(&other.tier[rows.clone()]);
+        self.cpp.extend_from_slice(&other.cpp[rows.clone()]);
+        for i in rows {
+            self.qualities.extend_from_slice(other.qualities_of(i));
+            self.quality_offsets.push(self.qualities.len() as u32);
+        }
     }
 
     /// Keep only `ranges` (in order); returns their new ranges.
@@ -462,6 +490,15 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     tried_version: u64,
     entry_first_row: usize,
     pending_rows: usize,
+    /// The current entry's readings written to a temporary file (those
+    /// past [`ConvertOptions::spill_rows`]), in order before those in `raw`.
+    spill: Option<SpilledRows>,
+    /// No temporary file for the current entry: its readings stay in memory.
+    spill_failed: bool,
+    /// Where the readings after the last block a batch was built of would
+    /// start (for a block built in pieces, whose readings may derive their
+    /// start from the reading before).
+    next_start_after_batch: Option<i64>,
     pub(crate) series: HashMap<u32, SeriesStats>,
     rejections: Vec<Rejection>,
     counts: ConvertCounts,
@@ -579,6 +616,9 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             tried_version: 0,
             entry_first_row: 0,
             pending_rows: 0,
+            spill: None,
+            spill_failed: false,
+            next_start_after_batch: None,
             series: HashMap::new(),
             rejections: Vec::new(),
             counts: ConvertCounts::default(),
@@ -836,6 +876,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     /// Flush everything (linking what can still be linked), hand on the
     /// remaining table batches (meter readings last) and return the counts.
     pub fn finish(mut self) -> Conversion {
+        self.spill = None;
         self.flush(true);
         let mut due = self.rows.flush(&self.source, true);
         due.extend(self.resource_tables());
@@ -863,6 +904,11 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
 
     /// An entry's readings and table rows.
     fn convert_entry(&mut self, entry: Entry, resources: Vec<Resource>) {
+        self.spill_failed = false;
+        if let Some(spill) = self.spill.take() {
+            self.convert_spilled_entry(entry, resources, spill);
+            return;
+        }
         self.counts.entries += 1;
         let mut row = self.entry_first_row;
         for resource in &resources {
@@ -900,10 +946,16 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     }
 
     fn on_interval_block(&mut self, entry: &Entry, block: &Resource, rows: Range<usize>) {
+        let block = self.block(entry, block, rows);
+        self.blocks.push(block);
+    }
+
+    /// The block `block` of `entry`, its readings at `rows`.
+    fn block(&mut self, entry: &Entry, block: &Resource, rows: Range<usize>) -> Block {
         self.counts.interval_blocks += 1;
         let meter_reading = self.links.keys.id(block_meter_reading_key(entry));
         let interval_start_us = interval_start_us(block);
-        self.blocks.push(Block {
+        Block {
             meter_reading,
             rows,
             up: entry
@@ -925,6 +977,148 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 .corrections
                 .as_ref()
                 .is_some_and(|c| c.is_contested(self.options.input_index, entry.offset)),
+        }
+    }
+
+    /// The current entry holds [`ConvertOptions::spill_rows`] readings. A
+    /// first pass leaves its block to the second (which reads it whole with
+    /// the complete metadata), and reads no more of it; otherwise they go
+    /// to the entry's temporary file.
+    fn entry_too_large(&mut self) {
+        if self.metadata_pass {
+            self.reading_block = None;
+            self.drop_entry_readings();
+            return;
+        }
+        self.spill_entry_rows();
+    }
+
+    /// Move the current entry's readings to its temporary file.
+    fn spill_entry_rows(&mut self) {
+        if self.spill_failed {
+            return;
+        }
+        if self.spill.is_none() {
+            match SpilledRows::new() {
+                Ok(spill) => self.spill = Some(spill),
+                Err(_) => {
+                    self.spill_failed = true;
+                    return;
+                }
+            }
+        }
+        let rows = self.entry_first_row..self.raw.len();
+        let spill = self.spill.as_mut().expect("created above");
+        match spill.append(&self.raw, rows) {
+            Ok(()) => self.raw.truncate(self.entry_first_row),
+            Err(_) => self.spill_failed = true,
+        }
+    }
+
+    /// Convert an entry whose first readings wait in `spill`. When every
+    /// block of the entry links now, its readings are read back and handed
+    /// on a batch at a time; otherwise they come back into memory and wait
+    /// for their metadata as any block's do.
+    fn convert_spilled_entry(
+        &mut self,
+        entry: Entry,
+        resources: Vec<Resource>,
+        mut spill: SpilledRows,
+    ) {
+        self.counts.entries += 1;
+        let tail = self.entry_first_row..self.raw.len();
+        let all_spilled = spill.append(&self.raw, tail).is_ok();
+        if all_spilled {
+            self.raw.truncate(self.entry_first_row);
+        }
+        if self.global.is_none() {
+            self.links.add_entry(&entry, &resources);
+        }
+        let mut blocks = Vec::new();
+        let mut row = 0;
+        for resource in resources.iter().filter(|r| r.is("IntervalBlock")) {
+            let rows = row..row + resource.readings as usize;
+            row = rows.end;
+            self.counts.readings_read += resource.readings;
+            let block = self.block(&entry, resource, rows);
+            blocks.push(block);
+        }
+        for block in &mut blocks {
+            block.resolution = self.resolve(block, false);
+        }
+        let linked = blocks.iter().all(|b| b.resolution.is_some());
+        let accepted = self.reading_type_accepted(&entry, &resources);
+        self.add_table_rows(entry, resources, accepted);
+        let mut reader = match spill.into_reader() {
+            Ok(reader) => reader,
+            Err(e) => return self.spill_lost(&blocks, row, &e),
+        };
+        if linked && all_spilled {
+            // The blocks held before go first, as they would in one batch.
+            self.flush(false);
+            let mut at = 0;
+            while reader.left() > 0 {
+                let base = self.raw.len();
+                let n = match reader.read_into(&mut self.raw, self.options.batch_size.max(1)) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        self.raw.truncate(base);
+                        return self.spill_lost(&blocks, row - at, &e);
+                    }
+                };
+                for block in &blocks {
+                    let (from, to) = (block.rows.start.max(at), block.rows.end.min(at + n));
+                    if from >= to {
+                        continue;
+                    }
+                    let mut piece = block.clone();
+                    piece.rows = base + from - at..base + to - at;
+                    if from > block.rows.start {
+                        // The block goes on from its piece before.
+                        piece.interval_start_us = self.next_start_after_batch;
+                    }
+                    self.blocks.push(piece);
+                }
+                at += n;
+                self.flush(false);
+            }
+            return;
+        }
+        // Back into memory, before the rows that stayed there.
+        let mut rows = RawReadings::default();
+        if let Err(e) = reader.read_into(&mut rows, usize::MAX) {
+            self.raw.truncate(self.entry_first_row);
+            return self.spill_lost(&blocks, row, &e);
+        }
+        rows.extend_from(&self.raw, self.entry_first_row..self.raw.len());
+        self.raw.truncate(self.entry_first_row);
+        self.raw.extend_from(&rows, 0..rows.len());
+        let first = self.entry_first_row;
+        self.blocks.extend(blocks.into_iter().map(|mut b| {
+            b.rows = first + b.rows.start..first + b.rows.end;
+            b
+        }));
+        self.entry_first_row = self.raw.len();
+        if self.raw.len() >= self.pending_rows + self.options.batch_size {
+            self.flush(false);
+        }
+    }
+
+    /// `readings` of the blocks of an entry could not be read back from its
+    /// temporary file: reported as rejected.
+    fn spill_lost(&mut self, blocks: &[Block], readings: usize, error: &std::io::Error) {
+        self.counts.readings_rejected += readings as u64;
+        let first = blocks.first();
+        self.rejections.push(Rejection {
+            source: self.source.clone(),
+            entry_index: first.map(|b| b.entry_index),
+            entry_id: first.and_then(|b| b.entry_id.clone()),
+            offset: first.map_or(0, |b| b.offset),
+            line: None,
+            column: None,
+            element: "IntervalBlock/IntervalReading".into(),
+            reason: format!("readings kept in a temporary file could not be read back: {error}"),
+            readings: readings as u64,
         });
     }
 
@@ -1348,6 +1542,10 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 append_options(&mut cost, costs, cost_in_currency);
                 append_options(&mut tier, &self.raw.tier[r.clone()], Some);
                 append_options(&mut cpp, &self.raw.cpp[r], Some);
+                self.next_start_after_batch = match (start.last(), duration.last()) {
+                    (Some(&s), Some(&d)) => d.checked_mul(1_000_000).and_then(|d| s.checked_add(d)),
+                    _ => None,
+                };
             } else {
                 let mut next_start = block.interval_start_us;
                 let mut series = self.series.get(&res.meter_reading).copied();
@@ -1435,6 +1633,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 if let Some(st) = series {
                     self.series.insert(res.meter_reading, st);
                 }
+                self.next_start_after_batch = next_start;
             }
             spans.push(Span {
                 rows: span_start..start.len(),
@@ -1753,6 +1952,10 @@ fn dictionary_keys(codes: &[Option<i32>], mut key: impl FnMut(i32) -> Option<i32
 impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
     #[inline]
     fn reading(&mut self, reading: &Reading) {
+        if self.metadata_pass && self.reading_block.is_none() {
+            // A first pass gave up a block too large to hold.
+            return;
+        }
         if reading.start_us.is_some_and(is_milliseconds) {
             self.counts.readings_millisecond_start += 1;
             let mut r = reading.clone();
@@ -1766,9 +1969,12 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
                 }
             });
             self.raw.push(&r);
-            return;
+        } else {
+            self.raw.push(reading);
         }
-        self.raw.push(reading);
+        if self.raw.len() - self.entry_first_row >= self.options.spill_rows {
+            self.entry_too_large();
+        }
     }
 
     fn entry(&mut self, entry: Entry, resources: Vec<Resource>) {
@@ -1818,6 +2024,8 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
     }
 
     fn entry_rejected(&mut self, error: &ParseError, readings: u64) {
+        self.spill = None;
+        self.spill_failed = false;
         if self.metadata_pass {
             // Read again, and reported, by the second pass (which then
             // reads the entry after it too: where this one ended is not

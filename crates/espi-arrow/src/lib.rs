@@ -31,6 +31,7 @@ mod metadata;
 mod parallel;
 mod resources;
 mod schema;
+mod spill;
 
 pub use converter::{Conversion, ConvertCounts, ConvertOptions, Converter, Rejection};
 pub use corrections::{Corrections, Delivery};

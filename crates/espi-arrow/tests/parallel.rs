@@ -795,3 +795,109 @@ fn readings_the_first_pass_leaves_to_the_second_are_counted_once() {
     assert_eq!(seq.conversion.counts.readings_millisecond_start, 120);
     assert_same(xml.as_bytes(), "millisecond starts");
 }
+
+/// Converted with an entry's readings past `spill_rows` kept in a temporary
+/// file and read back `batch_size` at a time, in one pass or in `parts`, a
+/// feed gives what one pass holding every reading in memory gives.
+fn assert_spilling_same(input: &[u8], label: &str) {
+    for skip in [false, true] {
+        let options = ParseOptions {
+            skip_bad_entries: skip,
+            ..Default::default()
+        };
+        let reference = ConvertOptions {
+            batch_size: 500,
+            spill_rows: usize::MAX,
+            ..Default::default()
+        };
+        let (seq, seq_batches) = run_options(input, 1, &reference, &options);
+        for (parts, spill_rows, batch_size) in [(1, 1, 500), (1, 3, 4), (1, 7, 3), (3, 2, 5)] {
+            let spilling = ConvertOptions {
+                batch_size,
+                spill_rows,
+                ..Default::default()
+            };
+            let (got, got_batches) = run_options(input, parts, &spilling, &options);
+            let what = format!(
+                "{label} parts={parts} spill_rows={spill_rows} batch_size={batch_size} skip={skip}"
+            );
+            assert_eq!(seq.conversion.counts, got.conversion.counts, "{what}");
+            assert_eq!(seq.error, got.error, "{what}");
+            assert_eq!(
+                seq.conversion.rejections, got.conversion.rejections,
+                "{what}"
+            );
+            let readings = |b: &ByTable| rows(b.get(&Table::Readings).map_or(&[][..], |v| v));
+            assert_rows_eq(&readings(&seq_batches), &readings(&got_batches), &what);
+            for (table, batches) in &seq_batches {
+                if *table == Table::Readings {
+                    continue;
+                }
+                let concat = |v: &[RecordBatch]| {
+                    arrow_select::concat::concat_batches(&v[0].schema(), v).unwrap()
+                };
+                assert_eq!(
+                    concat(batches),
+                    concat(&got_batches[table]),
+                    "{what} {table:?}"
+                );
+            }
+        }
+    }
+}
+
+/// A block whose readings derive their start from the one before (no
+/// `timePeriod/start`), some with quality codes, costs and TOU.
+fn derived_start_feed() -> String {
+    let mut readings = String::new();
+    for i in 0..23 {
+        let extra = match i % 4 {
+            0 => "<e:ReadingQuality><e:quality>8</e:quality></e:ReadingQuality><e:ReadingQuality><e:quality>19</e:quality></e:ReadingQuality>".to_string(),
+            1 => format!("<e:cost>{}</e:cost><e:tou>{}</e:tou>", i * 1000, i % 3),
+            _ => String::new(),
+        };
+        let period = if i % 5 == 0 {
+            format!(
+                "<e:timePeriod><e:duration>900</e:duration><e:start>{}</e:start></e:timePeriod>",
+                3600 + i * 900
+            )
+        } else {
+            "<e:timePeriod><e:duration>900</e:duration></e:timePeriod>".to_string()
+        };
+        readings.push_str(&format!(
+            "<e:IntervalReading>{extra}{period}<e:value>{}</e:value></e:IntervalReading>",
+            i * 7
+        ));
+    }
+    let block = format!("<a:entry><a:link rel=\"up\" href=\"/UsagePoint/1/MeterReading/1/IntervalBlock\"/><a:content><e:IntervalBlock><e:interval><e:duration>20700</e:duration><e:start>3600</e:start></e:interval>{readings}</e:IntervalBlock><e:IntervalBlock><e:interval><e:duration>900</e:duration><e:start>99000</e:start></e:interval>{readings}</e:IntervalBlock></a:content><a:updated>2024-01-02T00:00:00Z</a:updated></a:entry>\n");
+    feed(&[block.clone(), entries(3).concat(), block])
+}
+
+#[test]
+fn readings_kept_in_a_temporary_file_give_what_memory_gives() {
+    let xml = derived_start_feed();
+    let (seq, _) = run(xml.as_bytes(), 1, false);
+    assert_eq!(seq.conversion.counts.readings_written, 23 * 4 + 3);
+    assert!(seq.conversion.counts.readings_time_derived > 50);
+    assert_spilling_same(xml.as_bytes(), "derived starts");
+    // Metadata before the blocks: each entry's readings are linked when it
+    // ends and read back a batch at a time.
+    let metadata_first = xml.replacen("<a:entry>", "<a:entry><a:link rel=\"self\" href=\"/ReadingType/1\"/><a:content><e:ReadingType><e:powerOfTenMultiplier>-3</e:powerOfTenMultiplier><e:uom>72</e:uom></e:ReadingType></a:content></a:entry>\n<a:entry>", 1);
+    assert_spilling_same(metadata_first.as_bytes(), "derived starts, metadata first");
+    let registers = register_feed(40, false);
+    assert_spilling_same(registers.as_bytes(), "registers");
+    assert_spilling_same(
+        register_feed(40, true).as_bytes(),
+        "registers, blocks first",
+    );
+    let mut bulk = Vec::new();
+    espi_gen::generate(&corrected_bulk(30), &mut bulk).unwrap();
+    assert_spilling_same(&bulk, "corrected Bulk feed");
+    let bad = String::from_utf8(bulk)
+        .unwrap()
+        .replacen("<value>", "<value>x", 3);
+    assert_spilling_same(bad.as_bytes(), "damaged Bulk feed");
+    for f in sample_files() {
+        assert_spilling_same(&std::fs::read(&f).unwrap(), &f.display().to_string());
+    }
+}

@@ -1,0 +1,216 @@
+//! The readings of one very large entry, kept in a temporary file until the
+//! entry ends.
+//!
+//! An entry's readings can only be linked once the entry is complete (its
+//! links and `updated` may follow its content, and a bad value anywhere in
+//! it voids the entry), so they are held until its end tag. An IntervalBlock
+//! of millions of readings would hold them all in memory: past
+//! [`ConvertOptions::spill_rows`](crate::ConvertOptions::spill_rows) rows
+//! they go to an anonymous temporary file instead, and are read back a batch
+//! at a time when the entry ends.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+
+use crate::converter::RawReadings;
+
+/// Rows of one entry written to a temporary file, in order.
+pub(crate) struct SpilledRows {
+    file: File,
+    rows: usize,
+    buffer: Vec<u8>,
+}
+
+// One row: a byte of flags (which fields are present), the present fields
+// (little-endian), the number of quality codes (u32) and the codes.
+const START: u8 = 1;
+const FRACTIONAL: u8 = 2;
+const DURATION: u8 = 4;
+const VALUE: u8 = 8;
+const COST: u8 = 16;
+const TOU: u8 = 32;
+const TIER: u8 = 64;
+const CPP: u8 = 128;
+
+impl SpilledRows {
+    /// An empty spill in a new anonymous temporary file.
+    pub(crate) fn new() -> io::Result<SpilledRows> {
+        Ok(SpilledRows {
+            file: tempfile::tempfile()?,
+            rows: 0,
+            buffer: Vec::new(),
+        })
+    }
+
+    /// Append `rows` of `raw`. On an error the rows appended before stay
+    /// readable, and these count as not appended.
+    pub(crate) fn append(&mut self, raw: &RawReadings, rows: Range<usize>) -> io::Result<()> {
+        self.buffer.clear();
+        let n = rows.len();
+        for i in rows {
+            encode_row(raw, i, &mut self.buffer);
+        }
+        self.file.seek(SeekFrom::End(0))?;
+        self.file.write_all(&self.buffer)?;
+        self.rows += n;
+        Ok(())
+    }
+
+    /// Read the rows back from the first.
+    pub(crate) fn into_reader(mut self) -> io::Result<SpillReader> {
+        self.file.seek(SeekFrom::Start(0))?;
+        Ok(SpillReader {
+            reader: BufReader::with_capacity(1 << 20, self.file),
+            left: self.rows,
+        })
+    }
+}
+
+/// Reads a [`SpilledRows`] back in order.
+pub(crate) struct SpillReader {
+    reader: BufReader<File>,
+    left: usize,
+}
+
+impl SpillReader {
+    /// Rows not read yet.
+    pub(crate) fn left(&self) -> usize {
+        self.left
+    }
+
+    /// Append up to `max` rows to `raw`; returns how many.
+    pub(crate) fn read_into(&mut self, raw: &mut RawReadings, max: usize) -> io::Result<usize> {
+        let n = max.min(self.left);
+        for _ in 0..n {
+            decode_row(&mut self.reader, raw)?;
+            self.left -= 1;
+        }
+        Ok(n)
+    }
+}
+
+fn encode_row(raw: &RawReadings, i: usize, out: &mut Vec<u8>) {
+    let mut flags = 0u8;
+    let mut set = |bit: u8, present: bool| {
+        if present {
+            flags |= bit;
+        }
+    };
+    set(START, raw.start[i].is_some());
+    set(FRACTIONAL, raw.fractional[i]);
+    set(DURATION, raw.duration[i].is_some());
+    set(VALUE, raw.value[i].is_some());
+    set(COST, raw.cost[i].is_some());
+    set(TOU, raw.tou[i].is_some());
+    set(TIER, raw.tier[i].is_some());
+    set(CPP, raw.cpp[i].is_some());
+    out.push(flags);
+    for v in [raw.start[i], raw.duration[i], raw.value[i], raw.cost[i]]
+        .into_iter()
+        .flatten()
+    {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [raw.tou[i], raw.tier[i], raw.cpp[i]].into_iter().flatten() {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    let qualities = raw.qualities_of(i);
+    out.extend_from_slice(&(qualities.len() as u32).to_le_bytes());
+    for q in qualities {
+        out.extend_from_slice(&q.to_le_bytes());
+    }
+}
+
+fn decode_row(reader: &mut impl Read, raw: &mut RawReadings) -> io::Result<()> {
+    let mut flag = [0u8; 1];
+    reader.read_exact(&mut flag)?;
+    let flags = flag[0];
+    let i64_if = |bit: u8, reader: &mut dyn Read| -> io::Result<Option<i64>> {
+        if flags & bit == 0 {
+            return Ok(None);
+        }
+        let mut b = [0u8; 8];
+        reader.read_exact(&mut b)?;
+        Ok(Some(i64::from_le_bytes(b)))
+    };
+    let start = i64_if(START, reader)?;
+    let duration = i64_if(DURATION, reader)?;
+    let value = i64_if(VALUE, reader)?;
+    let cost = i64_if(COST, reader)?;
+    let i32_if = |bit: u8, reader: &mut dyn Read| -> io::Result<Option<i32>> {
+        if flags & bit == 0 {
+            return Ok(None);
+        }
+        let mut b = [0u8; 4];
+        reader.read_exact(&mut b)?;
+        Ok(Some(i32::from_le_bytes(b)))
+    };
+    let tou = i32_if(TOU, reader)?;
+    let tier = i32_if(TIER, reader)?;
+    let cpp = i32_if(CPP, reader)?;
+    let mut b = [0u8; 4];
+    reader.read_exact(&mut b)?;
+    let count = u32::from_le_bytes(b);
+    if raw.quality_offsets.is_empty() {
+        raw.quality_offsets.push(0);
+    }
+    for _ in 0..count {
+        reader.read_exact(&mut b)?;
+        raw.qualities.push(i32::from_le_bytes(b));
+    }
+    raw.quality_offsets.push(raw.qualities.len() as u32);
+    raw.start.push(start);
+    raw.fractional.push(flags & FRACTIONAL != 0);
+    raw.duration.push(duration);
+    raw.value.push(value);
+    raw.cost.push(cost);
+    raw.tou.push(tou);
+    raw.tier.push(tier);
+    raw.cpp.push(cpp);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use espi_core::Reading;
+
+    #[test]
+    fn rows_read_back_equal_the_rows_written() {
+        let mut raw = RawReadings::default();
+        let readings = [
+            Reading {
+                start_us: Some(1_700_000_000_000_000),
+                start_fractional: true,
+                duration_s: Some(900),
+                value: Some(-42),
+                cost: Some(i64::MAX),
+                tou: Some(2),
+                consumption_tier: Some(-1),
+                cpp: Some(0),
+                qualities: vec![8, 17, 19],
+            },
+            Reading::default(),
+            Reading {
+                value: Some(7),
+                qualities: vec![0],
+                ..Reading::default()
+            },
+        ];
+        for r in readings.iter().cycle().take(10) {
+            raw.push(r);
+        }
+        let mut spill = SpilledRows::new().unwrap();
+        spill.append(&raw, 0..4).unwrap();
+        spill.append(&raw, 4..10).unwrap();
+        let mut reader = spill.into_reader().unwrap();
+        assert_eq!(reader.left(), 10);
+        let mut back = RawReadings::default();
+        assert_eq!(reader.read_into(&mut back, 3).unwrap(), 3);
+        assert_eq!(reader.left(), 7);
+        assert_eq!(reader.read_into(&mut back, 100).unwrap(), 7);
+        assert_eq!(reader.read_into(&mut back, 100).unwrap(), 0);
+        assert_eq!(back, raw);
+    }
+}
