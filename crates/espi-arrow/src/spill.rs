@@ -13,6 +13,8 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 
+use espi_core::Reading;
+
 use crate::converter::RawReadings;
 
 /// Rows of one entry written to a temporary file, in order.
@@ -63,6 +65,7 @@ impl SpilledRows {
         Ok(SpillReader {
             reader: BufReader::with_capacity(1 << 20, self.file),
             left: self.rows,
+            row: Reading::default(),
         })
     }
 }
@@ -71,6 +74,7 @@ impl SpilledRows {
 pub(crate) struct SpillReader {
     reader: BufReader<File>,
     left: usize,
+    row: Reading,
 }
 
 impl SpillReader {
@@ -83,7 +87,8 @@ impl SpillReader {
     pub(crate) fn read_into(&mut self, raw: &mut RawReadings, max: usize) -> io::Result<usize> {
         let n = max.min(self.left);
         for _ in 0..n {
-            decode_row(&mut self.reader, raw)?;
+            decode_row(&mut self.reader, &mut self.row)?;
+            raw.push(&self.row);
             self.left -= 1;
         }
         Ok(n)
@@ -122,59 +127,44 @@ fn encode_row(raw: &RawReadings, i: usize, out: &mut Vec<u8>) {
     }
 }
 
-fn decode_row(reader: &mut impl Read, raw: &mut RawReadings) -> io::Result<()> {
-    let mut flag = [0u8; 1];
-    reader.read_exact(&mut flag)?;
-    let flags = flag[0];
-    let i64_if = |bit: u8, reader: &mut dyn Read| -> io::Result<Option<i64>> {
-        if flags & bit == 0 {
-            return Ok(None);
-        }
-        let mut b = [0u8; 8];
-        reader.read_exact(&mut b)?;
-        Ok(Some(i64::from_le_bytes(b)))
+fn read_bytes<const N: usize>(reader: &mut impl Read) -> io::Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    reader.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Read one row into `row` (its quality codes' buffer reused).
+fn decode_row(reader: &mut impl Read, row: &mut Reading) -> io::Result<()> {
+    let [flags] = read_bytes::<1>(reader)?;
+    let mut long = |bit: u8| -> io::Result<Option<i64>> {
+        (flags & bit != 0)
+            .then(|| read_bytes(reader).map(i64::from_le_bytes))
+            .transpose()
     };
-    let start = i64_if(START, reader)?;
-    let duration = i64_if(DURATION, reader)?;
-    let value = i64_if(VALUE, reader)?;
-    let cost = i64_if(COST, reader)?;
-    let i32_if = |bit: u8, reader: &mut dyn Read| -> io::Result<Option<i32>> {
-        if flags & bit == 0 {
-            return Ok(None);
-        }
-        let mut b = [0u8; 4];
-        reader.read_exact(&mut b)?;
-        Ok(Some(i32::from_le_bytes(b)))
+    row.start_us = long(START)?;
+    row.duration_s = long(DURATION)?;
+    row.value = long(VALUE)?;
+    row.cost = long(COST)?;
+    let mut int = |bit: u8| -> io::Result<Option<i32>> {
+        (flags & bit != 0)
+            .then(|| read_bytes(reader).map(i32::from_le_bytes))
+            .transpose()
     };
-    let tou = i32_if(TOU, reader)?;
-    let tier = i32_if(TIER, reader)?;
-    let cpp = i32_if(CPP, reader)?;
-    let mut b = [0u8; 4];
-    reader.read_exact(&mut b)?;
-    let count = u32::from_le_bytes(b);
-    if raw.quality_offsets.is_empty() {
-        raw.quality_offsets.push(0);
-    }
+    row.tou = int(TOU)?;
+    row.consumption_tier = int(TIER)?;
+    row.cpp = int(CPP)?;
+    row.start_fractional = flags & FRACTIONAL != 0;
+    let count = u32::from_le_bytes(read_bytes(reader)?);
+    row.qualities.clear();
     for _ in 0..count {
-        reader.read_exact(&mut b)?;
-        raw.qualities.push(i32::from_le_bytes(b));
+        row.qualities.push(i32::from_le_bytes(read_bytes(reader)?));
     }
-    raw.quality_offsets.push(raw.qualities.len() as u32);
-    raw.start.push(start);
-    raw.fractional.push(flags & FRACTIONAL != 0);
-    raw.duration.push(duration);
-    raw.value.push(value);
-    raw.cost.push(cost);
-    raw.tou.push(tou);
-    raw.tier.push(tier);
-    raw.cpp.push(cpp);
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use espi_core::Reading;
 
     #[test]
     fn rows_read_back_equal_the_rows_written() {

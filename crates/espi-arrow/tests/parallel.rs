@@ -164,41 +164,47 @@ fn assert_same_in(input: &[u8], label: &str, configs: &[Config]) {
             let what = format!(
                 "{label} parts={parts} look_ahead_rows={look_ahead_rows} held={held} skip={skip}"
             );
-            assert_eq!(seq.conversion.counts, par.conversion.counts, "{what}");
-            assert_eq!(seq.error, par.error, "{what}");
-            assert_eq!(
-                seq.conversion.rejections, par.conversion.rejections,
-                "{what}"
-            );
-            // Warnings are advisory: a redefinition chain split across parts
-            // is reported against the previous part's final definition.
-            assert_eq!(
-                seq.conversion.warnings.is_empty(),
-                par.conversion.warnings.is_empty(),
-                "{what}"
-            );
-            let readings = |b: &ByTable| rows(b.get(&Table::Readings).map_or(&[][..], |v| v));
-            assert_rows_eq(&readings(&seq_batches), &readings(&par_batches), &what);
-            // Every other table (the resource tables too), row for row.
-            let tables = |b: &ByTable| -> Vec<Table> {
-                b.keys()
-                    .copied()
-                    .filter(|t| *t != Table::Readings)
-                    .collect()
-            };
-            assert_eq!(tables(&seq_batches), tables(&par_batches), "{what}");
-            for table in tables(&seq_batches) {
-                let concat = |b: &ByTable| {
-                    let v = &b[&table];
-                    arrow_select::concat::concat_batches(&v[0].schema(), v).unwrap()
-                };
-                assert_eq!(
-                    concat(&seq_batches),
-                    concat(&par_batches),
-                    "{what} {table:?}"
-                );
-            }
+            assert_same_conversion((&seq, &seq_batches), (&par, &par_batches), &what);
         }
+    }
+}
+
+/// The same counts, error, rejections, readings rows (sorted) and rows of
+/// every other table.
+fn assert_same_conversion(
+    (seq, seq_batches): (&ParallelConversion<PartBatches>, &ByTable),
+    (par, par_batches): (&ParallelConversion<PartBatches>, &ByTable),
+    what: &str,
+) {
+    assert_eq!(seq.conversion.counts, par.conversion.counts, "{what}");
+    assert_eq!(seq.error, par.error, "{what}");
+    assert_eq!(
+        seq.conversion.rejections, par.conversion.rejections,
+        "{what}"
+    );
+    // Warnings are advisory: a redefinition chain split across parts
+    // is reported against the previous part's final definition.
+    assert_eq!(
+        seq.conversion.warnings.is_empty(),
+        par.conversion.warnings.is_empty(),
+        "{what}"
+    );
+    let readings = |b: &ByTable| rows(b.get(&Table::Readings).map_or(&[][..], |v| v));
+    assert_rows_eq(&readings(seq_batches), &readings(par_batches), what);
+    // Every other table (the resource tables too), row for row.
+    let tables = |b: &ByTable| -> Vec<Table> {
+        b.keys()
+            .copied()
+            .filter(|t| *t != Table::Readings)
+            .collect()
+    };
+    assert_eq!(tables(seq_batches), tables(par_batches), "{what}");
+    for table in tables(seq_batches) {
+        let concat = |b: &ByTable| {
+            let v = &b[&table];
+            arrow_select::concat::concat_batches(&v[0].schema(), v).unwrap()
+        };
+        assert_eq!(concat(seq_batches), concat(par_batches), "{what} {table:?}");
     }
 }
 
@@ -810,38 +816,18 @@ fn assert_spilling_same(input: &[u8], label: &str) {
             spill_rows: usize::MAX,
             ..Default::default()
         };
-        let (seq, seq_batches) = run_options(input, 1, &reference, &options);
+        let seq = run_options(input, 1, &reference, &options);
         for (parts, spill_rows, batch_size) in [(1, 1, 500), (1, 3, 4), (1, 7, 3), (3, 2, 5)] {
             let spilling = ConvertOptions {
                 batch_size,
                 spill_rows,
                 ..Default::default()
             };
-            let (got, got_batches) = run_options(input, parts, &spilling, &options);
+            let got = run_options(input, parts, &spilling, &options);
             let what = format!(
                 "{label} parts={parts} spill_rows={spill_rows} batch_size={batch_size} skip={skip}"
             );
-            assert_eq!(seq.conversion.counts, got.conversion.counts, "{what}");
-            assert_eq!(seq.error, got.error, "{what}");
-            assert_eq!(
-                seq.conversion.rejections, got.conversion.rejections,
-                "{what}"
-            );
-            let readings = |b: &ByTable| rows(b.get(&Table::Readings).map_or(&[][..], |v| v));
-            assert_rows_eq(&readings(&seq_batches), &readings(&got_batches), &what);
-            for (table, batches) in &seq_batches {
-                if *table == Table::Readings {
-                    continue;
-                }
-                let concat = |v: &[RecordBatch]| {
-                    arrow_select::concat::concat_batches(&v[0].schema(), v).unwrap()
-                };
-                assert_eq!(
-                    concat(batches),
-                    concat(&got_batches[table]),
-                    "{what} {table:?}"
-                );
-            }
+            assert_same_conversion((&seq.0, &seq.1), (&got.0, &got.1), &what);
         }
     }
 }
