@@ -42,7 +42,7 @@ use crate::metadata::{
 };
 use crate::readings_schema;
 use crate::resources::ResourceRows;
-use crate::spill::SpilledRows;
+use crate::spill::{SpillReader, SpilledRows};
 
 /// Options of a conversion.
 #[derive(Debug, Clone)]
@@ -495,6 +495,9 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     spill: Option<SpilledRows>,
     /// No temporary file for the current entry: its readings stay in memory.
     spill_failed: bool,
+    /// The blocks of the last entry, linked to nothing yet, and its readings
+    /// in their temporary file, waiting for the input to be read ahead.
+    parked: Option<(Vec<Block>, SpillReader)>,
     /// Where the readings after the last block a batch was built of would
     /// start (for a block built in pieces, whose readings may derive their
     /// start from the reading before).
@@ -618,6 +621,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             pending_rows: 0,
             spill: None,
             spill_failed: false,
+            parked: None,
             next_start_after_batch: None,
             series: HashMap::new(),
             rejections: Vec::new(),
@@ -877,6 +881,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     /// remaining table batches (meter readings last) and return the counts.
     pub fn finish(mut self) -> Conversion {
         self.spill = None;
+        self.unpark();
         self.flush(true);
         let mut due = self.rows.flush(&self.source, true);
         due.extend(self.resource_tables());
@@ -904,6 +909,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
 
     /// An entry's readings and table rows.
     fn convert_entry(&mut self, entry: Entry, resources: Vec<Resource>) {
+        self.unpark();
         self.spill_failed = false;
         if let Some(spill) = self.spill.take() {
             self.convert_spilled_entry(entry, resources, spill);
@@ -1049,58 +1055,97 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         let linked = blocks.iter().all(|b| b.resolution.is_some());
         let accepted = self.reading_type_accepted(&entry, &resources);
         self.add_table_rows(entry, resources, accepted);
-        let mut reader = match spill.into_reader() {
+        let reader = match spill.into_reader() {
             Ok(reader) => reader,
-            Err(e) => return self.spill_lost(&blocks, row, &e),
-        };
-        if linked && all_spilled {
-            // The blocks held before go first, as they would in one batch.
-            self.flush(false);
-            let mut at = 0;
-            while reader.left() > 0 {
-                let base = self.raw.len();
-                let n = match reader.read_into(&mut self.raw, self.options.batch_size.max(1)) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        self.raw.truncate(base);
-                        return self.spill_lost(&blocks, row - at, &e);
-                    }
-                };
-                for block in &blocks {
-                    let (from, to) = (block.rows.start.max(at), block.rows.end.min(at + n));
-                    if from >= to {
-                        continue;
-                    }
-                    let mut piece = block.clone();
-                    piece.rows = base + from - at..base + to - at;
-                    if from > block.rows.start {
-                        // The block goes on from its piece before.
-                        piece.interval_start_us = self.next_start_after_batch;
-                    }
-                    self.blocks.push(piece);
-                }
-                at += n;
-                self.flush(false);
+            Err(e) => {
+                self.raw.truncate(self.entry_first_row);
+                return self.spill_lost(&blocks, row, &e);
             }
+        };
+        if all_spilled && linked {
+            self.stream_spilled(blocks, reader);
             return;
         }
-        // Back into memory, before the rows that stayed there.
-        let mut rows = RawReadings::default();
-        if let Err(e) = reader.read_into(&mut rows, usize::MAX) {
+        if all_spilled && self.global.is_none() && !self.looked_ahead {
+            // An in-memory input is read ahead for its metadata next
+            // (`wants_look_ahead`); a stream brings them back into memory.
+            self.parked = Some((blocks, reader));
+            return;
+        }
+        if let Err(e) = self.restore_spilled(&blocks, reader) {
             self.raw.truncate(self.entry_first_row);
             return self.spill_lost(&blocks, row, &e);
         }
+        self.entry_first_row = self.raw.len();
+        if self.raw.len() >= self.pending_rows + self.options.batch_size {
+            self.flush(false);
+        }
+    }
+
+    /// Hand on the readings of linked `blocks` from their temporary file, a
+    /// batch at a time.
+    fn stream_spilled(&mut self, blocks: Vec<Block>, mut reader: SpillReader) {
+        // The blocks held before go first, as they would in one batch.
+        self.flush(false);
+        let mut at = 0;
+        while reader.left() > 0 {
+            let (base, left) = (self.raw.len(), reader.left());
+            let n = match reader.read_into(&mut self.raw, self.options.batch_size.max(1)) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.raw.truncate(base);
+                    return self.spill_lost(&blocks, left, &e);
+                }
+            };
+            for block in &blocks {
+                let (from, to) = (block.rows.start.max(at), block.rows.end.min(at + n));
+                if from >= to {
+                    continue;
+                }
+                let mut piece = block.clone();
+                piece.rows = base + from - at..base + to - at;
+                if from > block.rows.start {
+                    // The block goes on from its piece before.
+                    piece.interval_start_us = self.next_start_after_batch;
+                }
+                self.blocks.push(piece);
+            }
+            at += n;
+            self.flush(false);
+        }
+    }
+
+    /// Bring the readings of `blocks` back into memory, before the rows of
+    /// the current entry; the blocks wait there as any block does. On an
+    /// error nothing changed.
+    fn restore_spilled(
+        &mut self,
+        blocks: &[Block],
+        mut reader: SpillReader,
+    ) -> std::io::Result<()> {
+        let mut rows = RawReadings::default();
+        reader.read_into(&mut rows, usize::MAX)?;
+        let restored = rows.len();
         rows.extend_from(&self.raw, self.entry_first_row..self.raw.len());
         self.raw.truncate(self.entry_first_row);
         self.raw.extend_from(&rows, 0..rows.len());
         let first = self.entry_first_row;
-        self.blocks.extend(blocks.into_iter().map(|mut b| {
+        self.blocks.extend(blocks.iter().cloned().map(|mut b| {
             b.rows = first + b.rows.start..first + b.rows.end;
             b
         }));
-        self.entry_first_row = self.raw.len();
-        if self.raw.len() >= self.pending_rows + self.options.batch_size {
-            self.flush(false);
+        self.entry_first_row = first + restored;
+        Ok(())
+    }
+
+    /// A stream went on past an entry whose readings wait in their file for
+    /// metadata: they wait in memory instead.
+    fn unpark(&mut self) {
+        if let Some((blocks, reader)) = self.parked.take() {
+            let readings = reader.left();
+            if let Err(e) = self.restore_spilled(&blocks, reader) {
+                self.spill_lost(&blocks, readings, &e);
+            }
         }
     }
 
@@ -1998,7 +2043,7 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
     fn wants_look_ahead(&self) -> bool {
         !self.looked_ahead
             && self.global.is_none()
-            && self.pending_rows > self.options.look_ahead_rows
+            && (self.pending_rows > self.options.look_ahead_rows || self.parked.is_some())
     }
 
     fn look_ahead(&mut self, document: &[u8], from: usize, next_entry_index: u64) {
@@ -2021,9 +2066,16 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
         let _defined_before = links.merge(rest);
         self.global = Some(Arc::new(links));
         self.flush(false);
+        if let Some((mut blocks, reader)) = self.parked.take() {
+            for block in &mut blocks {
+                block.resolution = self.resolve(block, false);
+            }
+            self.stream_spilled(blocks, reader);
+        }
     }
 
     fn entry_rejected(&mut self, error: &ParseError, readings: u64) {
+        self.unpark();
         self.spill = None;
         self.spill_failed = false;
         if self.metadata_pass {

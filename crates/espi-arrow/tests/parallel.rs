@@ -829,7 +829,45 @@ fn assert_spilling_same(input: &[u8], label: &str) {
             );
             assert_same_conversion((&seq.0, &seq.1), (&got.0, &got.1), &what);
         }
+        // A stream cannot be read ahead: an entry's readings waiting in their
+        // file for metadata come back into memory to wait.
+        let stream_reference = run_stream(input, &reference, &options);
+        let spilling = ConvertOptions {
+            batch_size: 4,
+            spill_rows: 3,
+            ..Default::default()
+        };
+        let got = run_stream(input, &spilling, &options);
+        assert_same_conversion(
+            (&stream_reference.0, &stream_reference.1),
+            (&got.0, &got.1),
+            &format!("{label} from a stream, skip={skip}"),
+        );
     }
+}
+
+/// One pass over `input` read as a stream.
+fn run_stream(
+    input: &[u8],
+    convert: &ConvertOptions,
+    options: &ParseOptions,
+) -> (ParallelConversion<PartBatches>, ByTable) {
+    let mut batches = ByTable::new();
+    let mut converter = espi_arrow::Converter::new("f", convert.clone(), |t, b| {
+        batches.entry(t).or_default().push(b);
+    });
+    let error = espi_core::parse_reader(input, options, &mut converter).err();
+    if let Some(e) = &error {
+        converter.record_fatal(e);
+    }
+    let conversion = converter.finish();
+    let done = ParallelConversion {
+        conversion,
+        sinks: vec![PartBatches::default()],
+        error,
+        parts: 1,
+    };
+    (done, batches)
 }
 
 /// A block whose readings derive their start from the one before (no
