@@ -133,27 +133,29 @@ fn read_bytes<const N: usize>(reader: &mut impl Read) -> io::Result<[u8; N]> {
     Ok(bytes)
 }
 
+/// A field of `N` bytes, when present.
+fn read_if<const N: usize, T>(
+    reader: &mut impl Read,
+    present: bool,
+    from_bytes: fn([u8; N]) -> T,
+) -> io::Result<Option<T>> {
+    present
+        .then(|| read_bytes(reader).map(from_bytes))
+        .transpose()
+}
+
 /// Read one row into `row` (its quality codes' buffer reused).
 fn decode_row(reader: &mut impl Read, row: &mut Reading) -> io::Result<()> {
     let [flags] = read_bytes::<1>(reader)?;
-    let mut long = |bit: u8| -> io::Result<Option<i64>> {
-        (flags & bit != 0)
-            .then(|| read_bytes(reader).map(i64::from_le_bytes))
-            .transpose()
-    };
-    row.start_us = long(START)?;
-    row.duration_s = long(DURATION)?;
-    row.value = long(VALUE)?;
-    row.cost = long(COST)?;
-    let mut int = |bit: u8| -> io::Result<Option<i32>> {
-        (flags & bit != 0)
-            .then(|| read_bytes(reader).map(i32::from_le_bytes))
-            .transpose()
-    };
-    row.tou = int(TOU)?;
-    row.consumption_tier = int(TIER)?;
-    row.cpp = int(CPP)?;
-    row.start_fractional = flags & FRACTIONAL != 0;
+    let has = |bit: u8| flags & bit != 0;
+    row.start_us = read_if(reader, has(START), i64::from_le_bytes)?;
+    row.duration_s = read_if(reader, has(DURATION), i64::from_le_bytes)?;
+    row.value = read_if(reader, has(VALUE), i64::from_le_bytes)?;
+    row.cost = read_if(reader, has(COST), i64::from_le_bytes)?;
+    row.tou = read_if(reader, has(TOU), i32::from_le_bytes)?;
+    row.consumption_tier = read_if(reader, has(TIER), i32::from_le_bytes)?;
+    row.cpp = read_if(reader, has(CPP), i32::from_le_bytes)?;
+    row.start_fractional = has(FRACTIONAL);
     let count = u32::from_le_bytes(read_bytes(reader)?);
     row.qualities.clear();
     for _ in 0..count {
