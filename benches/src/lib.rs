@@ -251,8 +251,8 @@ impl espi_arrow::BatchSink for PartParquet {
 }
 
 /// espi XML to a zstd Parquet readings dataset under `dir`, the input split
-/// into `threads * parts_per_thread()` parts converted and encoded on a pool of `threads`
-/// threads (each part writes its own files).
+/// into `threads * parts_per_thread()` parts converted and encoded on a pool
+/// of `threads` threads (each part writes its own files).
 pub fn espi_to_parquet_parallel(
     input: &[u8],
     dir: &std::path::Path,

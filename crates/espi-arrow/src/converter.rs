@@ -328,21 +328,7 @@ impl RawReadings {
         let mut out = Vec::with_capacity(ranges.len());
         for r in ranges {
             let from = kept.len();
-            for i in r.clone() {
-                kept.start.push(self.start[i]);
-                kept.fractional.push(self.fractional[i]);
-                kept.duration.push(self.duration[i]);
-                kept.value.push(self.value[i]);
-                kept.cost.push(self.cost[i]);
-                kept.tou.push(self.tou[i]);
-                kept.tier.push(self.tier[i]);
-                kept.cpp.push(self.cpp[i]);
-                if kept.quality_offsets.is_empty() {
-                    kept.quality_offsets.push(0);
-                }
-                kept.qualities.extend_from_slice(self.qualities_of(i));
-                kept.quality_offsets.push(kept.qualities.len() as u32);
-            }
+            kept.extend_from(self, r.clone());
             out.push(from..kept.len());
         }
         if kept.quality_offsets.is_empty() {
@@ -911,19 +897,21 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     fn convert_entry(&mut self, entry: Entry, resources: Vec<Resource>) {
         self.unpark();
         self.spill_failed = false;
-        if let Some(spill) = self.spill.take() {
-            self.convert_spilled_entry(entry, resources, spill);
-            return;
-        }
         self.counts.entries += 1;
-        let mut row = self.entry_first_row;
-        for resource in &resources {
-            if resource.is("IntervalBlock") {
-                let rows = row..row + resource.readings as usize;
-                row = rows.end;
-                self.counts.readings_read += resource.readings;
-                self.on_interval_block(&entry, resource, rows);
-            }
+        let spill = self.spill.take();
+        // Readings in a temporary file are numbered from the entry's first.
+        let mut row = if spill.is_some() {
+            0
+        } else {
+            self.entry_first_row
+        };
+        let mut blocks = Vec::new();
+        for resource in resources.iter().filter(|r| r.is("IntervalBlock")) {
+            let rows = row..row + resource.readings as usize;
+            row = rows.end;
+            self.counts.readings_read += resource.readings;
+            let block = self.block(&entry, resource, rows);
+            blocks.push(block);
         }
         // (A first pass added the entry's links already.)
         if self.global.is_none() && !self.metadata_pass {
@@ -931,6 +919,18 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         }
         let accepted = self.reading_type_accepted(&entry, &resources);
         self.add_table_rows(entry, resources, accepted);
+        match spill {
+            Some(spill) => self.convert_spilled_blocks(blocks, spill),
+            None => {
+                self.blocks.extend(blocks);
+                self.end_entry_rows();
+            }
+        }
+    }
+
+    /// The current entry's rows are all in `blocks`: the next entry's start
+    /// here, and full batches go out.
+    fn end_entry_rows(&mut self) {
         self.entry_first_row = self.raw.len();
         if self.raw.len() >= self.pending_rows + self.options.batch_size {
             self.flush(false);
@@ -949,11 +949,6 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             reason: error.kind.to_string(),
             readings,
         }
-    }
-
-    fn on_interval_block(&mut self, entry: &Entry, block: &Resource, rows: Range<usize>) {
-        let block = self.block(entry, block, rows);
-        self.blocks.push(block);
     }
 
     /// The block `block` of `entry`, its readings at `rows`.
@@ -1021,45 +1016,27 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         }
     }
 
-    /// Convert an entry whose first readings wait in `spill`. When every
-    /// block of the entry links now, its readings are read back and handed
-    /// on a batch at a time; otherwise they come back into memory and wait
-    /// for their metadata as any block's do.
-    fn convert_spilled_entry(
-        &mut self,
-        entry: Entry,
-        resources: Vec<Resource>,
-        mut spill: SpilledRows,
-    ) {
-        self.counts.entries += 1;
+    /// The blocks of an entry whose first readings wait in `spill` (their
+    /// rows numbered from the entry's first there). When every block links
+    /// now, the readings are read back and handed on a batch at a time;
+    /// otherwise they wait for their metadata: in the file while an
+    /// in-memory input is read ahead, else in memory as any block's do.
+    fn convert_spilled_blocks(&mut self, mut blocks: Vec<Block>, mut spill: SpilledRows) {
+        let readings: usize = blocks.iter().map(|b| b.rows.len()).sum();
         let tail = self.entry_first_row..self.raw.len();
         let all_spilled = spill.append(&self.raw, tail).is_ok();
         if all_spilled {
             self.raw.truncate(self.entry_first_row);
         }
-        if self.global.is_none() {
-            self.links.add_entry(&entry, &resources);
-        }
-        let mut blocks = Vec::new();
-        let mut row = 0;
-        for resource in resources.iter().filter(|r| r.is("IntervalBlock")) {
-            let rows = row..row + resource.readings as usize;
-            row = rows.end;
-            self.counts.readings_read += resource.readings;
-            let block = self.block(&entry, resource, rows);
-            blocks.push(block);
-        }
         for block in &mut blocks {
             block.resolution = self.resolve(block, false);
         }
         let linked = blocks.iter().all(|b| b.resolution.is_some());
-        let accepted = self.reading_type_accepted(&entry, &resources);
-        self.add_table_rows(entry, resources, accepted);
         let reader = match spill.into_reader() {
             Ok(reader) => reader,
             Err(e) => {
                 self.raw.truncate(self.entry_first_row);
-                return self.spill_lost(&blocks, row, &e);
+                return self.spill_lost(&blocks, readings, &e);
             }
         };
         if all_spilled && linked {
@@ -1074,12 +1051,9 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         }
         if let Err(e) = self.restore_spilled(&blocks, reader) {
             self.raw.truncate(self.entry_first_row);
-            return self.spill_lost(&blocks, row, &e);
+            return self.spill_lost(&blocks, readings, &e);
         }
-        self.entry_first_row = self.raw.len();
-        if self.raw.len() >= self.pending_rows + self.options.batch_size {
-            self.flush(false);
-        }
+        self.end_entry_rows();
     }
 
     /// Hand on the readings of linked `blocks` from their temporary file, a
@@ -2066,10 +2040,8 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
         let _defined_before = links.merge(rest);
         self.global = Some(Arc::new(links));
         self.flush(false);
-        if let Some((mut blocks, reader)) = self.parked.take() {
-            for block in &mut blocks {
-                block.resolution = self.resolve(block, false);
-            }
+        if let Some((blocks, reader)) = self.parked.take() {
+            // Linked now: `flush` links each piece against all the metadata.
             self.stream_spilled(blocks, reader);
         }
     }
