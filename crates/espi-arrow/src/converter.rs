@@ -265,6 +265,22 @@ impl RawReadings {
         self.start.len()
     }
 
+    /// Room for `rows` more rows in every column (a reading's qualities
+    /// counted as one code), so that filling a batch does not grow them row
+    /// by row.
+    fn reserve(&mut self, rows: usize) {
+        self.start.reserve(rows);
+        self.fractional.reserve(rows);
+        self.duration.reserve(rows);
+        self.value.reserve(rows);
+        self.cost.reserve(rows);
+        self.tou.reserve(rows);
+        self.tier.reserve(rows);
+        self.cpp.reserve(rows);
+        self.quality_offsets.reserve(rows + 1);
+        self.qualities.reserve(rows);
+    }
+
     pub(crate) fn push(&mut self, r: &Reading) {
         if self.quality_offsets.is_empty() {
             self.quality_offsets.push(0);
@@ -1415,6 +1431,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         let rows: usize = blocks.iter().map(|b| b.rows.len()).sum();
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
+        scratch.reserve(rows);
         let BatchScratch {
             value_raw,
             value,
@@ -1808,6 +1825,14 @@ impl BatchScratch {
         tou.clear();
         flags.clear();
     }
+
+    fn reserve(&mut self, rows: usize) {
+        self.value_raw.reserve(rows);
+        self.value.reserve(rows);
+        self.quality.reserve(rows);
+        self.tou.reserve(rows);
+        self.flags.reserve(rows);
+    }
 }
 
 /// Starts from 1e11 seconds on (year 5138) are taken to be milliseconds, as
@@ -1974,6 +1999,11 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
         if self.metadata_pass && self.reading_block.is_none() {
             // A first pass gave up a block too large to hold.
             return;
+        }
+        if self.raw.start.capacity() == 0 {
+            // A batch and the entry that completes it, at once.
+            self.raw
+                .reserve(self.options.batch_size + self.options.batch_size / 4);
         }
         if reading.start_us.is_some_and(is_milliseconds) {
             self.counts.readings_millisecond_start += 1;

@@ -77,15 +77,18 @@ pub fn usage_point_key_of_meter_reading(normalised_href: &str) -> &str {
     parent_before(normalised_href, "/MeterReading")
 }
 
+/// `href` before the last whole path segment `segment` (a `/` and a name
+/// without `/`), or all of `href` without one.
 fn parent_before<'a>(href: &'a str, segment: &str) -> &'a str {
-    let mut search_end = href.len();
-    // The last occurrence that is a whole path segment (followed by '/' or end).
-    while let Some(pos) = href[..search_end].rfind(segment) {
-        let after = pos + segment.len();
-        if after == href.len() || href.as_bytes()[after] == b'/' {
+    debug_assert!(segment.starts_with('/') && !segment[1..].contains('/'));
+    // Every occurrence starts at a '/': look at those, from the last.
+    for (pos, _) in href.rmatch_indices('/') {
+        let rest = &href.as_bytes()[pos..];
+        if rest.starts_with(segment.as_bytes())
+            && (rest.len() == segment.len() || rest[segment.len()] == b'/')
+        {
             return &href[..pos];
         }
-        search_end = pos;
     }
     href
 }
@@ -111,6 +114,16 @@ mod tests {
             "UP/1/MeterReading/IntervalBlockX"
         );
         assert_eq!(meter_reading_key_of_block("ReadingType/1"), "ReadingType/1");
+        // The last whole segment, past later partial ones.
+        assert_eq!(
+            meter_reading_key_of_block("UP/IntervalBlock/MR/1/IntervalBlock/IntervalBlockY"),
+            "UP/IntervalBlock/MR/1"
+        );
+        assert_eq!(
+            meter_reading_key_of_block("IntervalBlock/1"),
+            "IntervalBlock/1"
+        );
+        assert_eq!(meter_reading_key_of_block("/IntervalBlock"), "");
         assert_eq!(
             usage_point_key_of_meter_reading("UsagePoint/1/MeterReadings"),
             "UsagePoint/1/MeterReadings"
