@@ -39,7 +39,8 @@ pub use metadata::{empty_batch, Table, TABLE_BATCH_ROWS};
 pub use parallel::{convert_parallel, convert_sequential, BatchSink, ParallelConversion};
 pub use resources::{empty_resource_batch, ResourceTable};
 pub use schema::{
-    dict_utf8, readings_plain_columns, readings_schema, timestamp_utc, READINGS_UNINDEXED_COLUMNS,
+    dict_utf8, readings_plain_columns, readings_schema, timestamp_utc, READINGS_DELTA_COLUMNS,
+    READINGS_UNINDEXED_COLUMNS,
 };
 
 use arrow_array::RecordBatch;

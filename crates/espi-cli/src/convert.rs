@@ -66,6 +66,7 @@ impl TableDirs {
             others: WriterOptions {
                 partitioning: None,
                 plain_columns: Vec::new(),
+                delta_columns: Vec::new(),
                 unindexed_columns: Vec::new(),
                 row_group_bytes: 8 << 20,
                 // One row group per batch: a table's column writers (each

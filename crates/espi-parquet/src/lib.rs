@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
@@ -101,6 +101,10 @@ pub struct WriterOptions {
     /// codes that zstd packs as well): building one costs a hash lookup per
     /// value.
     pub plain_columns: Vec<String>,
+    /// Integer columns written as bit-packed differences
+    /// (`DELTA_BINARY_PACKED`, without a dictionary): cheaper to compress
+    /// than plain values when neighbours differ little.
+    pub delta_columns: Vec<String>,
     /// Columns written without statistics (min/max per page and row group),
     /// whose values readers would not filter on.
     pub unindexed_columns: Vec<String>,
@@ -125,6 +129,7 @@ impl Default for WriterOptions {
             partitioning: None,
             held_bytes: 48 << 20,
             plain_columns: Vec::new(),
+            delta_columns: Vec::new(),
             unindexed_columns: Vec::new(),
             page_bytes: 1 << 20,
             dictionary_page_bytes: 1 << 20,
@@ -134,7 +139,8 @@ impl Default for WriterOptions {
 
 impl WriterOptions {
     /// The settings of the readings table: numbers, timestamps and flags
-    /// without a dictionary ([`espi_arrow::readings_plain_columns`]), the
+    /// without a dictionary ([`espi_arrow::readings_plain_columns`]), raw
+    /// values as packed differences ([`espi_arrow::READINGS_DELTA_COLUMNS`]), the
     /// names of codes without statistics
     /// ([`espi_arrow::READINGS_UNINDEXED_COLUMNS`]), and room in the
     /// dictionary for the distinct MeterReading hrefs of a row group (about
@@ -146,10 +152,15 @@ impl WriterOptions {
     /// let options = espi_parquet::WriterOptions::readings();
     /// assert!(options.plain_columns.iter().any(|c| c == "value_raw"));
     /// assert!(options.unindexed_columns.iter().any(|c| c == "unit"));
+    /// assert!(options.delta_columns.iter().any(|c| c == "value_raw"));
     /// ```
     pub fn readings() -> WriterOptions {
         WriterOptions {
             plain_columns: espi_arrow::readings_plain_columns(),
+            delta_columns: espi_arrow::READINGS_DELTA_COLUMNS
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
             unindexed_columns: espi_arrow::READINGS_UNINDEXED_COLUMNS
                 .iter()
                 .map(|c| c.to_string())
@@ -173,6 +184,14 @@ impl WriterOptions {
         for column in &self.plain_columns {
             builder =
                 builder.set_column_dictionary_enabled(ColumnPath::from(column.as_str()), false);
+        }
+        for column in &self.delta_columns {
+            builder = builder
+                .set_column_dictionary_enabled(ColumnPath::from(column.as_str()), false)
+                .set_column_encoding(
+                    ColumnPath::from(column.as_str()),
+                    Encoding::DELTA_BINARY_PACKED,
+                );
         }
         for column in &self.unindexed_columns {
             builder = builder.set_column_statistics_enabled(
@@ -541,7 +560,7 @@ mod tests {
     use std::sync::Arc;
 
     #[test]
-    fn plain_and_unindexed_columns_are_written_as_asked() {
+    fn plain_delta_and_unindexed_columns_are_written_as_asked() {
         let dir = tempfile::tempdir().unwrap();
         let codes: ArrayRef = Arc::new(Int32Array::from_iter_values((0..1000).map(|i| i % 3)));
         let names: ArrayRef = Arc::new(StringArray::from_iter_values(
@@ -552,10 +571,17 @@ mod tests {
             ("plain_code", codes),
             ("name", names.clone()),
             ("unindexed_name", names),
+            (
+                "delta_value",
+                Arc::new(Int64Array::from_iter((0..1000i64).map(|i| {
+                    (i % 7 != 0).then_some(1_000_000 + (i * 37) % 101 - 50)
+                }))),
+            ),
         ])
         .unwrap();
         let options = WriterOptions {
             plain_columns: vec!["plain_code".into()],
+            delta_columns: vec!["delta_value".into()],
             unindexed_columns: vec!["unindexed_name".into()],
             ..WriterOptions::default()
         };
@@ -579,6 +605,11 @@ mod tests {
             (true, false),
             "unindexed_name"
         );
+        let delta = group.column(4);
+        assert!(delta
+            .encodings()
+            .any(|e| e == Encoding::DELTA_BINARY_PACKED));
+        assert!(!dictionary(4), "delta_value");
         // The values read back are the values written.
         assert_eq!(read_file(&files[0]), batch);
     }
