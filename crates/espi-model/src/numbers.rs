@@ -36,6 +36,24 @@ pub fn trim_ascii(bytes: &[u8]) -> &[u8] {
     bytes.trim_ascii()
 }
 
+/// `text` as a number when it is 1 to 18 ASCII digits and nothing else (the
+/// usual form, read without a branch per digit; at most 18 digits cannot
+/// overflow), else `None`.
+#[inline]
+fn plain_digits(text: &[u8]) -> Option<i64> {
+    if text.is_empty() || text.len() > 18 {
+        return None;
+    }
+    let mut acc: i64 = 0;
+    let mut not_digit = false;
+    for &b in text {
+        let d = b.wrapping_sub(b'0');
+        not_digit |= d > 9;
+        acc = acc.wrapping_mul(10).wrapping_add(d as i64);
+    }
+    (!not_digit).then_some(acc)
+}
+
 /// Parse a signed decimal integer, allowing surrounding whitespace and a sign.
 ///
 /// ```
@@ -47,6 +65,9 @@ pub fn trim_ascii(bytes: &[u8]) -> &[u8] {
 /// ```
 #[inline]
 pub fn parse_i64(text: &[u8]) -> Result<i64, NumberError> {
+    if let Some(n) = plain_digits(text) {
+        return Ok(n);
+    }
     let t = trim_ascii(text);
     let (negative, digits) = match t.first() {
         None => return Err(NumberError::Empty),
@@ -97,6 +118,10 @@ pub fn parse_i64(text: &[u8]) -> Result<i64, NumberError> {
 /// assert_eq!(parse_seconds_to_micros(b"-0.0000005"), Ok((-1, true)));
 /// ```
 pub fn parse_seconds_to_micros(text: &[u8]) -> Result<(i64, bool), NumberError> {
+    if let Some(secs) = plain_digits(text) {
+        let us = secs.checked_mul(1_000_000).ok_or(NumberError::Overflow)?;
+        return Ok((us, false));
+    }
     let t = trim_ascii(text);
     let Some(dot) = t.iter().position(|&b| b == b'.') else {
         let secs = parse_i64(t)?;
@@ -269,6 +294,37 @@ mod tests {
         assert_eq!(parse_i64(b"1 2"), Err(NumberError::InvalidDigit));
         assert_eq!(parse_i64(b"1.0"), Err(NumberError::InvalidDigit));
         assert_eq!(parse_i64(b"0x10"), Err(NumberError::InvalidDigit));
+    }
+
+    /// Every digit count up to past i64's, with the bytes either side of
+    /// '0'..='9' in ASCII, against the standard library's parser.
+    #[test]
+    fn integers_agree_with_std() {
+        let mut texts: Vec<String> = Vec::new();
+        for digits in 1..=21 {
+            let nines = "9".repeat(digits);
+            let mixed: String = (0..digits)
+                .map(|i| char::from(b'0' + (i * 7 % 10) as u8))
+                .collect();
+            for t in [nines, mixed] {
+                for edit in ["", "/", ":", " ", "-", "+", "0"] {
+                    texts.push(format!("{edit}{t}"));
+                    texts.push(format!("{t}{edit}"));
+                    let mid = t.len() / 2;
+                    texts.push(format!("{}{edit}{}", &t[..mid], &t[mid..]));
+                }
+            }
+        }
+        for t in &texts {
+            let std = t.trim_ascii().parse::<i64>().ok();
+            assert_eq!(parse_i64(t.as_bytes()).ok(), std, "{t:?}");
+            let us = std
+                .and_then(|s| s.checked_mul(1_000_000))
+                .map(|us| (us, false));
+            if !t.contains('.') {
+                assert_eq!(parse_seconds_to_micros(t.as_bytes()).ok(), us, "{t:?}");
+            }
+        }
     }
 
     #[test]
