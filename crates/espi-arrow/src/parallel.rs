@@ -182,54 +182,45 @@ where
     // whichever thread merges the part's links hands on its ReadingTypes.
     let done: Vec<Mutex<Option<(C, FirstPassRows)>>> =
         ranges.iter().map(|_| Mutex::new(None)).collect();
-    let merged = Mutex::new(InOrder::new(MergedLinks::default()));
-    let read: Vec<bool> = ranges
-        .par_iter()
-        .enumerate()
-        .map(|(k, range)| {
-            let mut sink = make_sink(k);
-            let mut rows = FirstPassRows::default();
-            let head = head.as_ref().filter(|_| k > 0);
-            let mut converter = Converter::for_metadata(
-                source,
-                options.clone(),
-                range.start as u64,
-                head,
-                |t, b| rows.batch(k, &numbering, &mut sink, t, b),
-            );
-            let result = parse_part(
-                input,
-                &layout,
-                range.clone(),
-                0,
-                &metadata_options,
-                &mut converter,
-            );
-            let part = converter.finish_metadata();
-            let Ok(stats) = result else {
-                *lock(&done[k]) = Some((sink, rows));
-                return false;
-            };
-            numbering.part_read(k, stats.entries);
-            rows.release_if_known(k, &numbering, &mut sink);
-            sink.part_converted();
+    let merged = Mutex::new(MergedLinks::default());
+    let merge_queue = InOrder::default();
+    let read: Vec<bool> = in_start_order(ranges.len(), |k| {
+        let range = &ranges[k];
+        let mut sink = make_sink(k);
+        let mut rows = FirstPassRows::default();
+        let head = head.as_ref().filter(|_| k > 0);
+        let mut converter =
+            Converter::for_metadata(source, options.clone(), range.start as u64, head, |t, b| {
+                rows.batch(k, &numbering, &mut sink, t, b)
+            });
+        let result = parse_part(
+            input,
+            &layout,
+            range.clone(),
+            0,
+            &metadata_options,
+            &mut converter,
+        );
+        let part = converter.finish_metadata();
+        let Ok(stats) = result else {
             *lock(&done[k]) = Some((sink, rows));
-            let merged_now = {
-                let mut merged = lock(&merged);
-                merged.push(k, (part, stats.entries), |state, part| {
-                    state.take(part, &done)
-                });
-                std::mem::take(&mut merged.state.merged_now)
-            };
-            // The ReadingTypes of the parts just merged, now checked.
-            for (j, first) in merged_now {
-                if let Some((sink, rows)) = lock(&done[j]).as_mut() {
-                    rows.release_reading_types(first, &numbering, sink);
-                }
+            return false;
+        };
+        numbering.part_read(k, stats.entries);
+        rows.release_if_known(k, &numbering, &mut sink);
+        sink.part_converted();
+        *lock(&done[k]) = Some((sink, rows));
+        // Merged in order by whichever thread is merging (this one if
+        // none is), while the others go on reading.
+        merge_queue.push(k, (part, stats.entries), |part| {
+            let (j, first) = lock(&merged).take(part, &done);
+            // The part's ReadingTypes, now checked.
+            if let Some((sink, rows)) = lock(&done[j]).as_mut() {
+                rows.release_reading_types(first, &numbering, sink);
             }
-            true
-        })
-        .collect();
+        });
+        true
+    });
     let firsts: Vec<(C, FirstPassRows)> = done
         .into_iter()
         .map(|slot| {
@@ -252,7 +243,7 @@ where
         last_blocks,
         first_blocks,
         ..
-    } = merged.into_inner().unwrap_or_else(|e| e.into_inner()).state;
+    } = merged.into_inner().unwrap_or_else(|e| e.into_inner());
     let links = Arc::new(links.unwrap_or_default());
     let mut firsts: Vec<(Option<C>, FirstPassRows)> = firsts
         .into_iter()
@@ -288,62 +279,63 @@ where
 
     // Pass two: the other entries of every part, linked against all the
     // metadata; each part's series statistics are merged as it ends.
-    let series = Mutex::new(InOrder::new(MergedSeries::default()));
-    let results: Vec<_> = ranges
-        .par_iter()
-        .zip(firsts)
+    let series = Mutex::new(MergedSeries::default());
+    let series_queue = InOrder::default();
+    let inputs: Vec<Mutex<Option<_>>> = firsts
+        .into_iter()
         .zip(seconds)
         .zip(first_series)
-        .enumerate()
-        .map(
-            |(k, (((range, (sink, mut rows)), (owned, first_counts)), first_series))| {
-                let mut sink = sink.unwrap_or_else(|| make_sink(k));
-                // Rows of pass one still held: numbered now.
-                rows.release(first_index[k], &mut sink);
-                rows.release_reading_types(first_index[k], &numbering, &mut sink);
-                // Register series the parts before this one left off.
-                let Ok(seeds) = register_seeds(k, &last_blocks, &links, |range| {
-                    register_state_after(
-                        source,
-                        input,
-                        &layout,
-                        range,
-                        links.clone(),
-                        options,
-                        parse_options,
-                    )
-                }) else {
-                    return (sink, None, None);
-                };
-                let mut converter =
-                    Converter::with_links(source, options.clone(), links.clone(), |t, b| {
-                        sink.batch(t, b)
-                    })
-                    .with_register_seeds(seeds);
-                let result = parse_part_skipping(
-                    input,
-                    &layout,
-                    range.clone(),
-                    first_index[k],
-                    &owned,
-                    parse_options,
-                    &mut converter,
-                );
-                let mut part = converter.finish_part();
-                part.counts.add(&first_counts);
-                if result.is_ok() {
-                    sink.part_converted();
-                    let mut stats = std::mem::take(&mut part.series);
-                    stats.extend(first_series.into_iter().map(|(mr, st)| {
-                        let (mr, up) = (links.keys.str(mr), links.keys.str(st.usage_point));
-                        (mr.to_owned(), up.to_owned(), st)
-                    }));
-                    lock(&series).push(k, stats, MergedSeries::take);
-                }
-                (sink, result.err(), Some(part))
-            },
-        )
+        .map(|item| Mutex::new(Some(item)))
         .collect();
+    let results: Vec<_> = in_start_order(ranges.len(), |k| {
+        let range = &ranges[k];
+        let (((sink, mut rows), (owned, first_counts)), first_series) =
+            lock(&inputs[k]).take().expect("each part converted once");
+        let mut sink = sink.unwrap_or_else(|| make_sink(k));
+        // Rows of pass one still held: numbered now.
+        rows.release(first_index[k], &mut sink);
+        rows.release_reading_types(first_index[k], &numbering, &mut sink);
+        // Register series the parts before this one left off.
+        let Ok(seeds) = register_seeds(k, &last_blocks, &links, |range| {
+            register_state_after(
+                source,
+                input,
+                &layout,
+                range,
+                links.clone(),
+                options,
+                parse_options,
+            )
+        }) else {
+            return (sink, None, None);
+        };
+        let mut converter =
+            Converter::with_links(source, options.clone(), links.clone(), |t, b| {
+                sink.batch(t, b)
+            })
+            .with_register_seeds(seeds);
+        let result = parse_part_skipping(
+            input,
+            &layout,
+            range.clone(),
+            first_index[k],
+            &owned,
+            parse_options,
+            &mut converter,
+        );
+        let mut part = converter.finish_part();
+        part.counts.add(&first_counts);
+        if result.is_ok() {
+            sink.part_converted();
+            let mut stats = std::mem::take(&mut part.series);
+            stats.extend(first_series.into_iter().map(|(mr, st)| {
+                let (mr, up) = (links.keys.str(mr), links.keys.str(st.usage_point));
+                (mr.to_owned(), up.to_owned(), st)
+            }));
+            series_queue.push(k, stats, |stats| lock(&series).take(stats));
+        }
+        (sink, result.err(), Some(part))
+    });
     // An error, or a register series whose state at a part's start is not
     // known: one pass.
     if results
@@ -365,8 +357,7 @@ where
         counts.add(&part.counts);
         rejections.extend(part.rejections);
     }
-    let MergedSeries { keys, series } =
-        series.into_inner().unwrap_or_else(|e| e.into_inner()).state;
+    let MergedSeries { keys, series } = series.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some(last) = sinks.last_mut() {
         for (table, batch) in empty_tables(source)
             .into_iter()
@@ -418,29 +409,71 @@ fn register_seeds(
     Ok(seeds)
 }
 
-/// Items numbered 0, 1, 2, ... arriving in any order, taken in order.
-struct InOrder<T, S> {
-    next: usize,
-    waiting: BTreeMap<usize, T>,
-    state: S,
+/// `f(0)`, `f(1)`, ... on the current rayon pool, started in index order
+/// (each thread takes the next index when it is free), results by index.
+/// Parts started in order end about in order, so that what is merged in
+/// order is merged while later parts are still read, not all at the end.
+fn in_start_order<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let mut results: Vec<(usize, T)> = (0..n).par_bridge().map(|k| (k, f(k))).collect();
+    results.sort_unstable_by_key(|(k, _)| *k);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
-impl<T, S> InOrder<T, S> {
-    fn new(state: S) -> Self {
+/// Items numbered 0, 1, 2, ... arriving in any order from any thread, taken
+/// one at a time in order. The thread whose item is due takes it, and
+/// those after it that are waiting; a thread whose item must wait, or
+/// arrives while another thread is taking items, leaves it and goes on.
+struct InOrder<T> {
+    queue: Mutex<Queue<T>>,
+}
+
+struct Queue<T> {
+    next: usize,
+    waiting: BTreeMap<usize, T>,
+    /// A thread is taking items.
+    taking: bool,
+}
+
+impl<T> Default for InOrder<T> {
+    fn default() -> Self {
         InOrder {
-            next: 0,
-            waiting: BTreeMap::new(),
-            state,
+            queue: Mutex::new(Queue {
+                next: 0,
+                waiting: BTreeMap::new(),
+                taking: false,
+            }),
         }
     }
+}
 
-    /// Item `k` arrived: `take` it, and those after it that were waiting,
-    /// once every item before it is taken.
-    fn push(&mut self, k: usize, item: T, take: impl Fn(&mut S, T)) {
-        self.waiting.insert(k, item);
-        while let Some(item) = self.waiting.remove(&self.next) {
-            take(&mut self.state, item);
-            self.next += 1;
+impl<T> InOrder<T> {
+    /// Item `k` arrived: `take` every item due from now on, unless another
+    /// thread is taking them (it takes this one too).
+    fn push(&self, k: usize, item: T, mut take: impl FnMut(T)) {
+        {
+            let mut queue = lock(&self.queue);
+            queue.waiting.insert(k, item);
+            if queue.taking {
+                return;
+            }
+            queue.taking = true;
+        }
+        loop {
+            let item = {
+                let mut queue = lock(&self.queue);
+                let next = queue.next;
+                match queue.waiting.remove(&next) {
+                    Some(item) => {
+                        queue.next += 1;
+                        item
+                    }
+                    None => {
+                        queue.taking = false;
+                        return;
+                    }
+                }
+            };
+            take(item);
         }
     }
 }
@@ -461,9 +494,6 @@ struct MergedLinks {
     entries: u64,
     /// Per part: it defines a ReadingType that an earlier part defines too.
     defined_before: Vec<bool>,
-    /// Parts merged since the last look, with the index of their first
-    /// entry: their ReadingTypes are checked and may be handed on.
-    merged_now: Vec<(usize, u64)>,
     /// Per part: the entries pass one converted, and its counts.
     seconds: Vec<(Vec<Range<u64>>, ConvertCounts)>,
     /// Per part: the last IntervalBlock entry of each meter reading key
@@ -479,11 +509,13 @@ impl MergedLinks {
     /// has; then keep only the rows of its ReadingType definitions that
     /// are accepted now that every earlier part is known (definitions later
     /// in the input do not change that).
+    /// Returns the part's number and the index of its first entry: its
+    /// ReadingTypes are checked and may be handed on.
     fn take<C>(
         &mut self,
         (mut part, entries): (MetadataPart, u64),
         done: &[Mutex<Option<(C, FirstPassRows)>>],
-    ) {
+    ) -> (usize, u64) {
         let k = self.first_index.len();
         let first = self.entries;
         self.first_index.push(first);
@@ -521,9 +553,9 @@ impl MergedLinks {
             rows.check_reading_types(links, first);
         }
         self.first_blocks.push((linked, series));
-        self.merged_now.push((k, first));
         self.entries += entries;
         self.seconds.push((part.owned, part.counts));
+        (k, first)
     }
 }
 
