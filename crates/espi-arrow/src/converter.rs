@@ -37,8 +37,8 @@ use espi_model::units::{cost_in_currency, normalise, scale_exact};
 use crate::corrections::{Corrections, Delivery};
 use crate::keys::Keys;
 use crate::metadata::{
-    empty_tables, final_tables, read_links, Links, LocalTimeLookup, Table, TableRows,
-    TABLE_BATCH_ROWS,
+    empty_tables, final_tables, read_links, series_in_links, Links, LocalTimeLookup, Table,
+    TableRows, TABLE_BATCH_ROWS,
 };
 use crate::readings_schema;
 use crate::resources::ResourceRows;
@@ -891,12 +891,21 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         self.flush_tables();
         // Batches built whole: the empty ones (every table has its schema),
         // the usage points known only from readings, the meter readings.
-        let links = self.global.as_deref().unwrap_or(&self.links);
+        // The series are counted by ids of this converter's keys; linked
+        // against links read ahead, they are counted by ids of those.
+        let global = self.global.take().map(Arc::unwrap_or_clone);
+        let (links, series) = match global {
+            Some(mut global) => {
+                let series = series_in_links(&mut global, &self.links.keys, &self.series);
+                (Some(global), series)
+            }
+            None => (None, std::mem::take(&mut self.series)),
+        };
+        let links = links.as_ref().unwrap_or(&self.links);
         let whole = empty_tables(&self.source).into_iter().chain(final_tables(
             links,
             &self.source,
-            &self.links.keys,
-            &self.series,
+            &series,
             false,
         ));
         for (table, batch) in whole {

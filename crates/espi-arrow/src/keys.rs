@@ -1,6 +1,8 @@
 //! Interned keys: the hrefs that name usage points, meter readings and
 //! reading types, each stored once.
 
+use std::sync::OnceLock;
+
 use hashbrown::HashTable;
 
 /// Strings stored once each in a few large buffers and named by a dense
@@ -10,8 +12,11 @@ use hashbrown::HashTable;
 /// about a hundred bytes; kept here they cost their bytes plus about a dozen,
 /// with no allocation of their own. The text lives in chunks that are never
 /// reallocated: a full chunk is kept and a new one started, so growing never
-/// copies the text nor holds it twice.
-#[derive(Debug, Clone, Default)]
+/// copies the text nor holds it twice. Each key keeps its hash, and every
+/// `Keys` of the process hashes alike (random keys drawn once), so a key
+/// moves from one to another without being hashed again (parts of an input
+/// read in parallel merge their keys) and growing never hashes the text.
+#[derive(Debug, Clone)]
 pub(crate) struct Keys {
     chunks: Vec<String>,
     /// Where key `id` is: its chunk, and its start and end in the chunk.
@@ -25,6 +30,19 @@ struct Place {
     chunk: u32,
     start: u32,
     end: u32,
+    hash: u64,
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        static HASHER: OnceLock<ahash::RandomState> = OnceLock::new();
+        Keys {
+            chunks: Vec::new(),
+            places: Vec::new(),
+            index: HashTable::new(),
+            hasher: HASHER.get_or_init(ahash::RandomState::new).clone(),
+        }
+    }
 }
 
 /// The first chunk's capacity; each new chunk doubles it, up to
@@ -49,11 +67,21 @@ impl Keys {
     /// The id of `s`, interning it when new.
     pub(crate) fn id(&mut self, s: &str) -> u32 {
         let hash = self.hasher.hash_one(s);
+        self.id_hashed(s, hash)
+    }
+
+    /// The id here of key `id` of `other`, interning it when new.
+    pub(crate) fn import(&mut self, other: &Keys, id: u32) -> u32 {
+        let place = other.places[id as usize];
+        self.id_hashed(key_of(&other.chunks, &other.places, id), place.hash)
+    }
+
+    fn id_hashed(&mut self, s: &str, hash: u64) -> u32 {
         let Keys {
             chunks,
             places,
             index,
-            hasher,
+            hasher: _,
         } = self;
         if let Some(&id) = index.find(hash, |&id| key_of(chunks, places, id) == s) {
             return id;
@@ -75,8 +103,9 @@ impl Keys {
             chunk: (chunks.len() - 1) as u32,
             start: start as u32,
             end: (start + s.len()) as u32,
+            hash,
         });
-        index.insert_unique(hash, id, |&i| hasher.hash_one(key_of(chunks, places, i)));
+        index.insert_unique(hash, id, |&i| places[i as usize].hash);
         id
     }
 }
@@ -120,5 +149,17 @@ mod tests {
             assert_eq!(keys.id(text), *id);
         }
         assert_eq!(keys.get("/UsagePoint/1"), Some(a));
+        // Keys moved to another set keep their text and find their twins.
+        let mut other = Keys::default();
+        let b_there = other.id("/UsagePoint/1/MeterReading/1");
+        assert_eq!(other.import(&keys, b), b_there);
+        let a_there = other.import(&keys, a);
+        assert_eq!(other.str(a_there), "/UsagePoint/1");
+        assert_eq!(other.get("/UsagePoint/1"), Some(a_there));
+        for (id, text) in ids.iter().take(1000) {
+            let there = other.import(&keys, *id);
+            assert_eq!(other.str(there), text);
+            assert_eq!(other.id(text), there);
+        }
     }
 }

@@ -546,12 +546,12 @@ impl Links {
         } = other;
         self.version += version + 1;
         for (key, p) in local_times {
-            let key = self.keys.id(keys.str(key));
+            let key = self.keys.import(&keys, key);
             self.local_times.entry(key).or_insert(p);
         }
         for (up, ltp) in usage_point_local_time {
-            let up = self.keys.id(keys.str(up));
-            let ltp = self.keys.id(keys.str(ltp));
+            let up = self.keys.import(&keys, up);
+            let ltp = self.keys.import(&keys, ltp);
             self.usage_point_local_time.entry(up).or_insert(ltp);
         }
         self.warnings.kept.extend(warnings.kept);
@@ -563,22 +563,22 @@ impl Links {
             let theirs = &related[start..start + link.related_len as usize];
             link.related_start = self.related.len() as u32;
             for &href in theirs {
-                let href = self.keys.id(keys.str(href));
+                let href = self.keys.import(&keys, href);
                 self.related.push(href);
             }
-            let key = self.keys.id(keys.str(key));
+            let key = self.keys.import(&keys, key);
             self.insert_meter_reading(key, link);
         }
         for (block, key) in by_related {
-            let block = self.keys.id(keys.str(block));
-            let key = self.keys.id(keys.str(key));
+            let block = self.keys.import(&keys, block);
+            let key = self.keys.import(&keys, key);
             self.by_related.entry(block).or_insert(key);
         }
         drop(reading_types);
         let mut defined_here = HashSet::new();
         let mut defined_before = false;
         for (key, mut def) in definitions {
-            let key = self.keys.id(keys.str(key));
+            let key = self.keys.import(&keys, key);
             if defined_here.insert(key) && self.reading_types.contains_key(&key) {
                 defined_before = true;
             }
@@ -589,7 +589,7 @@ impl Links {
             self.define_reading_type(key, def);
         }
         for up in usage_points {
-            let up = self.keys.id(keys.str(up));
+            let up = self.keys.import(&keys, up);
             self.usage_points.insert(up);
         }
         defined_before
@@ -748,29 +748,47 @@ impl TableRows {
     }
 }
 
+/// `series` (ids of `keys`, usage points too) by ids of `links.keys`,
+/// interning the keys it lacks.
+pub(crate) fn series_in_links(
+    links: &mut Links,
+    keys: &Keys,
+    series: &HashMap<u32, SeriesStats>,
+) -> HashMap<u32, SeriesStats> {
+    series
+        .iter()
+        .map(|(&mr, st)| {
+            let mr = links.keys.import(keys, mr);
+            let usage_point = links.keys.import(keys, st.usage_point);
+            (mr, SeriesStats { usage_point, ..*st })
+        })
+        .collect()
+}
+
+/// One row of the meter readings table.
+struct MeterReadingRow<'a> {
+    key: &'a str,
+    link: Option<&'a MeterReadingLink>,
+    stats: Option<SeriesStats>,
+}
+
 /// The tables that can only be built at the end of an input: meter readings
-/// (with their statistics) and the usage points that readings refer to but
-/// that have no UsagePoint entry. With `on_pool`, the meter readings'
+/// (with their `series` statistics, by ids of `links.keys`) and the usage
+/// points that readings refer to but that have no UsagePoint entry. With `on_pool`, the meter readings'
 /// batches are built on the rayon pool (a parallel conversion, where they
 /// would be the largest piece of serial work left).
 pub(crate) fn final_tables(
     links: &Links,
     source: &str,
-    keys: &Keys,
     series: &HashMap<u32, SeriesStats>,
     on_pool: bool,
 ) -> Vec<(Table, RecordBatch)> {
     let mut referenced: Vec<&str> = series
         .values()
-        .map(|s| keys.str(s.usage_point))
-        .filter(|k| {
-            links
-                .keys
-                .get(k)
-                .is_none_or(|id| !links.usage_points.contains(&id))
-        })
+        .filter(|s| !links.usage_points.contains(&s.usage_point))
+        .map(|s| links.keys.str(s.usage_point))
         .collect();
-    referenced.sort();
+    referenced.sort_unstable();
     referenced.dedup();
     let mut out = Vec::new();
     if !referenced.is_empty() {
@@ -781,33 +799,43 @@ pub(crate) fn final_tables(
     // from their blocks.
     let mut ordered: Vec<(u32, &MeterReadingLink)> =
         links.meter_readings.iter().map(|(&k, l)| (k, l)).collect();
-    ordered.sort_by_key(|(_, link)| link.order);
-    let mut ids: Vec<&str> = ordered.iter().map(|&(k, _)| links.keys.str(k)).collect();
-    drop(ordered);
-    let mut extra: Vec<&str> = series
-        .keys()
-        .map(|&id| keys.str(id))
-        .filter(|k| links.meter_reading(k).is_none())
+    ordered.sort_unstable_by_key(|(_, link)| link.order);
+    let mut rows: Vec<MeterReadingRow> = ordered
+        .into_iter()
+        .map(|(id, link)| MeterReadingRow {
+            key: links.keys.str(id),
+            link: Some(link),
+            stats: series.get(&id).copied(),
+        })
         .collect();
-    extra.sort_unstable();
-    ids.extend(extra);
-    if ids.is_empty() {
+    let mut extra: Vec<MeterReadingRow> = series
+        .iter()
+        .filter(|(id, _)| !links.meter_readings.contains_key(id))
+        .map(|(&id, &st)| MeterReadingRow {
+            key: links.keys.str(id),
+            link: None,
+            stats: Some(st),
+        })
+        .collect();
+    extra.sort_unstable_by_key(|row| row.key);
+    rows.extend(extra);
+    if rows.is_empty() {
         out.push((
             Table::MeterReadings,
-            meter_readings_batch(links, source, keys, series, &[]),
+            meter_readings_batch(links, source, &[]),
         ));
     }
-    let batch = |chunk: &[&str]| {
+    let batch = |chunk: &[MeterReadingRow]| {
         (
             Table::MeterReadings,
-            meter_readings_batch(links, source, keys, series, chunk),
+            meter_readings_batch(links, source, chunk),
         )
     };
     if on_pool {
         use rayon::prelude::*;
-        out.par_extend(ids.par_chunks(TABLE_BATCH_ROWS).map(batch));
+        out.par_extend(rows.par_chunks(TABLE_BATCH_ROWS).map(batch));
     } else {
-        out.extend(ids.chunks(TABLE_BATCH_ROWS).map(batch));
+        out.extend(rows.chunks(TABLE_BATCH_ROWS).map(batch));
     }
     out
 }
@@ -823,13 +851,7 @@ pub fn empty_batch(table: Table) -> RecordBatch {
     match table {
         Table::Readings => RecordBatch::new_empty(crate::readings_schema()),
         Table::UsagePoints => usage_points_batch("", &[]),
-        Table::MeterReadings => meter_readings_batch(
-            &Links::default(),
-            "",
-            &Keys::default(),
-            &HashMap::new(),
-            &[],
-        ),
+        Table::MeterReadings => meter_readings_batch(&Links::default(), "", &[]),
         Table::ReadingTypes => reading_types_batch("", &[]),
         Table::Entries => entries_batch("", &[]),
         Table::Resource(t) => crate::resources::empty_resource_batch(t),
@@ -901,21 +923,10 @@ fn usage_points_batch(source: &str, rows: &[(&str, Option<&Row>)]) -> RecordBatc
     batch(fields, all)
 }
 
-fn meter_readings_batch(
-    links: &Links,
-    source: &str,
-    keys: &Keys,
-    series: &HashMap<u32, SeriesStats>,
-    ids: &[&str],
-) -> RecordBatch {
-    let stats: Vec<Option<SeriesStats>> = ids
-        .iter()
-        .map(|k| keys.get(k).and_then(|id| series.get(&id).copied()))
-        .collect();
-    let metas: Vec<Option<&MeterReadingLink>> = ids
-        .iter()
-        .map(|k| links.meter_reading(k).map(|(_, l)| l))
-        .collect();
+fn meter_readings_batch(links: &Links, source: &str, rows: &[MeterReadingRow]) -> RecordBatch {
+    let ids: Vec<&str> = rows.iter().map(|row| row.key).collect();
+    let stats: Vec<Option<SeriesStats>> = rows.iter().map(|row| row.stats).collect();
+    let metas: Vec<Option<&MeterReadingLink>> = rows.iter().map(|row| row.link).collect();
 
     let mut fields = vec![
         Field::new("meter_reading", DataType::Utf8, false),

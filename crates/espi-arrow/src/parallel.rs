@@ -59,7 +59,6 @@ use crate::converter::{
     may_be_register, register_state_after, Conversion, ConvertCounts, ConvertOptions, Converter,
     FirstPassLinks, MetadataPart, RegisterSeed, SeriesStats,
 };
-use crate::keys::Keys;
 use crate::metadata::{empty_tables, final_tables, read_links, Links, Table};
 
 /// How far into an input its head (what every part's blocks may share) is
@@ -278,9 +277,7 @@ where
     }
 
     // Pass two: the other entries of every part, linked against all the
-    // metadata; each part's series statistics are merged as it ends.
-    let series = Mutex::new(MergedSeries::default());
-    let series_queue = InOrder::default();
+    // metadata. The series statistics of every part are merged after it.
     let inputs: Vec<Mutex<Option<_>>> = firsts
         .into_iter()
         .zip(seconds)
@@ -327,14 +324,8 @@ where
         part.counts.add(&first_counts);
         if result.is_ok() {
             sink.part_converted();
-            let mut stats = std::mem::take(&mut part.series);
-            stats.extend(first_series.into_iter().map(|(mr, st)| {
-                let (mr, up) = (links.keys.str(mr), links.keys.str(st.usage_point));
-                (mr.to_owned(), up.to_owned(), st)
-            }));
-            series_queue.push(k, stats, |stats| lock(&series).take(stats));
         }
-        (sink, result.err(), Some(part))
+        (sink, result.err(), Some((part, first_series)))
     });
     // An error, or a register series whose state at a part's start is not
     // known: one pass.
@@ -348,20 +339,38 @@ where
         return sequential();
     }
 
+    // Every converter is done with the links: the series of every part,
+    // in order, by ids of their keys.
+    let mut links = Arc::unwrap_or_clone(links);
+    let mut series = HashMap::new();
     let mut counts = ConvertCounts::default();
     let mut rejections = Vec::new();
     let mut sinks = Vec::with_capacity(results.len());
     for (sink, _, part) in results {
-        let part = part.expect("checked above");
+        let (part, first_series) = part.expect("checked above");
         sinks.push(sink);
         counts.add(&part.counts);
         rejections.extend(part.rejections);
+        // Series of blocks pass two converted (by text), then pass one's.
+        for (mr, up, st) in part.series {
+            let (mr, up) = (links.keys.id(&mr), links.keys.id(&up));
+            add_series(
+                &mut series,
+                mr,
+                SeriesStats {
+                    usage_point: up,
+                    ..st
+                },
+            );
+        }
+        for (mr, st) in first_series {
+            add_series(&mut series, mr, st);
+        }
     }
-    let MergedSeries { keys, series } = series.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some(last) = sinks.last_mut() {
         for (table, batch) in empty_tables(source)
             .into_iter()
-            .chain(final_tables(&links, source, &keys, &series, true))
+            .chain(final_tables(&links, source, &series, true))
         {
             last.batch(table, batch);
         }
@@ -526,7 +535,7 @@ impl MergedLinks {
         let links = match self.links.as_mut() {
             Some(links) => {
                 let keys = &part.links.keys;
-                let mut id = |key: u32| links.keys.id(keys.str(key));
+                let mut id = |key: u32| links.keys.import(keys, key);
                 self.last_blocks.push(
                     last_blocks
                         .into_iter()
@@ -559,30 +568,15 @@ impl MergedLinks {
     }
 }
 
-/// Statistics of every series, over the parts taken so far.
-#[derive(Default)]
-struct MergedSeries {
-    keys: Keys,
-    series: HashMap<u32, SeriesStats>,
-}
-
-impl MergedSeries {
-    /// Take in one part's series: (meter reading, usage point, statistics).
-    fn take(&mut self, part: Vec<(String, String, SeriesStats)>) {
-        for (mr, up, st) in part {
-            let mr = self.keys.id(&mr);
-            let up = self.keys.id(&up);
-            let merged = self.series.entry(mr).or_insert(SeriesStats {
-                usage_point: up,
-                readings: 0,
-                first_start_us: st.first_start_us,
-                last_start_us: st.last_start_us,
-            });
-            merged.readings += st.readings;
-            merged.first_start_us = merged.first_start_us.min(st.first_start_us);
-            merged.last_start_us = merged.last_start_us.max(st.last_start_us);
-        }
-    }
+/// Add one part's statistics of series `mr` to `series` (the usage point
+/// of its first part stands).
+fn add_series(series: &mut HashMap<u32, SeriesStats>, mr: u32, st: SeriesStats) {
+    let merged = series
+        .entry(mr)
+        .or_insert(SeriesStats { readings: 0, ..st });
+    merged.readings += st.readings;
+    merged.first_start_us = merged.first_start_us.min(st.first_start_us);
+    merged.last_start_us = merged.last_start_us.max(st.last_start_us);
 }
 
 /// Pass one's rows number their entries from 0 at their part's start; the
