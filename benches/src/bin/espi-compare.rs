@@ -6,6 +6,8 @@
 //! to the bare event loop.
 //!
 //! Usage: `espi-compare FILE [RUNS]` (default 5 runs; medians are reported).
+//! The stages run in rounds, each once per round, so that a slow spell of a
+//! shared machine weighs on every stage alike rather than on one.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -29,19 +31,32 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, u64, T) {
-    let mut times = Vec::new();
-    let mut peak = 0;
-    let mut last = None;
-    for _ in 0..runs {
+/// One stage's runs: times, peak anonymous memory in the first round (as
+/// the stages before it left the process: later rounds would also count
+/// what the allocator keeps of every other stage), and what its last run
+/// counted (events or readings).
+#[derive(Default)]
+struct Runs {
+    times: Vec<f64>,
+    peak_anon: u64,
+    count: u64,
+}
+
+impl Runs {
+    fn run(&mut self, f: impl FnOnce() -> u64) {
         let probe = PeakMemory::start();
         let t = Instant::now();
-        let out = f();
-        times.push(t.elapsed().as_secs_f64());
-        peak = peak.max(probe.stop());
-        last = Some(out);
+        self.count = std::hint::black_box(f());
+        let peak = probe.stop();
+        if self.times.is_empty() {
+            self.peak_anon = peak;
+        }
+        self.times.push(t.elapsed().as_secs_f64());
     }
-    (median(times), peak, last.expect("at least one run"))
+
+    fn median(&self) -> f64 {
+        median(self.times.clone())
+    }
 }
 
 /// Time this thread has spent on a CPU (`/proc/thread-self/schedstat`,
@@ -117,87 +132,63 @@ fn main() {
         return;
     }
 
-    let (t_read, m_read, _) = time(runs, || std::hint::black_box(read_pass(input)));
-    let (t_bare_slice, m_bare_slice, events) = time(runs, || bare_quick_xml_events(input));
-    let (t_bare_buffered, m_bare_buffered, buffered_events) =
-        time(runs, || bare_quick_xml_events_buffered(input));
-    assert_eq!(events, buffered_events);
-    // The baseline is the faster of the two forms (the stricter test).
-    let t_bare = t_bare_slice.min(t_bare_buffered);
-    let (t_parse, m_parse, _) = time(runs, || espi_parse_only(input));
-    let (t_arrow, m_arrow, counts) = time(runs, || espi_to_arrow(input));
-    let out = tempfile::tempdir().expect("temp dir");
-    let (t_parquet, m_parquet, _) = time(runs, || {
-        let dir = out.path().join("readings");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("dir");
-        espi_to_parquet(input, &dir)
-    });
-    let (t_pipe, m_pipe, _) = time(runs, || {
-        let dir = out.path().join("pipelined");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("dir");
-        espi_to_parquet_pipelined(input, &dir)
-    });
-    let (t_par, m_par, par_counts) = time(runs, || espi_to_arrow_parallel(input, cores));
-    // The pass `espi convert` runs first to find intervals delivered twice.
-    let (t_corr, m_corr, _) = time(runs, || {
-        espi_arrow::Corrections::find(&[input]).contested_entries()
-    });
-    assert_eq!(par_counts.readings_written, counts.readings_written);
-    let readings = counts.readings_written as f64;
-    let stages = [
-        Stage {
-            name: "plain read pass",
-            seconds: t_read,
-            peak_anon: m_read,
-        },
-        Stage {
-            name: "bare quick-xml, slice",
-            seconds: t_bare_slice,
-            peak_anon: m_bare_slice,
-        },
-        Stage {
-            name: "bare quick-xml, buffered",
-            seconds: t_bare_buffered,
-            peak_anon: m_bare_buffered,
-        },
-        Stage {
-            name: "espi parser alone",
-            seconds: t_parse,
-            peak_anon: m_parse,
-        },
-        Stage {
-            name: "espi XML -> Arrow",
-            seconds: t_arrow,
-            peak_anon: m_arrow,
-        },
-        Stage {
-            name: "espi XML -> Parquet (zstd)",
-            seconds: t_parquet,
-            peak_anon: m_parquet,
-        },
-        Stage {
-            name: "espi XML -> Arrow, all cores",
-            seconds: t_par,
-            peak_anon: m_par,
-        },
-        Stage {
-            name: "espi XML -> Parquet, 2 threads",
-            seconds: t_pipe,
-            peak_anon: m_pipe,
-        },
-        Stage {
-            name: "corrections pass, all cores",
-            seconds: t_corr,
-            peak_anon: m_corr,
-        },
+    let names = [
+        "plain read pass",
+        "bare quick-xml, slice",
+        "bare quick-xml, buffered",
+        "espi parser alone",
+        "espi XML -> Arrow",
+        "espi XML -> Parquet (zstd)",
+        "espi XML -> Arrow, all cores",
+        "espi XML -> Parquet, 2 threads",
+        "corrections pass, all cores",
     ];
+    let mut stages: Vec<Runs> = names.iter().map(|_| Runs::default()).collect();
+    let out = tempfile::tempdir().expect("temp dir");
+    let fresh_dir = |name: &str| {
+        let dir = out.path().join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        dir
+    };
+    for _ in 0..runs {
+        stages[0].run(|| read_pass(input));
+        stages[1].run(|| bare_quick_xml_events(input));
+        stages[2].run(|| bare_quick_xml_events_buffered(input));
+        stages[3].run(|| espi_parse_only(input));
+        stages[4].run(|| espi_to_arrow(input).readings_written);
+        let dir = fresh_dir("readings");
+        stages[5].run(|| espi_to_parquet(input, &dir).readings_written);
+        stages[6].run(|| espi_to_arrow_parallel(input, cores).readings_written);
+        let dir = fresh_dir("pipelined");
+        stages[7].run(|| espi_to_parquet_pipelined(input, &dir).readings_written);
+        // The pass `espi convert` runs first to find intervals delivered twice.
+        stages[8].run(|| espi_arrow::Corrections::find(&[input]).contested_entries() as u64);
+    }
+    assert_eq!(stages[1].count, stages[2].count, "both bare loops");
+    assert_eq!(stages[4].count, stages[6].count, "one thread and all cores");
+    assert_eq!(stages[4].count, stages[5].count, "Arrow and Parquet");
+    let (events, readings_written) = (stages[1].count, stages[4].count);
+    let seconds: Vec<f64> = stages.iter().map(Runs::median).collect();
+    // The baseline is the faster of the two forms (the stricter test).
+    let t_bare = seconds[1].min(seconds[2]);
+    let (t_arrow, t_parquet, t_par, t_pipe) = (seconds[4], seconds[5], seconds[6], seconds[7]);
+    let readings = readings_written as f64;
+    let stages: Vec<Stage> = names
+        .iter()
+        .zip(&stages)
+        .zip(&seconds)
+        .map(|((&name, runs), &seconds)| Stage {
+            name,
+            seconds,
+            peak_anon: runs.peak_anon,
+        })
+        .collect();
     println!(
         "input: {} ({:.1} MB, {} readings, {} XML events), median of {runs} runs, 1 thread",
         path.display(),
         mb,
-        counts.readings_written,
+        readings_written,
         events
     );
     println!(
