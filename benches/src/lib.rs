@@ -183,6 +183,23 @@ pub fn tune_allocator() {
     }
 }
 
+/// Write every file under `dir` to disk (`fsync`). Benchmarks call it
+/// between timed stages, untimed: the kernel's writeback of the files one
+/// stage wrote would otherwise take CPU from the next.
+pub fn sync_files(dir: &std::path::Path) {
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if let Ok(file) = std::fs::File::open(&path) {
+                let _ = file.sync_all();
+            }
+        }
+    }
+}
+
 /// Anonymous resident memory of this process in bytes (`RssAnon`: heap and
 /// stacks, not the pages of memory-mapped files).
 pub fn anon_rss_bytes() -> u64 {

@@ -14,7 +14,8 @@ use std::time::Instant;
 
 use espi_bench::{
     bare_quick_xml_events, bare_quick_xml_events_buffered, espi_parse_only, espi_to_arrow,
-    espi_to_arrow_parallel, espi_to_parquet, espi_to_parquet_pipelined, read_pass, PeakMemory,
+    espi_to_arrow_parallel, espi_to_parquet, espi_to_parquet_pipelined, read_pass, sync_files,
+    PeakMemory,
 };
 
 #[global_allocator]
@@ -66,23 +67,6 @@ fn thread_cpu_seconds() -> f64 {
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
         .map_or(0.0, |ns| ns as f64 / 1e9)
-}
-
-/// Every file under `dir`.
-fn walk_files(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut dirs = vec![dir.to_owned()];
-    while let Some(d) = dirs.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files
 }
 
 fn main() {
@@ -162,15 +146,6 @@ fn main() {
     ];
     let mut stages: Vec<Runs> = names.iter().map(|_| Runs::default()).collect();
     let out = tempfile::tempdir().expect("temp dir");
-    // Written files reach the disk before the next stage starts (untimed):
-    // the kernel's writeback would otherwise take CPU from the next stage.
-    let flush_dir = |dir: &std::path::Path| {
-        for file in walk_files(dir) {
-            if let Ok(f) = std::fs::File::open(&file) {
-                let _ = f.sync_all();
-            }
-        }
-    };
     let fresh_dir = |name: &str| {
         let dir = out.path().join(name);
         let _ = std::fs::remove_dir_all(&dir);
@@ -185,11 +160,12 @@ fn main() {
         stages[4].run(|| espi_to_arrow(input).readings_written);
         let dir = fresh_dir("readings");
         stages[5].run(|| espi_to_parquet(input, &dir).readings_written);
-        flush_dir(&dir);
+        // Written files reach the disk before the next stage (untimed).
+        sync_files(&dir);
         stages[6].run(|| espi_to_arrow_parallel(input, cores).readings_written);
         let dir = fresh_dir("pipelined");
         stages[7].run(|| espi_to_parquet_pipelined(input, &dir).readings_written);
-        flush_dir(&dir);
+        sync_files(&dir);
         // The pass `espi convert` runs first to find intervals delivered twice.
         stages[8].run(|| espi_arrow::Corrections::find(&[input]).contested_entries() as u64);
     }

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use espi_bench::{
     bare_quick_xml_events, espi_to_arrow, espi_to_arrow_parallel, espi_to_parquet,
-    espi_to_parquet_parallel, read_pass, PeakMemory,
+    espi_to_parquet_parallel, read_pass, sync_files, PeakMemory,
 };
 
 #[global_allocator]
@@ -180,6 +180,8 @@ fn main() {
                 espi_to_parquet_parallel(input, &dir, n)
             }
         });
+        // The files reach the disk before the next timed runs (untimed).
+        sync_files(&out.path().join("readings"));
         if n == 1 {
             one = (t_arrow, t_parquet);
         }
