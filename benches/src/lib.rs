@@ -1,8 +1,9 @@
 //! Shared pieces of the espi benchmarks: the baselines espi is measured
 //! against and a peak-memory probe.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -90,14 +91,32 @@ pub fn parts_per_thread() -> usize {
 pub const PARTS_PER_THREAD: usize = 2;
 
 /// espi XML to Arrow batches with the input split into
+/// A pool of `threads` threads, made once and kept: every run after the
+/// first finds its threads started and their allocator heaps warm, as one
+/// thread's runs find the calling thread's.
+fn pool(threads: usize) -> Arc<rayon::ThreadPool> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let mut pools = POOLS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    pools
+        .entry(threads)
+        .or_insert_with(|| {
+            Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .expect("thread pool"),
+            )
+        })
+        .clone()
+}
+
 /// `threads * parts_per_thread()` parts converted on a pool of `threads`
 /// threads (batches are dropped).
 pub fn espi_to_arrow_parallel(input: &[u8], threads: usize) -> ConvertCounts {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("thread pool");
-    pool.install(|| {
+    pool(threads).install(|| {
         let done = espi_arrow::convert_parallel(
             "bench",
             input,
@@ -275,11 +294,7 @@ pub fn espi_to_parquet_parallel(
     dir: &std::path::Path,
     threads: usize,
 ) -> ConvertCounts {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("thread pool");
-    pool.install(|| {
+    pool(threads).install(|| {
         let done = espi_arrow::convert_parallel(
             "bench",
             input,
