@@ -393,6 +393,24 @@ pub(crate) struct SeriesStats {
     pub(crate) last_start_us: i64,
 }
 
+impl SeriesStats {
+    /// Count `other`'s rows in these (the usage point stays).
+    pub(crate) fn add(&mut self, other: &SeriesStats) {
+        self.readings += other.readings;
+        self.first_start_us = self.first_start_us.min(other.first_start_us);
+        self.last_start_us = self.last_start_us.max(other.last_start_us);
+    }
+}
+
+/// Add the statistics `st` of series `mr` to `series` (a new series takes
+/// `st`'s usage point, which stands).
+pub(crate) fn add_series(series: &mut HashMap<u32, SeriesStats>, mr: u32, st: SeriesStats) {
+    series
+        .entry(mr)
+        .and_modify(|merged| merged.add(&st))
+        .or_insert(st);
+}
+
 /// Converts one input's parser events into Arrow batches.
 ///
 /// Give it to [`espi_core::parse_slice`] (or [`espi_core::Input::parse`]) as
@@ -1526,15 +1544,13 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 }
                 duration.extend(self.raw.duration[r.clone()].iter().map(|d| d.unwrap_or(0)));
                 let written = n as u64;
-                let st = self.series.entry(res.meter_reading).or_insert(SeriesStats {
+                let st = SeriesStats {
                     usage_point: res.usage_point,
-                    readings: 0,
+                    readings: written,
                     first_start_us: first,
                     last_start_us: last,
-                });
-                st.readings += written;
-                st.first_start_us = st.first_start_us.min(first);
-                st.last_start_us = st.last_start_us.max(last);
+                };
+                add_series(&mut self.series, res.meter_reading, st);
                 self.counts.readings_fractional_start += self.raw.fractional[r.clone()]
                     .iter()
                     .filter(|f| **f)
@@ -1626,20 +1642,16 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                     if self.raw.fractional[i] {
                         self.counts.readings_fractional_start += 1;
                     }
-                    series = Some(match series {
-                        None => SeriesStats {
-                            usage_point: res.usage_point,
-                            readings: 1,
-                            first_start_us: s,
-                            last_start_us: s,
-                        },
-                        Some(mut st) => {
-                            st.readings += 1;
-                            st.first_start_us = st.first_start_us.min(s);
-                            st.last_start_us = st.last_start_us.max(s);
-                            st
-                        }
-                    });
+                    let one = SeriesStats {
+                        usage_point: res.usage_point,
+                        readings: 1,
+                        first_start_us: s,
+                        last_start_us: s,
+                    };
+                    match series.as_mut() {
+                        Some(st) => st.add(&one),
+                        None => series = Some(one),
+                    }
                     up_keys.push(up_key);
                     mr_keys.push(mr_key);
                     unit_keys.append_option(unit_key);

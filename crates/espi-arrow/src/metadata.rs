@@ -774,9 +774,10 @@ struct MeterReadingRow<'a> {
 
 /// The tables that can only be built at the end of an input: meter readings
 /// (with their `series` statistics, by ids of `links.keys`) and the usage
-/// points that readings refer to but that have no UsagePoint entry. With `on_pool`, the meter readings'
-/// batches are built on the rayon pool (a parallel conversion, where they
-/// would be the largest piece of serial work left).
+/// points that readings refer to but that have no UsagePoint entry. With
+/// `on_pool`, the meter readings' batches are built on the rayon pool (a
+/// parallel conversion, where they would be the largest piece of serial
+/// work left).
 pub(crate) fn final_tables(
     links: &Links,
     source: &str,
@@ -924,9 +925,9 @@ fn usage_points_batch(source: &str, rows: &[(&str, Option<&Row>)]) -> RecordBatc
 }
 
 fn meter_readings_batch(links: &Links, source: &str, rows: &[MeterReadingRow]) -> RecordBatch {
-    let ids: Vec<&str> = rows.iter().map(|row| row.key).collect();
-    let stats: Vec<Option<SeriesStats>> = rows.iter().map(|row| row.stats).collect();
-    let metas: Vec<Option<&MeterReadingLink>> = rows.iter().map(|row| row.link).collect();
+    let ids = rows.iter().map(|row| row.key);
+    let stats = rows.iter().map(|row| row.stats);
+    let metas = rows.iter().map(|row| row.link);
 
     let mut fields = vec![
         Field::new("meter_reading", DataType::Utf8, false),
@@ -934,40 +935,38 @@ fn meter_readings_batch(links: &Links, source: &str, rows: &[MeterReadingRow]) -
         Field::new("reading_type", DataType::Utf8, true),
     ];
     let mut all: Vec<ArrayRef> = vec![
-        Arc::new(text_values(ids.iter().copied())),
-        Arc::new(text_values(
-            ids.iter().map(|k| usage_point_key_of_meter_reading(k)),
-        )),
+        Arc::new(text_values(ids.clone())),
+        Arc::new(text_values(ids.map(usage_point_key_of_meter_reading))),
         Arc::new(text_array(
             metas
-                .iter()
+                .clone()
                 .map(|m| m.and_then(|m| links.reading_type_key_of(m))),
         )),
     ];
     fields.push(Field::new("entry_index", DataType::UInt64, true));
     all.push(Arc::new(UInt64Array::from_iter(
-        metas.iter().map(|m| m.map(|m| m.entry_index)),
+        metas.clone().map(|m| m.map(|m| m.entry_index)),
     )));
     fields.push(Field::new("updated", timestamp_utc(), true));
     all.push(Arc::new(
-        TimestampMicrosecondArray::from_iter(metas.iter().map(|m| m.and_then(|m| m.updated_us)))
+        TimestampMicrosecondArray::from_iter(metas.map(|m| m.and_then(|m| m.updated_us)))
             .with_timezone("UTC"),
     ));
     fields.push(Field::new("readings", DataType::UInt64, false));
     all.push(Arc::new(UInt64Array::from_iter_values(
-        stats.iter().map(|s| s.map_or(0, |s| s.readings)),
+        stats.clone().map(|s| s.map_or(0, |s| s.readings)),
     )));
     fields.push(Field::new("first_start", timestamp_utc(), true));
     all.push(Arc::new(
-        TimestampMicrosecondArray::from_iter(stats.iter().map(|s| s.map(|s| s.first_start_us)))
+        TimestampMicrosecondArray::from_iter(stats.clone().map(|s| s.map(|s| s.first_start_us)))
             .with_timezone("UTC"),
     ));
     fields.push(Field::new("last_start", timestamp_utc(), true));
     all.push(Arc::new(
-        TimestampMicrosecondArray::from_iter(stats.iter().map(|s| s.map(|s| s.last_start_us)))
+        TimestampMicrosecondArray::from_iter(stats.map(|s| s.map(|s| s.last_start_us)))
             .with_timezone("UTC"),
     ));
-    push_source(&mut fields, &mut all, source, ids.len());
+    push_source(&mut fields, &mut all, source, rows.len());
     batch(fields, all)
 }
 

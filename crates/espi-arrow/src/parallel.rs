@@ -56,8 +56,8 @@ use espi_core::{
 use rayon::prelude::*;
 
 use crate::converter::{
-    may_be_register, register_state_after, Conversion, ConvertCounts, ConvertOptions, Converter,
-    FirstPassLinks, MetadataPart, RegisterSeed, SeriesStats,
+    add_series, may_be_register, register_state_after, Conversion, ConvertCounts, ConvertOptions,
+    Converter, FirstPassLinks, MetadataPart, RegisterSeed, SeriesStats,
 };
 use crate::metadata::{empty_tables, final_tables, read_links, Links, Table};
 
@@ -566,17 +566,6 @@ impl MergedLinks {
         self.seconds.push((part.owned, part.counts));
         (k, first)
     }
-}
-
-/// Add one part's statistics of series `mr` to `series` (the usage point
-/// of its first part stands).
-fn add_series(series: &mut HashMap<u32, SeriesStats>, mr: u32, st: SeriesStats) {
-    let merged = series
-        .entry(mr)
-        .or_insert(SeriesStats { readings: 0, ..st });
-    merged.readings += st.readings;
-    merged.first_start_us = merged.first_start_us.min(st.first_start_us);
-    merged.last_start_us = merged.last_start_us.max(st.last_start_us);
 }
 
 /// Pass one's rows number their entries from 0 at their part's start; the
