@@ -90,7 +90,6 @@ pub fn parts_per_thread() -> usize {
 /// See [`parts_per_thread`].
 pub const PARTS_PER_THREAD: usize = 2;
 
-/// espi XML to Arrow batches with the input split into
 /// A pool of `threads` threads, made once and kept: every run after the
 /// first finds its threads started and their allocator heaps warm, as one
 /// thread's runs find the calling thread's.
@@ -113,6 +112,7 @@ fn pool(threads: usize) -> Arc<rayon::ThreadPool> {
         .clone()
 }
 
+/// espi XML to Arrow batches with the input split into
 /// `threads * parts_per_thread()` parts converted on a pool of `threads`
 /// threads (batches are dropped).
 pub fn espi_to_arrow_parallel(input: &[u8], threads: usize) -> ConvertCounts {

@@ -21,12 +21,6 @@ use espi_bench::{
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-struct Stage {
-    name: &'static str,
-    seconds: f64,
-    peak_anon: u64,
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -178,16 +172,6 @@ fn main() {
     let t_bare = seconds[1].min(seconds[2]);
     let (t_arrow, t_parquet, t_par, t_pipe) = (seconds[4], seconds[5], seconds[6], seconds[7]);
     let readings = readings_written as f64;
-    let stages: Vec<Stage> = names
-        .iter()
-        .zip(&stages)
-        .zip(&seconds)
-        .map(|((&name, runs), &seconds)| Stage {
-            name,
-            seconds,
-            peak_anon: runs.peak_anon,
-        })
-        .collect();
     println!(
         "input: {} ({:.1} MB, {} readings, {} XML events), median of {runs} runs, 1 thread",
         path.display(),
@@ -199,15 +183,15 @@ fn main() {
         "{:<28} {:>9} {:>10} {:>14} {:>14} {:>9}",
         "stage", "seconds", "MB/s", "readings/s", "peak anon MiB", "vs bare"
     );
-    for s in &stages {
+    for ((name, runs), &seconds) in names.iter().zip(&stages).zip(&seconds) {
         println!(
             "{:<28} {:>9.3} {:>10.1} {:>14.0} {:>14.1} {:>8.2}x",
-            s.name,
-            s.seconds,
-            mb / s.seconds,
-            readings / s.seconds,
-            s.peak_anon as f64 / (1024.0 * 1024.0),
-            t_bare / s.seconds
+            name,
+            seconds,
+            mb / seconds,
+            readings / seconds,
+            runs.peak_anon as f64 / (1024.0 * 1024.0),
+            t_bare / seconds
         );
     }
     println!(

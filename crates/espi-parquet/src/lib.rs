@@ -157,14 +157,8 @@ impl WriterOptions {
     pub fn readings() -> WriterOptions {
         WriterOptions {
             plain_columns: espi_arrow::readings_plain_columns(),
-            delta_columns: espi_arrow::READINGS_DELTA_COLUMNS
-                .iter()
-                .map(|c| c.to_string())
-                .collect(),
-            unindexed_columns: espi_arrow::READINGS_UNINDEXED_COLUMNS
-                .iter()
-                .map(|c| c.to_string())
-                .collect(),
+            delta_columns: owned(espi_arrow::READINGS_DELTA_COLUMNS),
+            unindexed_columns: owned(espi_arrow::READINGS_UNINDEXED_COLUMNS),
             dictionary_page_bytes: 8 << 20,
             ..WriterOptions::default()
         }
@@ -201,6 +195,11 @@ impl WriterOptions {
         }
         builder.build()
     }
+}
+
+/// Column names as owned strings.
+fn owned(names: &[&str]) -> Vec<String> {
+    names.iter().map(|c| c.to_string()).collect()
 }
 
 /// The output folder of a conversion, with its staging area.
