@@ -920,15 +920,10 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             None => (None, std::mem::take(&mut self.series)),
         };
         let links = links.as_ref().unwrap_or(&self.links);
-        let whole = empty_tables(&self.source).into_iter().chain(final_tables(
-            links,
-            &self.source,
-            &series,
-            false,
-        ));
-        for (table, batch) in whole {
+        for (table, batch) in empty_tables(&self.source) {
             (self.on_batch)(table, batch);
         }
+        final_tables(links, &self.source, &series, false, &mut self.on_batch);
         Conversion {
             counts: self.counts,
             rejections: self.rejections,

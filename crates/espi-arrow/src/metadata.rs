@@ -774,16 +774,19 @@ struct MeterReadingRow<'a> {
 
 /// The tables that can only be built at the end of an input: meter readings
 /// (with their `series` statistics, by ids of `links.keys`) and the usage
-/// points that readings refer to but that have no UsagePoint entry. With
-/// `on_pool`, the meter readings' batches are built on the rayon pool (a
-/// parallel conversion, where they would be the largest piece of serial
-/// work left).
+/// points that readings refer to but that have no UsagePoint entry. Each
+/// batch of [`TABLE_BATCH_ROWS`] rows is handed to `emit` as soon as it is
+/// built, so only a few are in memory at once however many meter readings
+/// an input has. With `on_pool`, the meter readings' batches are built on
+/// the rayon pool, one per thread at a time (a parallel conversion, where
+/// they would be the largest piece of serial work left).
 pub(crate) fn final_tables(
     links: &Links,
     source: &str,
     series: &HashMap<u32, SeriesStats>,
     on_pool: bool,
-) -> Vec<(Table, RecordBatch)> {
+    emit: &mut dyn FnMut(Table, RecordBatch),
+) {
     let mut referenced: Vec<&str> = series
         .values()
         .filter(|s| !links.usage_points.contains(&s.usage_point))
@@ -791,10 +794,9 @@ pub(crate) fn final_tables(
         .collect();
     referenced.sort_unstable();
     referenced.dedup();
-    let mut out = Vec::new();
-    if !referenced.is_empty() {
-        let rows: Vec<(&str, Option<&Row>)> = referenced.into_iter().map(|k| (k, None)).collect();
-        out.push((Table::UsagePoints, usage_points_batch(source, &rows)));
+    for chunk in referenced.chunks(TABLE_BATCH_ROWS) {
+        let rows: Vec<(&str, Option<&Row>)> = chunk.iter().map(|&k| (k, None)).collect();
+        emit(Table::UsagePoints, usage_points_batch(source, &rows));
     }
     // Meter readings in the order they were defined, then those known only
     // from their blocks.
@@ -821,24 +823,26 @@ pub(crate) fn final_tables(
     extra.sort_unstable_by_key(|row| row.key);
     rows.extend(extra);
     if rows.is_empty() {
-        out.push((
+        emit(
             Table::MeterReadings,
             meter_readings_batch(links, source, &[]),
-        ));
+        );
     }
-    let batch = |chunk: &[MeterReadingRow]| {
-        (
-            Table::MeterReadings,
-            meter_readings_batch(links, source, chunk),
-        )
-    };
+    let batch = |chunk: &[MeterReadingRow]| meter_readings_batch(links, source, chunk);
     if on_pool {
         use rayon::prelude::*;
-        out.par_extend(rows.par_chunks(TABLE_BATCH_ROWS).map(batch));
+        let at_once = TABLE_BATCH_ROWS * rayon::current_num_threads().max(1);
+        for group in rows.chunks(at_once) {
+            let batches: Vec<RecordBatch> = group.par_chunks(TABLE_BATCH_ROWS).map(batch).collect();
+            for b in batches {
+                emit(Table::MeterReadings, b);
+            }
+        }
     } else {
-        out.extend(rows.chunks(TABLE_BATCH_ROWS).map(batch));
+        for chunk in rows.chunks(TABLE_BATCH_ROWS) {
+            emit(Table::MeterReadings, batch(chunk));
+        }
     }
-    out
 }
 
 /// A batch with no rows of `table` (its schema).

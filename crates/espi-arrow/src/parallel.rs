@@ -368,12 +368,12 @@ where
         }
     }
     if let Some(last) = sinks.last_mut() {
-        for (table, batch) in empty_tables(source)
-            .into_iter()
-            .chain(final_tables(&links, source, &series, true))
-        {
+        for (table, batch) in empty_tables(source) {
             last.batch(table, batch);
         }
+        final_tables(&links, source, &series, true, &mut |table, batch| {
+            last.batch(table, batch)
+        });
     }
     ParallelConversion {
         conversion: Conversion {

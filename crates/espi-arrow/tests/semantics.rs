@@ -387,6 +387,47 @@ fn reading_type_and_usage_point_fields_as_columns_and_json() {
 }
 
 #[test]
+fn tables_built_at_the_end_come_batch_by_batch() {
+    // More MeterReadings than a batch holds, each with one block and no
+    // UsagePoint entry: the meter readings and the usage points known only
+    // from readings are built at the end of the input, in full batches.
+    let n = espi_arrow::TABLE_BATCH_ROWS + 5;
+    let mut xml = String::from(r#"<feed xmlns="http://www.w3.org/2005/Atom">"#);
+    for i in 0..n {
+        // Defined in reverse href order: the table keeps definition order
+        // (hrefs are kept normalised, without the leading '/').
+        let m = n - i;
+        xml.push_str(&format!(
+            r#"<entry><link rel="self" href="/UsagePoint/{m}/MeterReading/1"/><content><MeterReading xmlns="http://naesb.org/espi"/></content></entry>
+<entry><link rel="self" href="/UsagePoint/{m}/MeterReading/1/IntervalBlock/1"/><content><IntervalBlock xmlns="http://naesb.org/espi"><interval><duration>900</duration><start>0</start></interval><IntervalReading><timePeriod><duration>900</duration><start>0</start></timePeriod><value>{m}</value></IntervalReading></IntervalBlock></content></entry>"#
+        ));
+    }
+    xml.push_str("</feed>");
+    let (batches, conversion) =
+        convert_slice("t.xml", xml.as_bytes(), &Default::default()).unwrap();
+    assert_eq!(conversion.counts.readings_written, n as u64);
+    let sizes = |table: Table| -> Vec<usize> {
+        batches[&table]
+            .iter()
+            .map(RecordBatch::num_rows)
+            .filter(|&r| r > 0)
+            .collect()
+    };
+    let full = espi_arrow::TABLE_BATCH_ROWS;
+    assert_eq!(sizes(Table::MeterReadings), vec![full, 5]);
+    assert_eq!(sizes(Table::UsagePoints), vec![full, 5]);
+    let meter_readings = table(&xml, Table::MeterReadings);
+    let want: Vec<Option<String>> = (0..n)
+        .map(|i| Some(format!("UsagePoint/{}/MeterReading/1", n - i)))
+        .collect();
+    assert!(texts(&meter_readings, "meter_reading") == want);
+    let usage_points = table(&xml, Table::UsagePoints);
+    let mut want: Vec<Option<String>> = (1..=n).map(|m| Some(format!("UsagePoint/{m}"))).collect();
+    want.sort();
+    assert!(texts(&usage_points, "usage_point") == want);
+}
+
+#[test]
 fn small_tables_come_in_full_batches_in_document_order() {
     // UsagePoints, IntervalBlocks and LocalTimeParameters in turn: more
     // rows than a batch holds, so the rows are built in pieces and joined.
