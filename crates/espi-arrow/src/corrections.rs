@@ -12,7 +12,10 @@
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use rayon::prelude::*;
 
-use espi_core::{parse_part, parse_slice, FeedLayout, ParseError, ParseOptions, Reading, Sink};
+use espi_core::{
+    parse_part, parse_part_skipping, parse_slice, FeedLayout, ParseError, ParseOptions, Reading,
+    Sink,
+};
 use espi_model::numbers::{parse_rfc3339_micros, parse_seconds_to_micros};
 use espi_model::resource::{Entry, Resource};
 
@@ -85,6 +88,47 @@ struct HeaderSink {
     offsets: Vec<u64>,
     /// Entries read, rejected ones included (they are numbered too).
     entries: u64,
+}
+
+impl HeaderSink {
+    fn new(input: u32) -> HeaderSink {
+        HeaderSink {
+            input,
+            keys: Keys::default(),
+            headers: Vec::new(),
+            offsets: Vec::new(),
+            entries: 0,
+        }
+    }
+}
+
+/// The block headers of `bytes[range]`, a part of an input's entries. The
+/// entries without an IntervalBlock are jumped over unread
+/// ([`FeedLayout::entries_without`]): in a daily Bulk feed most entries are
+/// metadata. Should jumping fail (the bytes misled the search), the part is
+/// read whole.
+fn read_headers(
+    input: u32,
+    bytes: &[u8],
+    layout: &FeedLayout,
+    range: std::ops::Range<usize>,
+    options: &ParseOptions,
+) -> HeaderSink {
+    let skip = layout.entries_without(bytes, range.clone(), b"IntervalBlock");
+    let mut sink = HeaderSink::new(input);
+    match parse_part_skipping(bytes, layout, range.clone(), 0, &skip, options, &mut sink) {
+        Ok(stats) => {
+            // Entries jumped over are counted (and numbered) too.
+            sink.entries = stats.entries;
+            sink
+        }
+        Err(_) if !skip.is_empty() => {
+            let mut sink = HeaderSink::new(input);
+            let _ = parse_part(bytes, layout, range, 0, options, &mut sink);
+            sink
+        }
+        Err(_) => sink,
+    }
 }
 
 impl Sink for HeaderSink {
@@ -189,21 +233,20 @@ impl Corrections {
         let mut passes: Vec<HeaderSink> = jobs
             .par_iter()
             .map(|(input, bytes, part)| {
-                let mut sink = HeaderSink {
-                    input: *input,
-                    keys: Keys::default(),
-                    headers: Vec::new(),
-                    offsets: Vec::new(),
-                    entries: 0,
+                let whole = || {
+                    let layout = FeedLayout::of(bytes)?;
+                    let range = layout.split(bytes, 1).pop()?;
+                    Some((layout, range))
                 };
-                let end = match part {
-                    Some((layout, range)) => {
-                        let _ = parse_part(bytes, layout, range.clone(), 0, &skip, &mut sink);
-                        range.end
-                    }
+                let (mut sink, end) = match part.clone().or_else(whole) {
+                    Some((layout, range)) => (
+                        read_headers(*input, bytes, &layout, range.clone(), &skip),
+                        range.end,
+                    ),
                     None => {
+                        let mut sink = HeaderSink::new(*input);
                         let _ = parse_slice(bytes, &skip, &mut sink);
-                        bytes.len()
+                        (sink, bytes.len())
                     }
                 };
                 // Each block's entry ends where the next entry starts.

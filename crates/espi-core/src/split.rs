@@ -184,6 +184,78 @@ impl FeedLayout {
         memchr::memmem::find_iter(part, &self.entry_end).count() as u64
     }
 
+    /// The entries of `input[range]` (a part from [`FeedLayout::split`])
+    /// that hold no start tag of an element named `name` (any prefix), as
+    /// the ranges [`parse_part_skipping`] leaves out: a pass that needs only
+    /// some entries (the IntervalBlocks, to find corrections) jumps over the
+    /// rest without reading them. The bytes are searched, not parsed: an
+    /// entry is left out only when it holds exactly one entry start tag and
+    /// no such element start tag, and no range reaches into the bytes
+    /// between such a start tag and the entry end tag after it, so that an
+    /// entry holding the element is always read (text that merely looks
+    /// like a tag, in a comment or CDATA section, only makes more entries
+    /// read). Should a range still not fall between entries, parsing with
+    /// it fails and the caller reads the part whole.
+    ///
+    /// ```
+    /// use espi_core::FeedLayout;
+    /// let xml = b"<feed xmlns='http://www.w3.org/2005/Atom'><entry><id>a</id></entry>\
+    ///   <entry><link href='/IntervalBlock/1'/><content><b:IntervalBlock xmlns:b='x'>\
+    ///   </b:IntervalBlock></content></entry><entry><id>c</id></entry></feed>";
+    /// let layout = FeedLayout::of(xml).unwrap();
+    /// let part = layout.split(xml, 1)[0].clone();
+    /// let skip = layout.entries_without(xml, part, b"IntervalBlock");
+    /// let texts: Vec<&[u8]> = skip.iter().map(|r| &xml[r.start as usize..r.end as usize]).collect();
+    /// assert_eq!(texts, [&b"<entry><id>a</id></entry>"[..], b"<entry><id>c</id></entry>"]);
+    /// ```
+    pub fn entries_without(
+        &self,
+        input: &[u8],
+        range: Range<usize>,
+        name: &[u8],
+    ) -> Vec<Range<u64>> {
+        let end_finder = memchr::memmem::Finder::new(&self.entry_end);
+        let entry_name = &self.entry_end[2..self.entry_end.len() - 1];
+        let part = &input[..range.end];
+        let mut skip = Vec::new();
+        // `from`: the end of the entry before (or the part's start).
+        let mut from = range.start;
+        loop {
+            let element = next_start_tag(part, from, name).unwrap_or(part.len());
+            let mut entry_start = from;
+            for found in end_finder.find_iter(&part[from..element]) {
+                let entry_end = from + found + self.entry_end.len();
+                if start_tags(&part[entry_start..entry_end], entry_name) == 1 {
+                    skip.push(entry_start as u64..entry_end as u64);
+                }
+                entry_start = entry_end;
+            }
+            if element == part.len() {
+                return skip;
+            }
+            // The entry holding the element ends at the first entry end tag
+            // after the element's start: looked for after the element's
+            // end (its end tag, or its start tag when it is empty), so that
+            // its content (a block's readings) is not searched twice.
+            let qualified = qualified_name(part, element, name);
+            let tag_end =
+                memchr::memchr(b'>', &part[element..]).map_or(part.len(), |at| element + at);
+            let after = if part[..tag_end].ends_with(b"/") {
+                (tag_end + 1).min(part.len())
+            } else {
+                let mut close = b"</".to_vec();
+                close.extend_from_slice(qualified);
+                close.push(b'>');
+                memchr::memmem::find(&part[element..], &close)
+                    .map_or(element + 1, |at| element + at + close.len())
+            };
+            match end_finder.find(&part[after..]) {
+                Some(at) => from = after + at + self.entry_end.len(),
+                None => return skip,
+            }
+        }
+    }
+
     /// Offset after the byte-order mark (0 without one).
     pub fn bom(&self) -> usize {
         self.bom
@@ -195,6 +267,47 @@ impl FeedLayout {
 /// comment's words) does not count.
 fn element_start(text: &[u8], name: &[u8]) -> Option<usize> {
     memchr::memmem::find_iter(text, name).find(|&at| is_element_name(text, at, name.len()))
+}
+
+/// Where the next start tag (`<name` or `<prefix:name`) of an element
+/// named `name` is in `text`, from `from` on: the offset of its `<`.
+fn next_start_tag(text: &[u8], from: usize, name: &[u8]) -> Option<usize> {
+    memchr::memmem::find_iter(&text[from..], name).find_map(|at| {
+        let at = from + at;
+        if !is_element_name(text, at, name.len()) {
+            return None;
+        }
+        let open = text[..at].iter().rposition(|&b| b == b'<')?;
+        let prefix = &text[open + 1..at];
+        let is_prefix = prefix.is_empty()
+            || (prefix.ends_with(b":")
+                && prefix[..prefix.len() - 1]
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')));
+        is_prefix.then_some(open)
+    })
+}
+
+/// The qualified name of the start tag at `open` (its `<`) whose local
+/// name is `name`.
+fn qualified_name<'t>(text: &'t [u8], open: usize, name: &[u8]) -> &'t [u8] {
+    let start = open + 1;
+    let len = memchr::memmem::find(&text[start..], name).map_or(0, |at| at + name.len());
+    &text[start..start + len]
+}
+
+/// Start tags of an element named exactly `qualified` in `text`.
+fn start_tags(text: &[u8], qualified: &[u8]) -> usize {
+    memchr::memmem::find_iter(text, qualified)
+        .filter(|&at| {
+            at > 0
+                && text[at - 1] == b'<'
+                && matches!(
+                    text.get(at + qualified.len()),
+                    Some(b' ' | b'>' | b'/' | b'\t' | b'\n' | b'\r')
+                )
+        })
+        .count()
 }
 
 /// Is the name of `len` bytes at `at` in `text` a tag's name?
@@ -336,6 +449,109 @@ mod tests {
         assert_eq!(ranges.len(), 4);
         for r in &ranges[1..] {
             assert!(xml[..r.start].ends_with(b"</a:entry>"));
+        }
+    }
+
+    /// Offsets of the entries holding an IntervalBlock, and the entries seen.
+    #[derive(Default)]
+    struct Blocks {
+        offsets: Vec<u64>,
+        entries: u64,
+    }
+
+    impl Sink for Blocks {
+        fn reading(&mut self, _: &crate::Reading) {}
+        fn entry(
+            &mut self,
+            entry: espi_model::resource::Entry,
+            resources: Vec<espi_model::resource::Resource>,
+        ) {
+            self.entries += 1;
+            if resources.iter().any(|r| r.is("IntervalBlock")) {
+                self.offsets.push(entry.offset);
+            }
+        }
+        fn entry_rejected(&mut self, _: &ParseError, _: u64) {
+            self.entries += 1;
+        }
+    }
+
+    #[test]
+    fn entries_without_a_block_are_jumped_over_and_every_block_is_read() {
+        let entries = [
+            // Metadata naming blocks in hrefs and text: left out.
+            "<a:entry><a:link rel='related' href='/MeterReading/1/IntervalBlock'/><a:content><MeterReading xmlns='http://naesb.org/espi'/></a:content></a:entry>",
+            "<a:entry><a:title>IntervalBlock &lt;IntervalBlock></a:title></a:entry>",
+            // Blocks: default namespace, prefixed, empty, with attributes.
+            "<a:entry><a:content><IntervalBlock xmlns='http://naesb.org/espi'><interval><start>1</start></interval></IntervalBlock></a:content></a:entry>",
+            "<a:entry><a:content><e:IntervalBlock xmlns:e='http://naesb.org/espi'><e:interval><e:start>2</e:start></e:interval></e:IntervalBlock></a:content></a:entry>",
+            "<a:entry><a:content><e:IntervalBlock xmlns:e='http://naesb.org/espi'/></a:content></a:entry>",
+            // A block's tag written in a comment only: read, not left out.
+            "<a:entry><!-- <IntervalBlock> --><a:id>x</a:id></a:entry>",
+            // An empty entry next to another: read.
+            "<a:entry/><a:entry><a:id>y</a:id></a:entry>",
+            "<a:entry><a:content><IntervalBlock xmlns='http://naesb.org/espi'\n><interval><start>3</start></interval></IntervalBlock></a:content></a:entry>",
+        ];
+        // The entry end tag's text in a comment misleads the search: the
+        // jump lands inside that entry, whose real end tag then fails the
+        // parse (the caller reads the part whole), never silently.
+        let misleading = "<a:entry><!-- </a:entry> --><a:id>z</a:id></a:entry>";
+        let feed = |extra: Option<&str>| {
+            let mut xml = String::from("<a:feed xmlns:a='http://www.w3.org/2005/Atom'>\n");
+            for (i, entry) in entries.iter().cycle().take(entries.len() * 3).enumerate() {
+                xml.push_str(entry);
+                xml.push_str(if i % 2 == 0 { "\n" } else { " " });
+                if i == 10 {
+                    xml.push_str(extra.unwrap_or_default());
+                }
+            }
+            xml.push_str("</a:feed>\n");
+            xml.into_bytes()
+        };
+        let options = ParseOptions {
+            skip_bad_entries: true,
+            blocks_only: true,
+            skip_interval_blocks: true,
+            ..ParseOptions::default()
+        };
+        for extra in [None, Some(misleading)] {
+            let xml = feed(extra);
+            let xml = &xml[..];
+            let layout = FeedLayout::of(xml).unwrap();
+            for parts in [1, 2, 5] {
+                for range in layout.split(xml, parts) {
+                    let mut all = Blocks::default();
+                    // A cut at the end tag's text fails either way.
+                    let Ok(whole) = parse_part(xml, &layout, range.clone(), 0, &options, &mut all)
+                    else {
+                        continue;
+                    };
+                    let skip = layout.entries_without(xml, range.clone(), b"IntervalBlock");
+                    for r in &skip {
+                        let text = &xml[r.start as usize..r.end as usize];
+                        assert!(memchr::memmem::find(text, b"IntervalBlock xmlns").is_none());
+                    }
+                    let mut some = Blocks::default();
+                    match parse_part_skipping(xml, &layout, range, 0, &skip, &options, &mut some) {
+                        Ok(stats) => {
+                            assert_eq!(some.offsets, all.offsets);
+                            assert_eq!(stats.entries, whole.entries);
+                            assert_eq!(some.entries + skip.len() as u64, all.entries);
+                        }
+                        Err(_) => assert!(extra.is_some(), "only misleading text fails"),
+                    }
+                }
+            }
+            // The whole feed: 4 blocks in each of the 3 rounds; the two
+            // metadata entries of each round left out.
+            if extra.is_none() {
+                let range = layout.split(xml, 1).pop().unwrap();
+                let skip = layout.entries_without(xml, range.clone(), b"IntervalBlock");
+                assert_eq!(skip.len(), 3 * 2);
+                let mut some = Blocks::default();
+                parse_part_skipping(xml, &layout, range, 0, &skip, &options, &mut some).unwrap();
+                assert_eq!(some.offsets.len(), 3 * 4);
+            }
         }
     }
 }
