@@ -3,9 +3,11 @@
 ESPI element `espi:`-prefixed, tab indentation, CRLF line ends (or none),
 ReadingQuality on about one reading in twenty, a cost on every third usage
 point's readings. For checking the harness's ratios on bytes the project's
-own generator did not shape.
+own generator did not shape. READINGS_PER_DAY (96 by default: 15-minute
+data; 24 hourly, 1 a daily read) sets how many readings each usage point's
+one day holds: the fewer, the more usage points (and metadata) per byte.
 
-usage: benches/scripts/other_layout_feed.py SIZE_MB OUT [crlf|lf|compact]
+usage: benches/scripts/other_layout_feed.py SIZE_MB OUT [crlf|lf|compact] [READINGS_PER_DAY]
 
 Prints the usage points, readings and the sum of the raw values written
 (for checking a conversion against).
@@ -23,6 +25,10 @@ def main():
     target = int(float(sys.argv[1]) * 1e6)
     style = sys.argv[3] if len(sys.argv) > 3 else "crlf"
     nl = {"crlf": "\r\n", "lf": "\n", "compact": ""}[style]
+    per_day = int(sys.argv[4]) if len(sys.argv) > 4 else 96
+    if per_day < 1 or 86400 % per_day:
+        sys.exit("READINGS_PER_DAY must divide 86400")
+    length = 86400 // per_day
 
     def ind(n):
         return "" if style == "compact" else "\t" * n
@@ -84,7 +90,7 @@ def main():
                 + leaf(4, "accumulationBehaviour", 4)
                 + leaf(4, "commodity", 1)
                 + leaf(4, "flowDirection", 1)
-                + leaf(4, "intervalLength", 900)
+                + leaf(4, "intervalLength", length)
                 + leaf(4, "powerOfTenMultiplier", -3)
                 + leaf(4, "uom", 72)
                 + f"{ind(3)}</espi:ReadingType>{nl}",
@@ -95,7 +101,7 @@ def main():
                 + leaf(5, "start", DAY)
                 + f"{ind(4)}</espi:interval>{nl}"
             ]
-            for i in range(96):
+            for i in range(per_day):
                 value = rnd.randrange(0, 5000)
                 total += value
                 readings += 1
@@ -110,8 +116,8 @@ def main():
                 parts.append(
                     f"{ind(4)}<espi:IntervalReading>{nl}{cost}{quality}"
                     f"{ind(5)}<espi:timePeriod>{nl}"
-                    + leaf(6, "duration", 900)
-                    + leaf(6, "start", DAY + 900 * i)
+                    + leaf(6, "duration", length)
+                    + leaf(6, "start", DAY + length * i)
                     + f"{ind(5)}</espi:timePeriod>{nl}"
                     + leaf(5, "value", value)
                     + f"{ind(4)}</espi:IntervalReading>{nl}"

@@ -132,7 +132,22 @@ impl<'a> PartWriter<'a> {
 
 impl BatchSink for PartWriter<'_> {
     fn batch(&mut self, table: Table, batch: RecordBatch) {
-        if self.error.is_some() || batch.num_rows() == 0 {
+        if self.error.is_some() {
+            return;
+        }
+        if table == Table::MeterReadings {
+            // Meter readings come at the end of an input, after its last
+            // reading: the readings' open row group (up to a million rows
+            // with their dictionaries) is written out now rather than held
+            // while the final tables are built.
+            if let Some(readings) = self.writers.get_mut(&Table::Readings) {
+                if let Err(e) = readings.flush_row_groups() {
+                    self.error = Some(e);
+                    return;
+                }
+            }
+        }
+        if batch.num_rows() == 0 {
             return;
         }
         let dirs = self.dirs;
@@ -145,7 +160,18 @@ impl BatchSink for PartWriter<'_> {
             };
             DatasetWriter::new(dirs.dirs[&table].clone(), prefix, options.clone())
         });
-        if let Err(e) = writer.write(&batch) {
+        // A small table's batch is a row group of its own (the table's
+        // options end one every `TABLE_BATCH_ROWS` rows; the last, shorter
+        // batches of each table would otherwise stay open, each with its
+        // column writers, until every table is done).
+        let written = writer.write(&batch).and_then(|()| {
+            if table == Table::Readings {
+                Ok(())
+            } else {
+                writer.flush_row_groups()
+            }
+        });
+        if let Err(e) = written {
             self.error = Some(e);
         }
     }

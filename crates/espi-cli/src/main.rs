@@ -223,17 +223,20 @@ pub(crate) struct InspectArgs {
 /// mimalloc.h, v2 and v3).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// How long freed memory waits before it goes back to the OS, in ms.
+/// How long freed memory waits before it goes back to the OS, in ms
+/// (mimalloc's own default).
 ///
-/// Batches of the same size are allocated again at once and keep their
-/// pages, while memory freed by another thread (the Parquet encoder) goes
-/// back soon enough to keep the peak low. With mimalloc's transparent huge
-/// pages off (the `no_thp` build feature), `espi convert` of a 2 GB Bulk
-/// feed on two threads, four rounds alternated on an AMD EPYC machine:
-/// 100 ms 314-402 MB/s, peak 153-162 MiB, where huge pages with 10 ms took
-/// 300-370 MB/s, 178-185 MiB (each purged huge page is zeroed whole when
-/// next touched). Never purging: 201-232 MiB.
-pub(crate) const PURGE_DELAY_MS: std::ffi::c_long = 100;
+/// With mimalloc's transparent huge pages off (the `no_thp` build feature),
+/// a purged page costs one small page fault when touched again, so memory
+/// can go back soon: `espi convert` on two threads, three rounds alternated
+/// on an AMD EPYC machine, 10 ms against 100 ms: 2 GB Bulk feed 135 against
+/// 156-161 MiB, the same feed with every block first 164-172 against
+/// 182-188 MiB, a 2 GB hourly Bulk feed (242,493 usage points) 251-253
+/// against 271-288 MiB, a 1.3 GB compact feed 135-137 against 149-157 MiB,
+/// at the same speed within the rounds' noise. (With huge pages, each
+/// purged page was zeroed whole, 2 MiB, when next touched: 10 ms then cost
+/// a tenth of the speed.) Never purging: 201-232 MiB for the 2 GB feed.
+pub(crate) const PURGE_DELAY_MS: std::ffi::c_long = 10;
 
 /// Set mimalloc's purge delay ([`PURGE_DELAY_MS`]);
 /// `MIMALLOC_PURGE_DELAY` in the environment overrides it.

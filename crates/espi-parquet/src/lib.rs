@@ -498,6 +498,37 @@ impl DatasetWriter {
         }
     }
 
+    /// End the open row group of every open file: the rows written so far
+    /// go to the file and the row group's column writers (each with its
+    /// compressor, dictionary and page buffer) are freed; later rows start
+    /// a new row group of the same file.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use std::sync::Arc;
+    /// use arrow_array::{Int64Array, RecordBatch};
+    /// let batch = RecordBatch::try_from_iter([("n", Arc::new(Int64Array::from(vec![1, 2])) as _)]).unwrap();
+    /// let mut writer = espi_parquet::DatasetWriter::new(dir.path().to_owned(), "part", Default::default());
+    /// writer.write(&batch).unwrap();
+    /// writer.flush_row_groups().unwrap();
+    /// writer.write(&batch).unwrap();
+    /// let files = writer.finish().unwrap();
+    /// let file = std::fs::File::open(&files[0]).unwrap();
+    /// let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+    /// use parquet::file::reader::FileReader;
+    /// assert_eq!(reader.metadata().num_row_groups(), 2);
+    /// ```
+    pub fn flush_row_groups(&mut self) -> Result<(), WriteError> {
+        self.write_all_held()?;
+        for file in self.open.values_mut() {
+            file.writer.flush().map_err(|source| WriteError::Parquet {
+                path: file.temp.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Close the open files now (their buffers are released); a later
     /// [`write`](Self::write) starts new files, and [`abort`](Self::abort)
     /// still removes every file written.
