@@ -115,13 +115,34 @@ pub(crate) struct MeterReadingLink {
     related_start: u32,
     related_len: u32,
     entry_index: u64,
-    updated_us: Option<i64>,
+    updated_us: Updated,
 }
 
 impl MeterReadingLink {
     /// Does `self` replace `current`: a strictly later Atom `updated`.
     fn replaces(&self, current: &MeterReadingLink) -> bool {
-        later(self.updated_us, current.updated_us)
+        later(self.updated_us.get(), current.updated_us.get())
+    }
+}
+
+/// An entry's Atom `updated` in microseconds, if it has one readable, in
+/// eight bytes instead of an `Option`'s sixteen: a link is kept for every
+/// MeterReading and ReadingType of an input, hundreds of thousands in a
+/// daily Bulk feed.
+#[derive(Debug, Clone, Copy)]
+struct Updated(i64);
+
+impl Updated {
+    /// The value kept for none (a time 292,000 years before the epoch).
+    const NONE: i64 = i64::MIN;
+
+    fn of(entry: &Entry) -> Updated {
+        let us = entry.updated.as_deref().and_then(parse_rfc3339_micros);
+        Updated(us.unwrap_or(Self::NONE))
+    }
+
+    fn get(self) -> Option<i64> {
+        (self.0 != Self::NONE).then_some(self.0)
     }
 }
 
@@ -129,18 +150,22 @@ impl MeterReadingLink {
 pub(crate) struct ReadingTypeLink {
     /// Index in `Links::attributes`.
     attrs: u32,
-    updated_us: Option<i64>,
+    updated_us: Updated,
     fields_hash: u64,
     /// The entry of this definition (the last accepted one).
     entry_index: u64,
     /// Entries of earlier accepted definitions with the same key, in
-    /// document order (nearly always none).
-    accepted_before: Box<[u64]>,
+    /// document order (nearly always none: a thin pointer, or nothing).
+    accepted_before: Option<Box<Vec<u64>>>,
 }
 
 impl ReadingTypeLink {
     fn accepted(&self, entry_index: u64) -> bool {
-        self.entry_index == entry_index || self.accepted_before.contains(&entry_index)
+        self.entry_index == entry_index
+            || self
+                .accepted_before
+                .as_deref()
+                .is_some_and(|before| before.contains(&entry_index))
     }
 }
 
@@ -350,7 +375,7 @@ impl Links {
             related_start,
             related_len: self.related.len() as u32 - related_start,
             entry_index: entry.index,
-            updated_us: entry.updated.as_deref().and_then(parse_rfc3339_micros),
+            updated_us: Updated::of(entry),
         };
         self.insert_meter_reading(key, link);
     }
@@ -449,10 +474,10 @@ impl Links {
         };
         let link = ReadingTypeLink {
             attrs: self.attribute_id(attrs),
-            updated_us: entry.updated.as_deref().and_then(parse_rfc3339_micros),
+            updated_us: Updated::of(entry),
             fields_hash: fields_hash(resource),
             entry_index: entry.index,
-            accepted_before: Box::default(),
+            accepted_before: None,
         };
         if self.record_definitions {
             self.definitions.push((key, link.clone()));
@@ -467,7 +492,7 @@ impl Links {
             if existing.fields_hash == link.fields_hash {
                 return;
             }
-            let newer = later(link.updated_us, existing.updated_us);
+            let newer = later(link.updated_us.get(), existing.updated_us.get());
             self.reading_type_warnings.push(
                 link.entry_index,
                 Some(existing.entry_index),
@@ -476,9 +501,13 @@ impl Links {
             if !newer {
                 return;
             }
-            let mut accepted = existing.accepted_before.to_vec();
+            let mut accepted = existing
+                .accepted_before
+                .as_deref()
+                .cloned()
+                .unwrap_or_default();
             accepted.push(existing.entry_index);
-            link.accepted_before = accepted.into_boxed_slice();
+            link.accepted_before = Some(Box::new(accepted));
         }
         self.reading_types.insert(key, link);
     }
@@ -506,7 +535,11 @@ impl Links {
         self.reading_type_warnings.shift(first);
         let shift_rt = |rt: &mut ReadingTypeLink| {
             rt.entry_index += first;
-            for a in rt.accepted_before.iter_mut() {
+            for a in rt
+                .accepted_before
+                .iter_mut()
+                .flat_map(|before| before.iter_mut())
+            {
                 *a += first;
             }
         };
@@ -953,7 +986,7 @@ fn meter_readings_batch(links: &Links, source: &str, rows: &[MeterReadingRow]) -
     )));
     fields.push(Field::new("updated", timestamp_utc(), true));
     all.push(Arc::new(
-        TimestampMicrosecondArray::from_iter(metas.map(|m| m.and_then(|m| m.updated_us)))
+        TimestampMicrosecondArray::from_iter(metas.map(|m| m.and_then(|m| m.updated_us.get())))
             .with_timezone("UTC"),
     ));
     fields.push(Field::new("readings", DataType::UInt64, false));
@@ -1366,6 +1399,16 @@ pub(crate) fn batch(fields: Vec<Field>, columns: Vec<ArrayRef>) -> RecordBatch {
 #[cfg(test)]
 mod tests {
     use super::fields_json;
+
+    #[test]
+    fn links_kept_per_meter_reading_and_reading_type_stay_small() {
+        // One of each per usage point of a daily Bulk feed.
+        assert!(std::mem::size_of::<super::MeterReadingLink>() <= 32);
+        assert!(std::mem::size_of::<super::ReadingTypeLink>() <= 40);
+        let none = super::Updated(super::Updated::NONE);
+        assert_eq!(none.get(), None);
+        assert_eq!(super::Updated(0).get(), Some(0));
+    }
 
     #[test]
     fn secrets_are_redacted() {
