@@ -386,6 +386,15 @@ fn reading_type_and_usage_point_fields_as_columns_and_json() {
     );
 }
 
+/// The rows of each non-empty batch of `table`, in order.
+fn batch_sizes(batches: &espi_arrow::Batches, table: Table) -> Vec<usize> {
+    batches[&table]
+        .iter()
+        .map(RecordBatch::num_rows)
+        .filter(|&r| r > 0)
+        .collect()
+}
+
 #[test]
 fn tables_built_at_the_end_come_batch_by_batch() {
     // More MeterReadings than a batch holds, each with one block and no
@@ -406,13 +415,7 @@ fn tables_built_at_the_end_come_batch_by_batch() {
     let (batches, conversion) =
         convert_slice("t.xml", xml.as_bytes(), &Default::default()).unwrap();
     assert_eq!(conversion.counts.readings_written, n as u64);
-    let sizes = |table: Table| -> Vec<usize> {
-        batches[&table]
-            .iter()
-            .map(RecordBatch::num_rows)
-            .filter(|&r| r > 0)
-            .collect()
-    };
+    let sizes = |table: Table| batch_sizes(&batches, table);
     let full = espi_arrow::TABLE_BATCH_ROWS;
     assert_eq!(sizes(Table::MeterReadings), vec![full, 5]);
     assert_eq!(sizes(Table::UsagePoints), vec![full, 5]);
@@ -445,13 +448,7 @@ fn small_tables_come_in_full_batches_in_document_order() {
     let (batches, conversion) =
         convert_slice("t.xml", xml.as_bytes(), &Default::default()).unwrap();
     assert_eq!(conversion.counts.entries, 3 * n as u64);
-    let sizes = |table: Table| -> Vec<usize> {
-        batches[&table]
-            .iter()
-            .map(RecordBatch::num_rows)
-            .filter(|&r| r > 0)
-            .collect()
-    };
+    let sizes = |table: Table| batch_sizes(&batches, table);
     let full = espi_arrow::TABLE_BATCH_ROWS;
     assert_eq!(sizes(Table::UsagePoints), vec![full, 300]);
     assert_eq!(sizes(Table::Entries), vec![full, full, 600]);
