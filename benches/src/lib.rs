@@ -192,13 +192,13 @@ pub fn espi_to_parquet_pipelined(input: &[u8], dir: &std::path::Path) -> Convert
 /// mimalloc's `mi_option_purge_delay` (index 15 of `mi_option_e`).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Tune mimalloc as `espi convert` does: freed memory waits 10 ms before it
+/// Tune mimalloc as `espi convert` does: freed memory waits 30 ms before it
 /// goes back to the OS (`MIMALLOC_PURGE_DELAY` in the environment overrides
 /// it). Call first thing in `main`.
 pub fn tune_allocator() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: sets a mimalloc option; any value is valid for this option.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10) };
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 30) };
     }
 }
 

@@ -223,20 +223,22 @@ pub(crate) struct InspectArgs {
 /// mimalloc.h, v2 and v3).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// How long freed memory waits before it goes back to the OS, in ms
-/// (mimalloc's own default).
+/// How long freed memory waits before it goes back to the OS, in ms.
 ///
-/// With mimalloc's transparent huge pages off (the `no_thp` build feature),
-/// a purged page costs one small page fault when touched again, so memory
-/// can go back soon: `espi convert` on two threads, three rounds alternated
-/// on an AMD EPYC machine, 10 ms against 100 ms: 2 GB Bulk feed 135 against
-/// 156-161 MiB, the same feed with every block first 164-172 against
-/// 182-188 MiB, a 2 GB hourly Bulk feed (242,493 usage points) 251-253
-/// against 271-288 MiB, a 1.3 GB compact feed 135-137 against 149-157 MiB,
-/// at the same speed within the rounds' noise. (With huge pages, each
-/// purged page was zeroed whole, 2 MiB, when next touched: 10 ms then cost
-/// a tenth of the speed.) Never purging: 201-232 MiB for the 2 GB feed.
-pub(crate) const PURGE_DELAY_MS: std::ffi::c_long = 10;
+/// Batches of the same size are allocated again within a few milliseconds
+/// and keep their pages, while what a finished phase frees (the readings'
+/// buffers when the final tables are built) goes back soon enough to keep
+/// the peak low. With mimalloc's transparent huge pages off (the `no_thp`
+/// build feature), `espi convert` on two threads, AMD EPYC machine, two
+/// rounds alternated, 30 ms against 100 ms: 2 GB Bulk feed 135-141 against
+/// 144-146 MiB at 469-476 against 464-475 MB/s; the same feed with every
+/// block first 158-167 against 169-177 MiB; a 2 GB hourly Bulk feed
+/// (242,493 usage points) 238-242 against 263-283 MiB at 248-260 against
+/// 258-261 MB/s; 10-25% more minor page faults. Mimalloc's default, 10 ms,
+/// took 20 MiB less than 100 ms but 50% more page faults and 5-13% more
+/// time (a batch is built in about 10 ms); huge pages made every purged
+/// page cost a 2 MiB zeroing. Never purging: 201-232 MiB for the 2 GB feed.
+pub(crate) const PURGE_DELAY_MS: std::ffi::c_long = 30;
 
 /// Set mimalloc's purge delay ([`PURGE_DELAY_MS`]);
 /// `MIMALLOC_PURGE_DELAY` in the environment overrides it.
