@@ -158,3 +158,95 @@ fn a_range_that_is_not_an_entry_after_the_last_is_an_error() {
         assert!(error.to_string().contains("no entry to skip"), "{error}");
     }
 }
+
+/// Offsets of the entries holding an IntervalBlock.
+#[derive(Default)]
+struct Blocks(Vec<u64>);
+
+impl Sink for Blocks {
+    fn reading(&mut self, _: &Reading) {}
+    fn entry(&mut self, entry: Entry, resources: Vec<Resource>) {
+        if resources.iter().any(|r| r.is("IntervalBlock")) {
+            self.0.push(entry.offset);
+        }
+    }
+    fn entry_rejected(&mut self, _: &ParseError, _: u64) {}
+}
+
+#[test]
+fn entries_jumped_over_never_hide_a_block() {
+    // Feeds drawn from entries of every shape, the corrections pass's way:
+    // the entries `entries_without` leaves out, jumped over, must give the
+    // same blocks as reading everything, or fail (the caller then reads
+    // the part whole) when text in a comment looks like an entry end tag.
+    let fragments = [
+        "<a:entry><a:id>m</a:id><a:link rel='related' href='/MeterReading/1/IntervalBlock'/><a:content><MeterReading/></a:content></a:entry>",
+        "<a:entry><a:title>IntervalBlock &lt;IntervalBlock></a:title></a:entry>",
+        "<a:entry><a:content><IntervalBlock><interval><start>1</start></interval></IntervalBlock></a:content></a:entry>",
+        "<a:entry><a:content><e:IntervalBlock xmlns:e='http://naesb.org/espi'><e:IntervalReading><e:value>2</e:value></e:IntervalReading></e:IntervalBlock></a:content></a:entry>",
+        "<a:entry><a:content><IntervalBlock/></a:content></a:entry>",
+        "<a:entry><a:content><IntervalBlock\n></IntervalBlock\n></a:content></a:entry >",
+        "<a:entry><!-- <IntervalBlock> --><a:id>c</a:id></a:entry>",
+        "<a:entry/>",
+        "<a:entry\n><a:id>n</a:id></a:entry\n>",
+        "<a:entry><a:content><![CDATA[<IntervalBlock>]]><UsagePoint/></a:content></a:entry>",
+        "<!-- between entries -->",
+        "<a:entry><a:content><ReadingType><uom>72</uom></ReadingType></a:content></a:entry>",
+    ];
+    let misleading = "<a:entry><!-- </a:entry> --><a:id>z</a:id></a:entry>";
+    let options = ParseOptions {
+        skip_bad_entries: true,
+        blocks_only: true,
+        skip_interval_blocks: true,
+        ..ParseOptions::default()
+    };
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let (mut jumped, mut fell_back) = (0, 0);
+    for round in 0..300 {
+        let mut xml = String::from(
+            "<a:feed xmlns:a='http://www.w3.org/2005/Atom' xmlns='http://naesb.org/espi'>\n",
+        );
+        let with_misleading = round % 5 == 0;
+        for i in 0..(5 + next(30)) {
+            if with_misleading && i == 3 {
+                xml.push_str(misleading);
+            } else {
+                xml.push_str(fragments[next(fragments.len())]);
+            }
+            xml.push_str(["", "\n", " \r\n\t"][next(3)]);
+        }
+        xml.push_str("</a:feed>\n");
+        let xml = xml.as_bytes();
+        let Some(layout) = FeedLayout::of(xml) else {
+            continue;
+        };
+        for range in layout.split(xml, 1 + next(4)) {
+            let mut all = Blocks::default();
+            let Ok(whole) =
+                espi_core::parse_part(xml, &layout, range.clone(), 0, &options, &mut all)
+            else {
+                continue;
+            };
+            let skip = layout.entries_without(xml, range.clone(), b"IntervalBlock");
+            let mut some = Blocks::default();
+            match parse_part_skipping(xml, &layout, range, 0, &skip, &options, &mut some) {
+                Ok(stats) => {
+                    assert_eq!(some.0, all.0, "{}", String::from_utf8_lossy(xml));
+                    assert_eq!(stats.entries, whole.entries);
+                    jumped += skip.len();
+                }
+                Err(_) => {
+                    assert!(with_misleading, "{}", String::from_utf8_lossy(xml));
+                    fell_back += 1;
+                }
+            }
+        }
+    }
+    assert!(jumped > 500 && fell_back > 0, "{jumped} {fell_back}");
+}
