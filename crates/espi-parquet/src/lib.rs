@@ -308,6 +308,14 @@ struct OpenFile {
 }
 
 impl OpenFile {
+    /// Write the open row group out and start a new one.
+    fn end_row_group(&mut self) -> Result<(), WriteError> {
+        self.writer.flush().map_err(|source| WriteError::Parquet {
+            path: self.temp.clone(),
+            source,
+        })
+    }
+
     fn close(self) -> Result<PathBuf, WriteError> {
         let OpenFile {
             writer, temp, path, ..
@@ -413,10 +421,7 @@ impl DatasetWriter {
             self.write_to(partition, batch)?;
         }
         if let Some(file) = self.open.get_mut(partition) {
-            file.writer.flush().map_err(|source| WriteError::Parquet {
-                path: file.temp.clone(),
-                source,
-            })?;
+            file.end_row_group()?;
         }
         Ok(())
     }
@@ -521,10 +526,7 @@ impl DatasetWriter {
     pub fn flush_row_groups(&mut self) -> Result<(), WriteError> {
         self.write_all_held()?;
         for file in self.open.values_mut() {
-            file.writer.flush().map_err(|source| WriteError::Parquet {
-                path: file.temp.clone(),
-                source,
-            })?;
+            file.end_row_group()?;
         }
         Ok(())
     }
@@ -542,10 +544,7 @@ impl DatasetWriter {
 
     /// Close every open file; returns the files written.
     pub fn finish(mut self) -> Result<Vec<PathBuf>, WriteError> {
-        self.write_all_held()?;
-        for (_, file) in std::mem::take(&mut self.open) {
-            self.written.push(file.close()?);
-        }
+        self.close_files()?;
         Ok(self.written)
     }
 }
