@@ -193,16 +193,102 @@ impl BatchSink for PartWriter<'_> {
     }
 }
 
-/// Below this many threads an input is not split: parsing on one thread
-/// while Parquet is encoded on another uses two cores as well, in less memory.
-const PARALLEL_MIN_THREADS: usize = 4;
+/// What the parse side of one part (or input) sends its encoder.
+enum ToEncoder {
+    Batch(Table, RecordBatch),
+    PartConverted,
+    Discard,
+}
 
-/// How many parallel parts to cut an input of `bytes` into.
-fn parts_for(bytes: u64, inputs: usize, threads: usize) -> usize {
-    if threads < PARALLEL_MIN_THREADS || inputs >= threads || bytes < PARALLEL_MIN_BYTES {
+/// A part's batches, encoded to Parquet on a thread of its own while the
+/// part is parsed: parsing and encoding each take about half of a
+/// conversion, so a part keeps two cores busy with one set of Parquet
+/// column writers (each column's zstd contexts, dictionary and page
+/// buffers: about 20 MiB for the readings), the memory that grows with the
+/// parts converted at once.
+struct EncodingSink<'scope> {
+    sender: std::sync::mpsc::SyncSender<ToEncoder>,
+    encoder: std::thread::ScopedJoinHandle<'scope, Result<(), WriteError>>,
+}
+
+impl<'scope> EncodingSink<'scope> {
+    /// Start the encoder of `part` on `scope`.
+    fn spawn<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        mut part: PartWriter<'env>,
+    ) -> EncodingSink<'scope> {
+        // One batch in the channel: the parser runs at most a batch ahead.
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<ToEncoder>(1);
+        let encoder = scope.spawn(move || {
+            for message in receiver {
+                match message {
+                    ToEncoder::Batch(table, batch) => part.batch(table, batch),
+                    ToEncoder::PartConverted => part.part_converted(),
+                    ToEncoder::Discard => part.discard(),
+                }
+            }
+            part.finish()
+        });
+        EncodingSink { sender, encoder }
+    }
+
+    /// Wait for the encoder to write everything sent.
+    fn finish(self) -> Result<(), WriteError> {
+        drop(self.sender);
+        self.encoder
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    }
+
+    fn send(&self, message: ToEncoder) {
+        // A send fails only if the encoder stopped (it panicked): `finish`
+        // reports it.
+        let _ = self.sender.send(message);
+    }
+}
+
+impl BatchSink for EncodingSink<'_> {
+    fn batch(&mut self, table: Table, batch: RecordBatch) {
+        self.send(ToEncoder::Batch(table, batch));
+    }
+
+    fn part_converted(&mut self) {
+        self.send(ToEncoder::PartConverted);
+    }
+
+    fn discard(&mut self) {
+        self.send(ToEncoder::Discard);
+    }
+}
+
+/// Memory of a conversion of one input on one stream (a thread parsing,
+/// another encoding), beside its metadata, in MiB: measured peaks of 2 GB
+/// Bulk feeds were 130-155 MiB.
+const STREAM_BASE_MIB: usize = 150;
+
+/// What each further stream adds, in MiB: parts of one input converted at
+/// once (each with its Parquet column writers, batches in flight and the
+/// part's own metadata until merged). Measured on a 2 GB Bulk feed: 2, 4
+/// and 8 streams peaked at 245-280, 381 and 581 MiB.
+const STREAM_MIB: usize = 56;
+
+/// How many parts (or inputs) are converted at once on `threads` threads
+/// within `memory_mib`: one for every two threads, each parsed on one and
+/// encoded on another, as many as the memory allows (at least one).
+fn streams_for(threads: usize, memory_mib: usize) -> usize {
+    let within = memory_mib.saturating_sub(STREAM_BASE_MIB) / STREAM_MIB;
+    let within = if within >= 2 { within } else { 1 };
+    threads.div_ceil(2).clamp(1, within)
+}
+
+/// How many parallel parts to cut an input of `bytes` into, with `streams`
+/// parts converted at once (twice as many parts as streams, so that a part
+/// that takes longer does not leave a stream idle at the end).
+fn parts_for(bytes: u64, inputs: usize, streams: usize) -> usize {
+    if streams < 2 || inputs >= streams || bytes < PARALLEL_MIN_BYTES {
         return 1;
     }
-    let per_input = threads.div_ceil(inputs);
+    let per_input = streams.div_ceil(inputs);
     (per_input * 2).min((bytes / (8 << 20)) as usize).max(1)
 }
 
@@ -212,7 +298,10 @@ struct ConvertJob<'a> {
     options: ConvertOptions,
     parse_options: ParseOptions,
     progress: &'a Progress,
+    /// Threads of the run: 1 parses and encodes on one thread.
     threads: usize,
+    /// Parts or inputs converted at once (see [`streams_for`]).
+    streams: usize,
     inputs: usize,
 }
 
@@ -224,7 +313,7 @@ impl ConvertJob<'_> {
             ..self.options.clone()
         };
         let (dirs, parse_options, progress) = (self.dirs, &self.parse_options, self.progress);
-        let parts = |bytes| parts_for(bytes, self.inputs, self.threads);
+        let parts = |bytes| parts_for(bytes, self.inputs, self.streams);
         let prefix = format!("part-{index:05}");
         let source = source_name(path);
         let input = match Input::open(path) {
@@ -232,25 +321,6 @@ impl ConvertJob<'_> {
             Err(e) => return Ok(FileOutcome::unreadable(source, &e)),
         };
         let n = input.len_hint().map_or(1, &parts);
-        if let (Some(slice), true) = (input.as_slice(), n > 1) {
-            let bytes = slice.len() as u64;
-            let done = convert_parallel(&source, slice, options, parse_options, n, |k| {
-                PartWriter::new(dirs, format!("{prefix}-{k:03}"))
-            });
-            for sink in done.sinks {
-                sink.finish()?;
-            }
-            progress.advance(bytes);
-            let fatal = done.error.map(|e| format!("{source}: {e}"));
-            return Ok(FileOutcome {
-                source,
-                bytes,
-                counts: done.conversion.counts,
-                rejections: done.conversion.rejections,
-                warnings: done.conversion.warnings,
-                fatal,
-            });
-        }
         if self.threads < 2 {
             let mut part = PartWriter::new(dirs, prefix);
             let outcome =
@@ -260,27 +330,32 @@ impl ConvertJob<'_> {
             part.finish()?;
             return Ok(outcome);
         }
-        // Parse on this thread, encode Parquet on another.
         std::thread::scope(|scope| {
-            let (sender, receiver) = std::sync::mpsc::sync_channel::<(Table, RecordBatch)>(1);
-            let encoder = scope.spawn(move || {
-                let mut part = PartWriter::new(dirs, prefix);
-                for (table, batch) in receiver {
-                    part.batch(table, batch);
+            if let (Some(slice), true) = (input.as_slice(), n > 1) {
+                let bytes = slice.len() as u64;
+                let done = convert_parallel(&source, slice, options, parse_options, n, |k| {
+                    EncodingSink::spawn(scope, PartWriter::new(dirs, format!("{prefix}-{k:03}")))
+                });
+                for sink in done.sinks {
+                    sink.finish()?;
                 }
-                part.finish()
-            });
+                progress.advance(bytes);
+                let fatal = done.error.map(|e| format!("{source}: {e}"));
+                return Ok(FileOutcome {
+                    source,
+                    bytes,
+                    counts: done.conversion.counts,
+                    rejections: done.conversion.rejections,
+                    warnings: done.conversion.warnings,
+                    fatal,
+                });
+            }
+            let mut sink = EncodingSink::spawn(scope, PartWriter::new(dirs, prefix));
             let outcome =
                 convert_opened(source, input, options, parse_options, progress, |t, b| {
-                    // A send fails only if the encoder stopped; its error is
-                    // returned below.
-                    let _ = sender.send((t, b));
+                    sink.batch(t, b)
                 });
-            drop(sender);
-            let written = encoder
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            written.map(|_| outcome)
+            sink.finish().map(|()| outcome)
         })
     }
 }
@@ -467,10 +542,17 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .map_err(|e| e.to_string())?;
-    // Every thread may be writing a readings dataset of its own (a part or
+    let threads = pool.current_num_threads();
+    // Parts and inputs are converted on half the threads: each is encoded
+    // on a thread of its own beside the one that parses it.
+    let streams = streams_for(threads, args.memory);
+    let stream_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(streams)
+        .build()
+        .map_err(|e| e.to_string())?;
+    // Every stream may be writing a readings dataset of its own (a part or
     // an input): partitioned rows held are shared out between them.
-    let held_bytes =
-        ((96usize << 20) / pool.current_num_threads().max(1)).clamp(16 << 20, 48 << 20);
+    let held_bytes = ((96usize << 20) / streams).clamp(16 << 20, 48 << 20);
     let writer_options = WriterOptions {
         zstd_level: args.zstd_level,
         held_bytes,
@@ -523,10 +605,11 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         options,
         parse_options,
         progress: &progress,
-        threads: pool.current_num_threads(),
+        threads,
+        streams,
         inputs: args.inputs.len(),
     };
-    let outcomes: Vec<Result<FileOutcome, WriteError>> = pool.install(|| {
+    let outcomes: Vec<Result<FileOutcome, WriteError>> = stream_pool.install(|| {
         args.inputs
             .par_iter()
             .enumerate()
@@ -788,4 +871,33 @@ fn summary(t: &Totals, seconds: f64, output: &Path, published: bool) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_fit_the_memory_and_the_threads() {
+        // The default memory: one stream, whatever the cores.
+        assert_eq!(streams_for(2, 256), 1);
+        assert_eq!(streams_for(64, 256), 1);
+        // Two streams need room for both beside the base.
+        assert_eq!(streams_for(16, STREAM_BASE_MIB + 2 * STREAM_MIB - 1), 1);
+        assert_eq!(streams_for(16, STREAM_BASE_MIB + 2 * STREAM_MIB), 2);
+        // Never more than one for every two threads.
+        assert_eq!(streams_for(16, 4096), 8);
+        assert_eq!(streams_for(3, 4096), 2);
+        assert_eq!(streams_for(1, 4096), 1);
+    }
+
+    #[test]
+    fn small_inputs_and_single_streams_are_not_split() {
+        assert_eq!(parts_for(1 << 30, 1, 1), 1);
+        assert_eq!(parts_for(PARALLEL_MIN_BYTES - 1, 1, 8), 1);
+        assert_eq!(parts_for(1 << 30, 8, 8), 1);
+        // Twice as many parts as streams, none under 8 MiB.
+        assert_eq!(parts_for(1 << 30, 1, 4), 8);
+        assert_eq!(parts_for(32 << 20, 1, 8), 4);
+    }
 }

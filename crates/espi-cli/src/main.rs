@@ -173,9 +173,16 @@ pub(crate) struct ConvertArgs {
     /// files a few percent smaller).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=22))]
     zstd_level: i32,
-    /// Worker threads for many inputs (default: all cores).
+    /// Threads (default: all cores). Each input, or part of one large
+    /// input, is parsed on one thread and encoded on another.
     #[arg(long)]
     threads: Option<usize>,
+    /// Memory to stay within, in MiB: no more inputs or parts of one are
+    /// converted at once than fit (each costs about 56 MiB, beside what
+    /// the largest input's metadata takes). The default converts one at a
+    /// time, on two threads; raise it to use more cores.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    memory: usize,
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -207,6 +214,7 @@ impl ConvertArgs {
             batch_size: 16_384,
             zstd_level: 1,
             threads: None,
+            memory: 256,
             quiet,
             summary_to_stderr: true,
         }

@@ -270,7 +270,7 @@ fn a_large_feed_split_into_parallel_parts_gives_the_same_readings() {
         let result = run(espi()
             .arg("convert")
             .arg(&feed)
-            .args(["--threads", threads, "-o"])
+            .args(["--threads", threads, "--memory", "4096", "-o"])
             .arg(&out));
         assert!(result.status.success());
         let files = parquet_files(&out.join("readings")).len();
@@ -337,7 +337,8 @@ fn a_void_parallel_split_leaves_no_part_files_behind() {
         let result = run(espi()
             .arg("convert")
             .arg(&broken)
-            .args(["--skip-bad-entries", "--threads", threads, "-o"])
+            .args(["--skip-bad-entries", "--threads", threads])
+            .args(["--memory", "4096", "-o"])
             .arg(&out));
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert!(stderr.contains("valu"), "{stderr}");
