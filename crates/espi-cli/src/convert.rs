@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
@@ -17,7 +18,6 @@ use espi_model::tou::TouNames;
 use espi_parquet::{
     write_table, DatasetWriter, OutputDir, Partitioning, WriteError, WriterOptions,
 };
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::progress::{Progress, ProgressSink};
@@ -284,12 +284,67 @@ fn streams_for(threads: usize, memory_mib: usize) -> usize {
 /// How many parallel parts to cut an input of `bytes` into, with `streams`
 /// parts converted at once (twice as many parts as streams, so that a part
 /// that takes longer does not leave a stream idle at the end).
-fn parts_for(bytes: u64, inputs: usize, streams: usize) -> usize {
-    if streams < 2 || inputs >= streams || bytes < PARALLEL_MIN_BYTES {
+fn parts_for(bytes: u64, streams: usize) -> usize {
+    if streams < 2 || bytes < PARALLEL_MIN_BYTES {
         return 1;
     }
-    let per_input = streams.div_ceil(inputs);
-    (per_input * 2).min((bytes / (8 << 20)) as usize).max(1)
+    (streams * 2).min((bytes / (8 << 20)) as usize).max(1)
+}
+
+/// What converting an input of `bytes` takes in memory, in MiB, on one
+/// stream: a fixed part (the Parquet column writers, batches in flight), a
+/// part that grows over the first 64 MiB (row groups filling) and the
+/// metadata, about 45 MiB per GiB of a Bulk feed. Measured peaks: 12-17 MiB
+/// for 2-4 MB inputs, about 60 for 100 MB, 130-155 for 2 GB. An input of
+/// unknown size (standard input) takes all the memory there is.
+fn input_cost_mib(bytes: Option<u64>) -> usize {
+    let Some(bytes) = bytes else {
+        return usize::MAX;
+    };
+    let mib = usize::try_from(bytes >> 20).unwrap_or(usize::MAX);
+    24usize
+        .saturating_add(mib.min(64) * 36 / 64)
+        .saturating_add((mib / 1024).saturating_mul(45) + (mib % 1024) * 45 / 1024)
+}
+
+/// The memory of a run, shared out between the inputs converted at once:
+/// an input starts when its cost fits beside those of the inputs being
+/// converted, or when none is.
+struct MemoryBudget {
+    limit_mib: usize,
+    /// MiB taken, and the inputs taking them.
+    taken: Mutex<(usize, usize)>,
+    freed: Condvar,
+}
+
+impl MemoryBudget {
+    fn new(limit_mib: usize) -> Self {
+        MemoryBudget {
+            limit_mib,
+            taken: Mutex::new((0, 0)),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Wait until `cost_mib` fits, and take it.
+    fn take(&self, cost_mib: usize) {
+        let cost = cost_mib.min(self.limit_mib);
+        let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
+        while taken.1 > 0 && taken.0 + cost > self.limit_mib {
+            taken = self.freed.wait(taken).unwrap_or_else(|e| e.into_inner());
+        }
+        taken.0 += cost;
+        taken.1 += 1;
+    }
+
+    /// Give back what [`take`](Self::take) took for `cost_mib`.
+    fn give_back(&self, cost_mib: usize) {
+        let cost = cost_mib.min(self.limit_mib);
+        let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
+        taken.0 -= cost;
+        taken.1 -= 1;
+        self.freed.notify_all();
+    }
 }
 
 /// What every input of a `convert` run shares.
@@ -300,9 +355,8 @@ struct ConvertJob<'a> {
     progress: &'a Progress,
     /// Threads of the run: 1 parses and encodes on one thread.
     threads: usize,
-    /// Parts or inputs converted at once (see [`streams_for`]).
-    streams: usize,
-    inputs: usize,
+    /// Parts of one input converted at once (1: inputs are not split).
+    part_streams: usize,
 }
 
 impl ConvertJob<'_> {
@@ -313,7 +367,7 @@ impl ConvertJob<'_> {
             ..self.options.clone()
         };
         let (dirs, parse_options, progress) = (self.dirs, &self.parse_options, self.progress);
-        let parts = |bytes| parts_for(bytes, self.inputs, self.streams);
+        let parts = |bytes| parts_for(bytes, self.part_streams);
         let prefix = format!("part-{index:05}");
         let source = source_name(path);
         let input = match Input::open(path) {
@@ -358,6 +412,49 @@ impl ConvertJob<'_> {
             sink.finish().map(|()| outcome)
         })
     }
+}
+
+/// Convert `inputs` whole, as many at once as there are threads and their
+/// costs ([`input_cost_mib`]) fit in `memory_mib`, in the order given. Each
+/// runs on `pool` (which also builds its last tables); inputs wait for
+/// memory outside it, so a thread of the pool never waits for another.
+fn convert_inputs(
+    job: &ConvertJob,
+    inputs: &[PathBuf],
+    pool: &rayon::ThreadPool,
+    memory_mib: usize,
+) -> Vec<Result<FileOutcome, WriteError>> {
+    let budget = MemoryBudget::new(memory_mib);
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<FileOutcome, WriteError>>>> =
+        inputs.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..job.threads.min(inputs.len()).max(1) {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = inputs.get(index) else {
+                    break;
+                };
+                let size = std::fs::metadata(path)
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len());
+                let cost = input_cost_mib(size);
+                budget.take(cost);
+                let outcome = pool.install(|| job.convert_file(index, path));
+                budget.give_back(cost);
+                *results[index].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every input converted")
+        })
+        .collect()
 }
 
 /// The intervals delivered more than once across the inputs (files are
@@ -546,10 +643,9 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     // Parts and inputs are converted on half the threads: each is encoded
     // on a thread of its own beside the one that parses it.
     let streams = streams_for(threads, args.memory);
-    let stream_pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(streams)
-        .build()
-        .map_err(|e| e.to_string())?;
+    // Inputs are cut into parts when the memory allows more streams than
+    // there are inputs; otherwise whole inputs are converted at once.
+    let split = streams >= 2 && args.inputs.len() < streams;
     // Every stream may be writing a readings dataset of its own (a part or
     // an input): partitioned rows held are shared out between them.
     let held_bytes = ((96usize << 20) / streams).clamp(16 << 20, 48 << 20);
@@ -606,16 +702,19 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         parse_options,
         progress: &progress,
         threads,
-        streams,
-        inputs: args.inputs.len(),
+        part_streams: if split { streams } else { 1 },
     };
-    let outcomes: Vec<Result<FileOutcome, WriteError>> = stream_pool.install(|| {
-        args.inputs
-            .par_iter()
-            .enumerate()
-            .map(|(index, path)| job.convert_file(index, path))
-            .collect()
-    });
+    let outcomes = if split {
+        // One input at a time, in parts on `streams` threads.
+        let stream_pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(streams)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let convert = |(index, path): (usize, &PathBuf)| job.convert_file(index, path);
+        stream_pool.install(|| args.inputs.iter().enumerate().map(convert).collect())
+    } else {
+        convert_inputs(&job, &args.inputs, &pool, args.memory)
+    };
     progress.finish();
     let outcomes = match outcomes.into_iter().collect::<Result<Vec<_>, _>>() {
         Ok(o) => o,
@@ -893,11 +992,41 @@ mod tests {
 
     #[test]
     fn small_inputs_and_single_streams_are_not_split() {
-        assert_eq!(parts_for(1 << 30, 1, 1), 1);
-        assert_eq!(parts_for(PARALLEL_MIN_BYTES - 1, 1, 8), 1);
-        assert_eq!(parts_for(1 << 30, 8, 8), 1);
+        assert_eq!(parts_for(1 << 30, 1), 1);
+        assert_eq!(parts_for(PARALLEL_MIN_BYTES - 1, 8), 1);
         // Twice as many parts as streams, none under 8 MiB.
-        assert_eq!(parts_for(1 << 30, 1, 4), 8);
-        assert_eq!(parts_for(32 << 20, 1, 8), 4);
+        assert_eq!(parts_for(1 << 30, 4), 8);
+        assert_eq!(parts_for(32 << 20, 8), 4);
+    }
+
+    #[test]
+    fn input_costs_follow_the_measured_peaks() {
+        assert_eq!(input_cost_mib(Some(2 << 20)), 25);
+        assert_eq!(input_cost_mib(Some(100 << 20)), 64);
+        assert_eq!(input_cost_mib(Some(2 << 30)), 150);
+        assert_eq!(input_cost_mib(None), usize::MAX);
+        assert!(input_cost_mib(Some(u64::MAX)) > 1 << 30);
+    }
+
+    #[test]
+    fn the_budget_lets_an_input_start_when_its_cost_fits_or_none_runs() {
+        let budget = std::sync::Arc::new(MemoryBudget::new(100));
+        budget.take(60);
+        budget.take(40);
+        // A third waits until one gives back.
+        let waiting = {
+            let budget = budget.clone();
+            std::thread::spawn(move || budget.take(50))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!waiting.is_finished());
+        budget.give_back(60);
+        waiting.join().unwrap();
+        assert_eq!(*budget.taken.lock().unwrap(), (90, 2));
+        budget.give_back(40);
+        budget.give_back(50);
+        // An input larger than the budget starts when none runs.
+        budget.take(usize::MAX);
+        assert_eq!(*budget.taken.lock().unwrap(), (100, 1));
     }
 }
