@@ -834,47 +834,50 @@ pub(crate) fn final_tables(
         emit(Table::UsagePoints, usage_points_batch(source, &rows));
     }
     // Meter readings in the order they were defined, then those known only
-    // from their blocks.
-    let mut ordered: Vec<(u32, &MeterReadingLink)> =
-        links.meter_readings.iter().map(|(&k, l)| (k, l)).collect();
-    ordered.sort_unstable_by_key(|(_, link)| link.order);
-    let mut rows: Vec<MeterReadingRow> = ordered
-        .into_iter()
-        .map(|(id, link)| MeterReadingRow {
-            key: links.keys.str(id),
-            link: Some(link),
-            stats: series.get(&id).copied(),
-        })
-        .collect();
-    let mut extra: Vec<MeterReadingRow> = series
+    // from their blocks; rows are made a batch at a time (a row takes eight
+    // times the memory of its id, and an input may have a million).
+    let mut ids: Vec<(u32, u32)> = links
+        .meter_readings
         .iter()
-        .filter(|(id, _)| !links.meter_readings.contains_key(id))
-        .map(|(&id, &st)| MeterReadingRow {
-            key: links.keys.str(id),
-            link: None,
-            stats: Some(st),
-        })
+        .map(|(&id, link)| (link.order, id))
         .collect();
-    extra.sort_unstable_by_key(|row| row.key);
-    rows.extend(extra);
-    if rows.is_empty() {
+    ids.sort_unstable();
+    let mut ids: Vec<u32> = ids.into_iter().map(|(_, id)| id).collect();
+    let mut extra: Vec<u32> = series
+        .keys()
+        .filter(|id| !links.meter_readings.contains_key(id))
+        .copied()
+        .collect();
+    extra.sort_unstable_by_key(|&id| links.keys.str(id));
+    ids.extend(extra);
+    if ids.is_empty() {
         emit(
             Table::MeterReadings,
             meter_readings_batch(links, source, &[]),
         );
     }
-    let batch = |chunk: &[MeterReadingRow]| meter_readings_batch(links, source, chunk);
+    let batch = |chunk: &[u32]| {
+        let rows: Vec<MeterReadingRow> = chunk
+            .iter()
+            .map(|&id| MeterReadingRow {
+                key: links.keys.str(id),
+                link: links.meter_readings.get(&id),
+                stats: series.get(&id).copied(),
+            })
+            .collect();
+        meter_readings_batch(links, source, &rows)
+    };
     if on_pool {
         use rayon::prelude::*;
         let at_once = TABLE_BATCH_ROWS * rayon::current_num_threads().max(1);
-        for group in rows.chunks(at_once) {
+        for group in ids.chunks(at_once) {
             let batches: Vec<RecordBatch> = group.par_chunks(TABLE_BATCH_ROWS).map(batch).collect();
             for b in batches {
                 emit(Table::MeterReadings, b);
             }
         }
     } else {
-        for chunk in rows.chunks(TABLE_BATCH_ROWS) {
+        for chunk in ids.chunks(TABLE_BATCH_ROWS) {
             emit(Table::MeterReadings, batch(chunk));
         }
     }
