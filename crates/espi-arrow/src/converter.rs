@@ -35,6 +35,7 @@ use espi_model::tou::TouNames;
 use espi_model::units::{cost_in_currency, normalise, scale_exact};
 
 use crate::corrections::{Corrections, Delivery};
+use crate::dense::DenseMap;
 use crate::keys::Keys;
 use crate::metadata::{
     empty_tables, final_tables, read_links, series_in_links, Links, LocalTimeLookup, Table,
@@ -404,11 +405,13 @@ impl SeriesStats {
 
 /// Add the statistics `st` of series `mr` to `series` (a new series takes
 /// `st`'s usage point, which stands).
-pub(crate) fn add_series(series: &mut HashMap<u32, SeriesStats>, mr: u32, st: SeriesStats) {
-    series
-        .entry(mr)
-        .and_modify(|merged| merged.add(&st))
-        .or_insert(st);
+pub(crate) fn add_series(series: &mut DenseMap<SeriesStats>, mr: u32, st: SeriesStats) {
+    match series.get_mut(&mr) {
+        Some(merged) => merged.add(&st),
+        None => {
+            series.insert(mr, st);
+        }
+    }
 }
 
 /// Converts one input's parser events into Arrow batches.
@@ -481,7 +484,7 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     resource_rows: ResourceRows,
     /// Pieces of the small tables, joined into batches of [`TABLE_BATCH_ROWS`].
     joiners: Vec<Joiner>,
-    resolutions: HashMap<u32, Resolution>,
+    resolutions: DenseMap<Resolution>,
     /// The distinct ReadingType attributes of the resolutions.
     attributes: Vec<ReadingAttributes>,
     attribute_ids: HashMap<ReadingAttributes, u32>,
@@ -522,7 +525,7 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     /// start (for a block built in pieces, whose readings may derive their
     /// start from the reading before).
     next_start_after_batch: Option<i64>,
-    pub(crate) series: HashMap<u32, SeriesStats>,
+    pub(crate) series: DenseMap<SeriesStats>,
     rejections: Vec<Rejection>,
     counts: ConvertCounts,
 }
@@ -623,7 +626,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             rows: TableRows::default(),
             resource_rows: ResourceRows::default(),
             joiners: Vec::new(),
-            resolutions: HashMap::new(),
+            resolutions: DenseMap::default(),
             attributes: Vec::new(),
             attribute_ids: HashMap::new(),
             clocks: Vec::new(),
@@ -643,7 +646,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             spill_failed: false,
             parked: None,
             next_start_after_batch: None,
-            series: HashMap::new(),
+            series: DenseMap::default(),
             rejections: Vec::new(),
             counts: ConvertCounts::default(),
         }
@@ -717,7 +720,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                     .first_pass_keys
                     .iter()
                     .map(|key| {
-                        let r = self.resolutions[key];
+                        let r = *self.resolutions.get(key).expect("resolved");
                         (*key, r.attrs.expect("linked whole"), r.clock)
                     })
                     .collect(),

@@ -26,6 +26,7 @@
 
 mod converter;
 mod corrections;
+mod dense;
 mod keys;
 mod metadata;
 mod parallel;

@@ -9,6 +9,8 @@
 //! links (a few hundred bytes per MeterReading and ReadingType) are kept.
 
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
+
+use crate::dense::DenseMap;
 use std::borrow::Borrow;
 use std::fmt::Write as _;
 use std::hash::Hash;
@@ -278,14 +280,14 @@ pub(crate) fn read_links(
 pub(crate) struct Links {
     /// Every href named here (and the identities the converter interns).
     pub(crate) keys: Keys,
-    meter_readings: HashMap<u32, MeterReadingLink>,
+    meter_readings: DenseMap<MeterReadingLink>,
     meter_reading_count: u32,
     /// Related hrefs of the MeterReadings (see [`MeterReadingLink`]).
     related: Vec<u32>,
     /// IntervalBlock href -> MeterReading key, for blocks listed as related
     /// by a MeterReading but not under its href.
     by_related: HashMap<u32, u32>,
-    reading_types: HashMap<u32, ReadingTypeLink>,
+    reading_types: DenseMap<ReadingTypeLink>,
     /// The distinct attributes of the ReadingTypes (few: many ReadingTypes
     /// share them).
     attributes: Vec<ReadingAttributes>,
@@ -788,8 +790,8 @@ impl TableRows {
 pub(crate) fn series_in_links(
     links: &mut Links,
     keys: &Keys,
-    series: &HashMap<u32, SeriesStats>,
-) -> HashMap<u32, SeriesStats> {
+    series: &DenseMap<SeriesStats>,
+) -> DenseMap<SeriesStats> {
     series
         .iter()
         .map(|(&mr, st)| {
@@ -818,7 +820,7 @@ struct MeterReadingRow<'a> {
 pub(crate) fn final_tables(
     links: &Links,
     source: &str,
-    series: &HashMap<u32, SeriesStats>,
+    series: &DenseMap<SeriesStats>,
     on_pool: bool,
     emit: &mut dyn FnMut(Table, RecordBatch),
 ) {

@@ -59,6 +59,7 @@ use crate::converter::{
     add_series, may_be_register, register_state_after, Conversion, ConvertCounts, ConvertOptions,
     Converter, FirstPassLinks, MetadataPart, RegisterSeed, SeriesStats,
 };
+use crate::dense::DenseMap;
 use crate::metadata::{empty_tables, final_tables, read_links, Links, Table};
 
 /// How far into an input its head (what every part's blocks may share) is
@@ -342,7 +343,7 @@ where
     // Every converter is done with the links: the series of every part,
     // in order, by ids of their keys.
     let mut links = Arc::unwrap_or_clone(links);
-    let mut series = HashMap::new();
+    let mut series = DenseMap::default();
     let mut counts = ConvertCounts::default();
     let mut rejections = Vec::new();
     let mut sinks = Vec::with_capacity(results.len());
