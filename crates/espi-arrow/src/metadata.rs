@@ -701,7 +701,7 @@ impl Links {
     fn reading_type_key_of(&self, mr: &MeterReadingLink) -> Option<&str> {
         self.related_of(mr)
             .iter()
-            .find(|h| self.reading_types.contains_key(*h))
+            .find(|h| self.reading_types.contains_key(h))
             .map(|&h| self.keys.str(h))
     }
 }
