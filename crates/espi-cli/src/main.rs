@@ -177,10 +177,12 @@ pub(crate) struct ConvertArgs {
     /// input, is parsed on one thread and encoded on another.
     #[arg(long)]
     threads: Option<usize>,
-    /// Memory to stay within, in MiB: no more inputs or parts of one are
-    /// converted at once than fit (each costs about 56 MiB, beside what
-    /// the largest input's metadata takes). The default converts one at a
-    /// time, on two threads; raise it to use more cores.
+    /// Memory to stay within, in MiB. Inputs are converted at once as far
+    /// as their estimated memory fits (24 MiB plus what grows with an
+    /// input's size: about 150 MiB for a 2 GB feed); a large input is cut
+    /// into parts converted at once only when two or more fit (150 MiB plus
+    /// 56 MiB a part). The default converts a 2 GB feed on two threads;
+    /// raise it to use more cores on one input.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     memory: usize,
     /// No progress bar.
