@@ -211,6 +211,62 @@ fn stdin_gives_the_same_readings_as_the_file() {
     );
 }
 
+/// A feed larger than the chunks a stream is parsed in: every table is the
+/// same from stdin as from the file, but for the source's name.
+#[test]
+fn a_large_feed_from_stdin_gives_the_same_tables_as_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("bulk.xml");
+    let result = run(espi()
+        .args(["gen", "--size", "12MB", "--seed", "11", "-o"])
+        .arg(&feed));
+    assert!(result.status.success());
+    let from_file = dir.path().join("file");
+    let result = run(espi()
+        .arg("convert")
+        .arg(&feed)
+        .args(["--threads", "1", "-o"])
+        .arg(&from_file));
+    assert!(result.status.success());
+    let from_stdin = dir.path().join("stdin");
+    let status = espi()
+        .args(["convert", "-", "-o"])
+        .arg(&from_stdin)
+        .stdin(std::fs::File::open(&feed).unwrap())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for table in [
+        "readings",
+        "usage_points",
+        "meter_readings",
+        "reading_types",
+        "entries",
+    ] {
+        let [file, stdin] = [&from_file, &from_stdin].map(|out| {
+            let batches = read_table(&out.join(table));
+            let without_source: Vec<RecordBatch> = batches
+                .iter()
+                .map(|b| {
+                    let keep: Vec<usize> = (0..b.num_columns())
+                        .filter(|&i| b.schema().field(i).name() != "source_file")
+                        .collect();
+                    b.project(&keep).unwrap()
+                })
+                .collect();
+            row_texts(&without_source)
+        });
+        assert!(file.len() > 10, "{table}: {} rows", file.len());
+        assert!(
+            file == stdin,
+            "{table}: {} and {} rows",
+            file.len(),
+            stdin.len()
+        );
+    }
+}
+
 #[test]
 fn a_second_run_replaces_the_first() {
     let out = tempfile::tempdir().unwrap();

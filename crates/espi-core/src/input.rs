@@ -7,7 +7,8 @@ use std::path::Path;
 use memmap2::Mmap;
 
 use crate::error::ParseError;
-use crate::parser::{parse_reader, parse_slice, ParseOptions, ParseStats, Sink};
+use crate::parser::{parse_slice, ParseOptions, ParseStats, Sink};
+use crate::stream::parse_stream;
 
 /// An input document: mapped when it is a regular file, streamed otherwise
 /// (`-` for stdin, pipes, FIFOs, character devices).
@@ -78,7 +79,7 @@ impl Input {
         match self {
             Input::Mapped(m) => parse_slice(&m, options, sink),
             Input::Empty => parse_slice(&[], options, sink),
-            Input::Stream(r) => parse_reader(r, options, sink),
+            Input::Stream(r) => parse_stream(r, options, sink),
         }
     }
 }

@@ -37,6 +37,7 @@ mod fast;
 mod input;
 mod parser;
 mod split;
+mod stream;
 
 pub use error::{ErrorKind, ParseError};
 pub use input::Input;

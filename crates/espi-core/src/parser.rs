@@ -203,6 +203,27 @@ pub fn parse_slice<S: Sink>(
     run_slice(&mut reader, &mut machine, options, sink, input.len() as u64)
 }
 
+/// Parse `chunk`, the start of a document read in chunks (from its first
+/// byte to the end of a child of the root element), whose end is the end of
+/// the document when `ends_input`. As for streams, errors carry no line and
+/// column, and entries no end offset.
+pub(crate) fn parse_first_chunk<S: Sink>(
+    chunk: &[u8],
+    ends_input: bool,
+    options: &ParseOptions,
+    sink: &mut S,
+) -> Result<ParseStats, Box<ParseError>> {
+    let bom = if chunk.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let mut reader = NsReader::from_reader(&chunk[bom..]);
+    let mut machine = Machine::new(options, bom as u64);
+    machine.open_ended = !ends_input;
+    run_slice(&mut reader, &mut machine, options, sink, chunk.len() as u64)
+}
+
 /// Drive `machine` over a slice reader to the end (shared by whole documents
 /// and parts of one).
 pub(crate) fn run_slice<'i, S: Sink>(
@@ -317,9 +338,21 @@ pub fn parse_reader<R: BufRead, S: Sink>(
     }
     let mut reader = NsReader::from_reader(input);
     let mut machine = Machine::new(options, bom);
-    let mut buf = Vec::with_capacity(64 * 1024);
     configure(&mut reader);
-    let result = loop {
+    let result = run_reader(&mut reader, &mut machine, sink);
+    machine.stats.bytes = reader.buffer_position() + bom;
+    finish(&mut machine, result, sink)
+}
+
+/// Drive `machine` over a buffered reader to the end (shared by whole
+/// streams and the rest of one read in parts).
+pub(crate) fn run_reader<R: BufRead, S: Sink>(
+    reader: &mut NsReader<R>,
+    machine: &mut Machine<'_, '_>,
+    sink: &mut S,
+) -> Result<(), Box<ParseError>> {
+    let mut buf = Vec::with_capacity(64 * 1024);
+    loop {
         buf.clear();
         let pos = reader.buffer_position();
         let step = match reader.read_resolved_event_into(&mut buf) {
@@ -328,22 +361,20 @@ pub fn parse_reader<R: BufRead, S: Sink>(
         };
         match step {
             Ok(true) => continue,
-            Ok(false) => break Ok(()),
-            Err(e) => break Err(e),
+            Ok(false) => return Ok(()),
+            Err(e) => return Err(e),
         }
-    };
-    machine.stats.bytes = reader.buffer_position() + bom;
-    finish(&mut machine, result, sink)
+    }
 }
 
-fn configure<R>(reader: &mut NsReader<R>) {
+pub(crate) fn configure<R>(reader: &mut NsReader<R>) {
     let config = reader.config_mut();
     config.trim_text(false);
     config.check_end_names = true;
     config.expand_empty_elements = false;
 }
 
-fn finish<S: Sink>(
+pub(crate) fn finish<S: Sink>(
     machine: &mut Machine<'_, '_>,
     result: Result<(), Box<ParseError>>,
     sink: &mut S,
@@ -445,6 +476,9 @@ pub(crate) struct Machine<'o, 'i> {
     skipping_block: bool,
     /// The part runs to the end of the input, where the root must be closed.
     pub(crate) part_ends_input: bool,
+    /// The input may end with only the root open: it is the start of a
+    /// document read in chunks.
+    pub(crate) open_ended: bool,
     /// Last located position (offset, line, offset of that line's start), so
     /// that locating many errors in order stays linear.
     located: std::cell::Cell<(u64, u64, u64)>,
@@ -475,7 +509,7 @@ pub(crate) struct Machine<'o, 'i> {
     /// namespace), for the envelope scanner.
     entry_prefix: Vec<u8>,
     text: String,
-    stats: ParseStats,
+    pub(crate) stats: ParseStats,
     /// Entries not to read (absolute byte ranges, in order), and the start
     /// of the first of them (`u64::MAX` when none is left).
     skip: &'i [Range<u64>],
@@ -548,6 +582,7 @@ impl<'o, 'i> Machine<'o, 'i> {
             part_root: None,
             skipping_block: false,
             part_ends_input: false,
+            open_ended: false,
             located: std::cell::Cell::new((0, 1, 0)),
             base_offset,
             stack: Vec::with_capacity(32),
@@ -642,8 +677,9 @@ impl<'o, 'i> Machine<'o, 'i> {
                 }
             }
             Event::Eof => {
-                let part_open_root =
-                    self.part_root.is_some() && !self.part_ends_input && self.stack.len() == 1;
+                let part_open_root = (self.part_root.is_some() && !self.part_ends_input
+                    || self.open_ended)
+                    && self.stack.len() == 1;
                 if let (Some(frame), false) = (self.stack.last(), part_open_root) {
                     let open = self.frame_name(self.stack.len() - 1, frame).to_owned();
                     return Err(self.error(ErrorKind::UnexpectedEof { open }, offset));

@@ -9,6 +9,7 @@
 //! inside a comment or CDATA section) makes a part fail to parse; callers then
 //! fall back to parsing the whole document in one piece.
 
+use std::io::BufRead;
 use std::ops::Range;
 
 use quick_xml::events::{BytesStart, Event};
@@ -16,7 +17,9 @@ use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 
 use crate::error::ParseError;
-use crate::parser::{run_slice, Machine, ParseOptions, ParseStats, Sink, NS_ATOM};
+use crate::parser::{
+    configure, finish, run_reader, run_slice, Machine, ParseOptions, ParseStats, Sink, NS_ATOM,
+};
 
 /// Where the entries of a feed are, and what every part needs to know.
 #[derive(Debug, Clone)]
@@ -380,22 +383,84 @@ pub fn parse_part_skipping<S: Sink>(
     sink: &mut S,
 ) -> Result<ParseStats, Box<ParseError>> {
     let part = &input[range.clone()];
-    let mut reader = NsReader::from_reader(part);
-    reader.config_mut().allow_unmatched_ends = true;
-    let root = BytesStart::from_content(layout.root_content.as_str(), layout.root_name_len);
-    reader
-        .resolver_mut()
-        .push(&root)
-        .map_err(|e| Box::new(ParseError::new_xml(e.to_string(), range.start as u64)))?;
-    let mut machine = Machine::new(options, range.start as u64);
+    let mut reader = layout.part_reader(part, range.start as u64)?;
+    let mut machine = layout.part_machine(options, range.start as u64, first_entry_index);
     machine.input = Some(input);
-    machine.open_root_for_part(
-        &layout.root_content[..layout.root_name_len],
-        first_entry_index,
-    );
     machine.part_ends_input = range.end == input.len();
     machine.skip_entries(skip);
     run_slice(&mut reader, &mut machine, options, sink, part.len() as u64)
+}
+
+/// Parse `chunk`, whole entries of a stream (and whatever else the feed
+/// holds between them) that start at byte `base` of the stream, as if the
+/// document's root were open around them; `ends_input` when the stream ends
+/// with the chunk. As for streams, errors carry no line and column, and
+/// entries no end offset.
+pub(crate) fn parse_chunk<S: Sink>(
+    chunk: &[u8],
+    base: u64,
+    layout: &FeedLayout,
+    first_entry_index: u64,
+    ends_input: bool,
+    options: &ParseOptions,
+    sink: &mut S,
+) -> Result<ParseStats, Box<ParseError>> {
+    let mut reader = layout.part_reader(chunk, base)?;
+    let mut machine = layout.part_machine(options, base, first_entry_index);
+    machine.part_ends_input = ends_input;
+    run_slice(&mut reader, &mut machine, options, sink, chunk.len() as u64)
+}
+
+/// Parse the rest of a stream from byte `base` (between entries) to its end
+/// through `reader`, as if the document's root were open around it.
+pub(crate) fn parse_rest<R: BufRead, S: Sink>(
+    rest: R,
+    base: u64,
+    layout: &FeedLayout,
+    first_entry_index: u64,
+    options: &ParseOptions,
+    sink: &mut S,
+) -> Result<ParseStats, Box<ParseError>> {
+    let mut reader = layout.part_reader(rest, base)?;
+    configure(&mut reader);
+    reader.config_mut().allow_unmatched_ends = true;
+    let mut machine = layout.part_machine(options, base, first_entry_index);
+    machine.part_ends_input = true;
+    let result = run_reader(&mut reader, &mut machine, sink);
+    machine.stats.bytes = reader.buffer_position();
+    finish(&mut machine, result, sink)
+}
+
+impl FeedLayout {
+    /// A reader of a part with the root's namespace declarations in scope.
+    fn part_reader<R>(&self, part: R, base: u64) -> Result<NsReader<R>, Box<ParseError>> {
+        let mut reader = NsReader::from_reader(part);
+        reader.config_mut().allow_unmatched_ends = true;
+        let root = BytesStart::from_content(self.root_content.as_str(), self.root_name_len);
+        reader
+            .resolver_mut()
+            .push(&root)
+            .map_err(|e| Box::new(ParseError::new_xml(e.to_string(), base)))?;
+        Ok(reader)
+    }
+
+    /// A parser state machine inside the root, at byte `base`, whose first
+    /// entry has index `first_entry_index`.
+    fn part_machine<'o, 'i>(
+        &self,
+        options: &'o ParseOptions,
+        base: u64,
+        first_entry_index: u64,
+    ) -> Machine<'o, 'i> {
+        let mut machine = Machine::new(options, base);
+        machine.open_root_for_part(&self.root_content[..self.root_name_len], first_entry_index);
+        machine
+    }
+
+    /// Offset of the first entry's start tag.
+    pub(crate) fn first_entry(&self) -> usize {
+        self.first_entry
+    }
 }
 
 #[cfg(test)]
