@@ -326,9 +326,16 @@ impl MemoryBudget {
         }
     }
 
+    /// What an input of `cost_mib` takes of the budget: never more than all
+    /// of it (it then runs alone), never nothing (a budget of 0 runs one
+    /// input at a time).
+    fn counted(&self, cost_mib: usize) -> usize {
+        cost_mib.min(self.limit_mib).max(1)
+    }
+
     /// Wait until `cost_mib` fits, and take it.
     fn take(&self, cost_mib: usize) {
-        let cost = cost_mib.min(self.limit_mib);
+        let cost = self.counted(cost_mib);
         let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
         while taken.1 > 0 && taken.0 + cost > self.limit_mib {
             taken = self.freed.wait(taken).unwrap_or_else(|e| e.into_inner());
@@ -339,7 +346,7 @@ impl MemoryBudget {
 
     /// Give back what [`take`](Self::take) took for `cost_mib`.
     fn give_back(&self, cost_mib: usize) {
-        let cost = cost_mib.min(self.limit_mib);
+        let cost = self.counted(cost_mib);
         let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
         taken.0 -= cost;
         taken.1 -= 1;
@@ -1028,5 +1035,10 @@ mod tests {
         // An input larger than the budget starts when none runs.
         budget.take(usize::MAX);
         assert_eq!(*budget.taken.lock().unwrap(), (100, 1));
+        // No budget: one at a time.
+        let none = MemoryBudget::new(0);
+        none.take(5);
+        assert_eq!(*none.taken.lock().unwrap(), (1, 1));
+        assert!(none.taken.lock().unwrap().0 + none.counted(5) > none.limit_mib);
     }
 }
