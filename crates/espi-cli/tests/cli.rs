@@ -10,6 +10,16 @@ use espi_arrow::{convert_slice, ConvertOptions, Table};
 mod common;
 use common::{espi, parquet_files, read_table, rows, run, testdata};
 
+/// A feed from `espi gen` of about `size` ("20MB") in `dir`.
+fn generated_feed(dir: &std::path::Path, size: &str, seed: &str) -> std::path::PathBuf {
+    let feed = dir.join("bulk.xml");
+    let result = run(espi()
+        .args(["gen", "--size", size, "--seed", seed, "-o"])
+        .arg(&feed));
+    assert!(result.status.success());
+    feed
+}
+
 fn concat(batches: &[RecordBatch]) -> RecordBatch {
     arrow_select::concat::concat_batches(&batches[0].schema(), batches).unwrap()
 }
@@ -216,11 +226,7 @@ fn stdin_gives_the_same_readings_as_the_file() {
 #[test]
 fn a_large_feed_from_stdin_gives_the_same_tables_as_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let feed = dir.path().join("bulk.xml");
-    let result = run(espi()
-        .args(["gen", "--size", "12MB", "--seed", "11", "-o"])
-        .arg(&feed));
-    assert!(result.status.success());
+    let feed = generated_feed(dir.path(), "12MB", "11");
     let from_file = dir.path().join("file");
     let result = run(espi()
         .arg("convert")
@@ -315,11 +321,7 @@ fn help_explains_each_command_with_an_example() {
 #[test]
 fn a_large_feed_split_into_parallel_parts_gives_the_same_readings() {
     let dir = tempfile::tempdir().unwrap();
-    let feed = dir.path().join("bulk.xml");
-    let result = run(espi()
-        .args(["gen", "--size", "20MB", "--seed", "3", "-o"])
-        .arg(&feed));
-    assert!(result.status.success());
+    let feed = generated_feed(dir.path(), "20MB", "3");
     let mut tables = Vec::new();
     for threads in ["1", "4"] {
         let out = dir.path().join(format!("out{threads}"));
@@ -373,11 +375,7 @@ fn row_texts(batches: &[RecordBatch]) -> Vec<String> {
 #[test]
 fn a_void_parallel_split_leaves_no_part_files_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let feed = dir.path().join("bulk.xml");
-    let result = run(espi()
-        .args(["gen", "--size", "40MB", "--seed", "5", "-o"])
-        .arg(&feed));
-    assert!(result.status.success());
+    let feed = generated_feed(dir.path(), "40MB", "5");
     let xml = std::fs::read_to_string(&feed).unwrap();
     let at = xml.len() * 9 / 10;
     let bad = at + xml[at..].find("</value>").unwrap();

@@ -192,15 +192,26 @@ pub fn parse_slice<S: Sink>(
     options: &ParseOptions,
     sink: &mut S,
 ) -> Result<ParseStats, Box<ParseError>> {
+    let (mut reader, mut machine) = start_of_document(input, options);
+    machine.input = Some(input);
+    run_slice(&mut reader, &mut machine, options, sink, input.len() as u64)
+}
+
+/// A reader and state machine at the start of a document held in `input`
+/// (after its byte-order mark, if any).
+fn start_of_document<'o, 'i>(
+    input: &'i [u8],
+    options: &'o ParseOptions,
+) -> (NsReader<&'i [u8]>, Machine<'o, 'i>) {
     let bom = if input.starts_with(b"\xEF\xBB\xBF") {
         3
     } else {
         0
     };
-    let mut reader = NsReader::from_reader(&input[bom..]);
-    let mut machine = Machine::new(options, bom as u64);
-    machine.input = Some(input);
-    run_slice(&mut reader, &mut machine, options, sink, input.len() as u64)
+    (
+        NsReader::from_reader(&input[bom..]),
+        Machine::new(options, bom as u64),
+    )
 }
 
 /// Parse `chunk`, the start of a document read in chunks (from its first
@@ -213,13 +224,7 @@ pub(crate) fn parse_first_chunk<S: Sink>(
     options: &ParseOptions,
     sink: &mut S,
 ) -> Result<ParseStats, Box<ParseError>> {
-    let bom = if chunk.starts_with(b"\xEF\xBB\xBF") {
-        3
-    } else {
-        0
-    };
-    let mut reader = NsReader::from_reader(&chunk[bom..]);
-    let mut machine = Machine::new(options, bom as u64);
+    let (mut reader, mut machine) = start_of_document(chunk, options);
     machine.open_ended = !ends_input;
     run_slice(&mut reader, &mut machine, options, sink, chunk.len() as u64)
 }
