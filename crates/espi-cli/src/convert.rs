@@ -291,6 +291,33 @@ fn parts_for(bytes: u64, streams: usize) -> usize {
     (streams * 2).min((bytes / (8 << 20)) as usize).max(1)
 }
 
+/// A note for when the memory budget keeps a large input (its largest is
+/// `largest` bytes) on fewer threads than there are: the default budget on
+/// a machine with many cores.
+fn budget_note(
+    threads: usize,
+    streams: usize,
+    memory_mib: usize,
+    inputs: usize,
+    largest: u64,
+) -> Option<String> {
+    let wanted = threads.div_ceil(2);
+    if streams >= wanted || inputs >= wanted || largest < 64 << 20 {
+        return None;
+    }
+    Some(format!(
+        "{} at a time on {} of the {threads} threads within --memory {memory_mib} (MiB); \
+         --memory {} converts a large input in {wanted} parts at once",
+        if streams == 1 {
+            "one input".to_string()
+        } else {
+            format!("{streams} parts")
+        },
+        (streams * 2).min(threads),
+        STREAM_BASE_MIB + STREAM_MIB * wanted,
+    ))
+}
+
 /// What converting an input of `bytes` takes in memory, in MiB, on one
 /// stream: a fixed part (the Parquet column writers, batches in flight), a
 /// part that grows over the first 64 MiB (row groups filling) and the
@@ -653,6 +680,17 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     // Inputs are cut into parts when the memory allows more streams than
     // there are inputs; otherwise whole inputs are converted at once.
     let split = streams >= 2 && args.inputs.len() < streams;
+    let largest = args
+        .inputs
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok().filter(|m| m.is_file()))
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0);
+    let note = budget_note(threads, streams, args.memory, args.inputs.len(), largest);
+    if let (Some(note), false) = (note, args.quiet) {
+        eprintln!("espi: note: {note}");
+    }
     // Every stream may be writing a readings dataset of its own (a part or
     // an input): partitioned rows held are shared out between them.
     let held_bytes = ((96usize << 20) / streams).clamp(16 << 20, 48 << 20);
@@ -1004,6 +1042,23 @@ mod tests {
         // Twice as many parts as streams, none under 8 MiB.
         assert_eq!(parts_for(1 << 30, 4), 8);
         assert_eq!(parts_for(32 << 20, 8), 4);
+    }
+
+    #[test]
+    fn a_note_says_when_the_budget_leaves_threads_idle() {
+        let note = budget_note(16, 1, 256, 1, 2 << 30).unwrap();
+        assert_eq!(
+            note,
+            "one input at a time on 2 of the 16 threads within --memory 256 (MiB); \
+             --memory 598 converts a large input in 8 parts at once"
+        );
+        assert_eq!(streams_for(16, 598), 8);
+        // No note on two cores, for small inputs, for many inputs, or when
+        // the budget allows every stream.
+        assert_eq!(budget_note(2, 1, 256, 1, 2 << 30), None);
+        assert_eq!(budget_note(16, 1, 256, 1, 1 << 20), None);
+        assert_eq!(budget_note(16, 1, 256, 20, 2 << 30), None);
+        assert_eq!(budget_note(16, 8, 598, 1, 2 << 30), None);
     }
 
     #[test]
