@@ -178,11 +178,11 @@ pub(crate) struct ConvertArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Memory to stay within, in MiB. Inputs are converted at once as far
-    /// as their estimated memory fits (24 MiB plus what grows with an
-    /// input's size: about 150 MiB for a 2 GB feed); a large input is cut
-    /// into parts converted at once only when two or more fit (150 MiB plus
-    /// 56 MiB a part). The default converts a 2 GB feed on two threads;
-    /// raise it to use more cores on one input.
+    /// as their estimated memory fits (80 MiB plus 180 bytes an entry: about
+    /// 130 MiB for a 2 GB Bulk feed); a large input is cut into parts
+    /// converted at once only when two or more fit (150 MiB plus 56 MiB a
+    /// part). The default converts a 2 GB feed on two threads; raise it to
+    /// use more cores on one input.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     memory: usize,
     /// No progress bar.
