@@ -66,7 +66,8 @@ pub struct ConvertOptions {
     /// read ahead (one quick pass that skips readings), and every reading is
     /// then written as soon as its entry ends, so memory stays bounded
     /// whatever the entry order. A stream cannot be read ahead: there they
-    /// wait in memory for their metadata (or the end of the input). Reading
+    /// wait for their metadata (or the end of the input), in a temporary
+    /// file past [`wait_spill_rows`](Self::wait_spill_rows). Reading
     /// ahead skips bad entries, so when a conversion stops at an error,
     /// readings written before it may be linked to metadata that follows it.
     pub look_ahead_rows: usize,
@@ -81,6 +82,13 @@ pub struct ConvertOptions {
     /// millions of readings: its links and `updated` may follow them, and a
     /// bad value anywhere voids the entry). `usize::MAX`: never.
     pub spill_rows: usize,
+    /// Readings waiting for their metadata past which they wait in an
+    /// anonymous temporary file instead of memory, with every later block of
+    /// their meter readings (so that each series is written in order), until
+    /// the end of the input: where the input cannot be read ahead (a
+    /// stream). Above [`look_ahead_rows`](Self::look_ahead_rows), so that a
+    /// document in memory is read ahead first. `usize::MAX`: never.
+    pub wait_spill_rows: usize,
 }
 
 impl Default for ConvertOptions {
@@ -94,6 +102,7 @@ impl Default for ConvertOptions {
             look_ahead_rows: 1 << 16,
             parallel_held_bytes: 16 << 20,
             spill_rows: 1 << 17,
+            wait_spill_rows: 1 << 18,
         }
     }
 }
@@ -197,6 +206,17 @@ struct Block {
     resolution: Option<Resolution>,
     /// Whether another block delivers some of this block's intervals.
     contested: bool,
+}
+
+/// Blocks waiting in a temporary file (see [`Converter::waiting_spill`]).
+struct WaitingSpill {
+    /// The blocks in document order, their rows numbered in the file.
+    blocks: Vec<Block>,
+    rows: SpilledRows,
+    /// Rows in the file.
+    written: usize,
+    /// The meter readings with blocks here: their later blocks join them.
+    meter_readings: ahash::AHashSet<u32>,
 }
 
 /// Pieces of one small table waiting to be joined into a batch.
@@ -521,6 +541,14 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     /// The blocks of the last entry, linked to nothing yet, and its readings
     /// in their temporary file, waiting for the input to be read ahead.
     parked: Option<(Vec<Block>, SpillReader)>,
+    /// Blocks that waited for their metadata past
+    /// [`ConvertOptions::wait_spill_rows`] readings, and every later block of
+    /// their meter readings, with their readings in a temporary file, in
+    /// document order: linked at the end of the input.
+    waiting_spill: Option<WaitingSpill>,
+    /// No temporary file could be made for waiting readings: they stay in
+    /// memory.
+    waiting_spill_failed: bool,
     /// Where the readings after the last block a batch was built of would
     /// start (for a block built in pieces, whose readings may derive their
     /// start from the reading before).
@@ -645,6 +673,8 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             spill: None,
             spill_failed: false,
             parked: None,
+            waiting_spill: None,
+            waiting_spill_failed: false,
             next_start_after_batch: None,
             series: DenseMap::default(),
             rejections: Vec::new(),
@@ -1081,7 +1111,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             }
         };
         if all_spilled && linked {
-            self.stream_spilled(blocks, reader);
+            self.stream_spilled(blocks, reader, false);
             return;
         }
         if all_spilled && self.global.is_none() && !self.looked_ahead {
@@ -1099,9 +1129,9 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
 
     /// Hand on the readings of linked `blocks` from their temporary file, a
     /// batch at a time.
-    fn stream_spilled(&mut self, blocks: Vec<Block>, mut reader: SpillReader) {
+    fn stream_spilled(&mut self, blocks: Vec<Block>, mut reader: SpillReader, final_: bool) {
         // The blocks held before go first, as they would in one batch.
-        self.flush(false);
+        self.flush(final_);
         let mut at = 0;
         while reader.left() > 0 {
             let (base, left) = (self.raw.len(), reader.left());
@@ -1126,7 +1156,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                 self.blocks.push(piece);
             }
             at += n;
-            self.flush(false);
+            self.flush(final_);
         }
     }
 
@@ -1287,6 +1317,19 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
 
     /// Emit the rows of every resolvable block; keep the others.
     fn flush(&mut self, final_: bool) {
+        if final_ && self.waiting_spill.is_some() {
+            // The blocks in memory go after those in the file (a meter
+            // reading's blocks stay in order), and all are linked now.
+            self.spill_waiting(true);
+            if let Some(waiting) = self.waiting_spill.take() {
+                let left = waiting.written;
+                match waiting.rows.into_reader() {
+                    Ok(reader) => self.stream_spilled(waiting.blocks, reader, true),
+                    Err(e) => self.spill_lost(&waiting.blocks, left, &e),
+                }
+            }
+            return self.flush(true);
+        }
         // Blocks that waited at the last flush wait on unless the links grew:
         // trying them again (and moving their readings) at every flush would
         // cost time in proportion to the readings held, per batch.
@@ -1299,13 +1342,14 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             if block.resolution.is_none() {
                 block.resolution = self.resolve(block, final_);
             }
-            any_ready |= block.resolution.is_some();
+            any_ready |= block.resolution.is_some() && !self.held(block);
         }
         self.tried_version = version;
         // While none is ready the waiting readings stay where they are.
         if any_ready || blocks.is_empty() {
-            let (ready, waiting): (Vec<Block>, Vec<Block>) =
-                blocks.into_iter().partition(|b| b.resolution.is_some());
+            let (ready, waiting): (Vec<Block>, Vec<Block>) = blocks
+                .into_iter()
+                .partition(|b| b.resolution.is_some() && !self.held(b));
             if !ready.is_empty() {
                 let batch = self.build_batch(&ready);
                 if batch.num_rows() > 0 {
@@ -1327,6 +1371,79 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         self.tried_blocks = self.blocks.len();
         self.pending_rows = self.raw.len();
         self.entry_first_row = self.raw.len();
+        if !final_ {
+            self.spill_waiting(false);
+        }
+    }
+
+    /// Whether `block` waits behind blocks of its meter reading in the
+    /// temporary file of waiting blocks.
+    fn held(&self, block: &Block) -> bool {
+        self.waiting_spill
+            .as_ref()
+            .is_some_and(|w| w.meter_readings.contains(&block.meter_reading))
+    }
+
+    /// Move the waiting blocks and their readings to the temporary file of
+    /// waiting blocks when they are too many (or some must follow blocks
+    /// there), where the input cannot be read ahead; `all`: in any case.
+    /// Called between entries, when `raw` holds only waiting readings.
+    fn spill_waiting(&mut self, all: bool) {
+        if self.blocks.is_empty()
+            || self.global.is_some()
+            || self.metadata_pass
+            || self.waiting_spill_failed
+        {
+            return;
+        }
+        let held = self.blocks.iter().any(|b| self.held(b));
+        if !(all || held || self.raw.len() > self.options.wait_spill_rows) {
+            return;
+        }
+        if self.waiting_spill.is_none() {
+            match SpilledRows::new() {
+                Ok(rows) => {
+                    self.waiting_spill = Some(WaitingSpill {
+                        blocks: Vec::new(),
+                        rows,
+                        written: 0,
+                        meter_readings: Default::default(),
+                    })
+                }
+                Err(_) => {
+                    self.waiting_spill_failed = true;
+                    return;
+                }
+            }
+        }
+        let waiting = self.waiting_spill.as_mut().expect("made above");
+        let mut blocks = std::mem::take(&mut self.blocks).into_iter();
+        while let Some(mut block) = blocks.next() {
+            let n = block.rows.len();
+            if waiting.rows.append(&self.raw, block.rows.clone()).is_err() {
+                // The file stops here: this block and the rest stay in memory.
+                self.waiting_spill_failed = true;
+                self.blocks = std::iter::once(block).chain(blocks).collect();
+                let ranges: Vec<Range<usize>> =
+                    self.blocks.iter().map(|b| b.rows.clone()).collect();
+                let moved = self.raw.retain(&ranges);
+                for (block, rows) in self.blocks.iter_mut().zip(moved) {
+                    block.rows = rows;
+                }
+                self.tried_blocks = 0;
+                self.pending_rows = self.raw.len();
+                self.entry_first_row = self.raw.len();
+                return;
+            }
+            block.rows = waiting.written..waiting.written + n;
+            waiting.written += n;
+            waiting.meter_readings.insert(block.meter_reading);
+            waiting.blocks.push(block);
+        }
+        self.raw.truncate(0);
+        self.tried_blocks = 0;
+        self.pending_rows = 0;
+        self.entry_first_row = 0;
     }
 
     /// The version of the links blocks are linked against.
@@ -2091,7 +2208,7 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
         self.flush(false);
         if let Some((blocks, reader)) = self.parked.take() {
             // Linked now: `flush` links each piece against all the metadata.
-            self.stream_spilled(blocks, reader);
+            self.stream_spilled(blocks, reader, false);
         }
     }
 

@@ -348,6 +348,63 @@ fn a_blocks_first_feed_gives_the_readings_of_the_usual_order() {
     }
 }
 
+/// From a stream, which cannot be read ahead, readings waiting for their
+/// metadata past `wait_spill_rows` wait in a temporary file with every later
+/// block of their meter readings: the same tables as holding them all in
+/// memory, every series in order (rows compare every column, interval
+/// deltas too), on a generated blocks-first feed with corrections and on
+/// every sample reordered blocks first.
+#[test]
+fn waiting_readings_of_a_stream_in_a_temporary_file_give_what_holding_gives() {
+    let options = corrected_bulk(150);
+    let mut usual = Vec::new();
+    espi_gen::generate(&options, &mut usual).unwrap();
+    let mut generated = Vec::new();
+    espi_gen::generate(
+        &espi_gen::GenOptions {
+            order: espi_gen::EntryOrder::BlocksFirst,
+            ..options
+        },
+        &mut generated,
+    )
+    .unwrap();
+    let expected = rows(&run(&usual, 1, false).1[&Table::Readings]);
+    let mut inputs = vec![(
+        "generated".to_string(),
+        String::from_utf8(generated).unwrap(),
+    )];
+    for f in sample_files() {
+        if let Some(xml) = blocks_first(&std::fs::read(&f).unwrap()) {
+            inputs.push((f.display().to_string(), xml));
+        }
+    }
+    let parse = ParseOptions::default();
+    for (label, xml) in &inputs {
+        let holding = ConvertOptions {
+            batch_size: 500,
+            wait_spill_rows: usize::MAX,
+            ..Default::default()
+        };
+        let reference = run_stream(xml.as_bytes(), &holding, &parse);
+        if label == "generated" {
+            assert_eq!(reference.0.conversion.counts.readings_unlinked, 0);
+            assert_rows_eq(&rows(&reference.1[&Table::Readings]), &expected, label);
+        }
+        for wait_spill_rows in [0, 100, 5000] {
+            let spilling = ConvertOptions {
+                wait_spill_rows,
+                ..holding.clone()
+            };
+            let got = run_stream(xml.as_bytes(), &spilling, &parse);
+            assert_same_conversion(
+                (&reference.0, &reference.1),
+                (&got.0, &got.1),
+                &format!("{label}, wait_spill_rows={wait_spill_rows}"),
+            );
+        }
+    }
+}
+
 /// Readings of blocks whose metadata comes at the end are handed on while
 /// the input is read once more than `look_ahead_rows` wait, not at its end.
 #[test]
