@@ -320,11 +320,11 @@ fn corrected_bulk(usage_points: u32) -> espi_gen::GenOptions {
     }
 }
 
-/// A generated Bulk feed with every IntervalBlock before any metadata gives
-/// the readings the usual order gives, read ahead or held.
-#[test]
-fn a_blocks_first_feed_gives_the_readings_of_the_usual_order() {
-    let options = corrected_bulk(150);
+/// A generated feed in the usual order and with every IntervalBlock before
+/// any metadata, and what the generator says of it.
+fn usual_and_blocks_first(
+    options: espi_gen::GenOptions,
+) -> (Vec<u8>, Vec<u8>, espi_gen::GenSummary) {
     let mut usual = Vec::new();
     espi_gen::generate(&options, &mut usual).unwrap();
     let mut blocks_first = Vec::new();
@@ -336,6 +336,14 @@ fn a_blocks_first_feed_gives_the_readings_of_the_usual_order() {
         &mut blocks_first,
     )
     .unwrap();
+    (usual, blocks_first, summary)
+}
+
+/// A generated Bulk feed with every IntervalBlock before any metadata gives
+/// the readings the usual order gives, read ahead or held.
+#[test]
+fn a_blocks_first_feed_gives_the_readings_of_the_usual_order() {
+    let (usual, blocks_first, summary) = usual_and_blocks_first(corrected_bulk(150));
     let (done, batches) = run(&usual, 1, false);
     let expected = rows(&batches[&Table::Readings]);
     assert_eq!(expected.len() as u64, summary.readings);
@@ -356,18 +364,7 @@ fn a_blocks_first_feed_gives_the_readings_of_the_usual_order() {
 /// every sample reordered blocks first.
 #[test]
 fn waiting_readings_of_a_stream_in_a_temporary_file_give_what_holding_gives() {
-    let options = corrected_bulk(150);
-    let mut usual = Vec::new();
-    espi_gen::generate(&options, &mut usual).unwrap();
-    let mut generated = Vec::new();
-    espi_gen::generate(
-        &espi_gen::GenOptions {
-            order: espi_gen::EntryOrder::BlocksFirst,
-            ..options
-        },
-        &mut generated,
-    )
-    .unwrap();
+    let (usual, generated, _) = usual_and_blocks_first(corrected_bulk(150));
     let expected = rows(&run(&usual, 1, false).1[&Table::Readings]);
     let mut inputs = vec![(
         "generated".to_string(),
