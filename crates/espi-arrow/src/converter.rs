@@ -1184,9 +1184,13 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     }
 
     /// A stream went on past an entry whose readings wait in their file for
-    /// metadata: they wait in memory instead.
+    /// metadata: they wait with the other waiting blocks (in memory, or in
+    /// the file of waiting blocks).
     fn unpark(&mut self) {
-        if let Some((blocks, reader)) = self.parked.take() {
+        if let Some((blocks, mut reader)) = self.parked.take() {
+            if self.park_with_waiting(&blocks, &mut reader) {
+                return;
+            }
             let readings = reader.left();
             if let Err(e) = self.restore_spilled(&blocks, reader) {
                 self.spill_lost(&blocks, readings, &e);
@@ -1387,19 +1391,64 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     /// Move the waiting blocks and their readings to the temporary file of
     /// waiting blocks when they are too many (or some must follow blocks
     /// there), where the input cannot be read ahead; `all`: in any case.
-    /// Called between entries, when `raw` holds only waiting readings.
+    /// The rows of `raw` from `entry_first_row` on (an entry not converted
+    /// yet) stay.
     fn spill_waiting(&mut self, all: bool) {
-        if self.blocks.is_empty()
-            || self.global.is_some()
-            || self.metadata_pass
-            || self.waiting_spill_failed
-        {
+        if self.blocks.is_empty() || !self.may_spill_waiting() {
             return;
         }
         let held = self.blocks.iter().any(|b| self.held(b));
-        if !(all || held || self.raw.len() > self.options.wait_spill_rows) {
+        if !(all || held || self.entry_first_row > self.options.wait_spill_rows) {
             return;
         }
+        if self.waiting_spill_file().is_none() {
+            return;
+        }
+        let blocks = std::mem::take(&mut self.blocks);
+        let waiting = self.waiting_spill.as_mut().expect("made above");
+        let mut kept: Vec<Block> = Vec::new();
+        for mut block in blocks {
+            let n = block.rows.len();
+            if !kept.is_empty() || waiting.rows.append(&self.raw, block.rows.clone()).is_err() {
+                // The file stops here: this block and the rest stay in memory.
+                kept.push(block);
+                continue;
+            }
+            block.rows = waiting.written..waiting.written + n;
+            waiting.written += n;
+            waiting.meter_readings.insert(block.meter_reading);
+            waiting.blocks.push(block);
+        }
+        if !kept.is_empty() {
+            self.waiting_spill_failed = true;
+        }
+        let tail = self.entry_first_row..self.raw.len();
+        if kept.is_empty() && tail.is_empty() {
+            self.raw.truncate(0);
+            self.entry_first_row = 0;
+        } else {
+            let mut ranges: Vec<Range<usize>> = kept.iter().map(|b| b.rows.clone()).collect();
+            ranges.push(tail);
+            let moved = self.raw.retain(&ranges);
+            for (block, rows) in kept.iter_mut().zip(&moved) {
+                block.rows = rows.clone();
+            }
+            self.entry_first_row = moved.last().map_or(0, |r| r.start);
+        }
+        self.blocks = kept;
+        self.tried_blocks = 0;
+        self.pending_rows = self.entry_first_row;
+    }
+
+    /// Whether waiting readings may go to the temporary file of waiting
+    /// blocks: the input is not read ahead, and no file failed.
+    fn may_spill_waiting(&self) -> bool {
+        self.global.is_none() && !self.metadata_pass && !self.waiting_spill_failed
+    }
+
+    /// The temporary file of waiting blocks, made if need be (`None` when it
+    /// cannot be).
+    fn waiting_spill_file(&mut self) -> Option<&mut WaitingSpill> {
         if self.waiting_spill.is_none() {
             match SpilledRows::new() {
                 Ok(rows) => {
@@ -1410,40 +1459,52 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
                         meter_readings: Default::default(),
                     })
                 }
-                Err(_) => {
-                    self.waiting_spill_failed = true;
-                    return;
-                }
+                Err(_) => self.waiting_spill_failed = true,
             }
         }
+        self.waiting_spill.as_mut()
+    }
+
+    /// Move the blocks of an entry parked in their own temporary file (a
+    /// stream went on past them) to the file of waiting blocks, after the
+    /// blocks waiting in memory; false when they must come back into memory.
+    fn park_with_waiting(&mut self, blocks: &[Block], reader: &mut SpillReader) -> bool {
+        if !self.may_spill_waiting() {
+            return false;
+        }
+        self.spill_waiting(true);
+        if !self.blocks.is_empty() || self.waiting_spill_failed {
+            return false;
+        }
+        let batch = self.options.batch_size.max(1);
+        let Some(waiting) = self.waiting_spill_file() else {
+            return false;
+        };
+        let first = waiting.written;
+        let mut rows = RawReadings::default();
+        let mut moved = Ok(());
+        while reader.left() > 0 && moved.is_ok() {
+            rows.truncate(0);
+            moved = reader
+                .read_into(&mut rows, batch)
+                .and_then(|n| waiting.rows.append(&rows, 0..n).map(|()| n))
+                .map(|n| waiting.written += n);
+        }
+        if let Err(e) = moved {
+            // Rows already moved are read back and left unused.
+            let lost = blocks.iter().map(|b| b.rows.len()).sum();
+            self.waiting_spill_failed = true;
+            self.spill_lost(blocks, lost, &e);
+            return true;
+        }
         let waiting = self.waiting_spill.as_mut().expect("made above");
-        let mut blocks = std::mem::take(&mut self.blocks).into_iter();
-        while let Some(mut block) = blocks.next() {
-            let n = block.rows.len();
-            if waiting.rows.append(&self.raw, block.rows.clone()).is_err() {
-                // The file stops here: this block and the rest stay in memory.
-                self.waiting_spill_failed = true;
-                self.blocks = std::iter::once(block).chain(blocks).collect();
-                let ranges: Vec<Range<usize>> =
-                    self.blocks.iter().map(|b| b.rows.clone()).collect();
-                let moved = self.raw.retain(&ranges);
-                for (block, rows) in self.blocks.iter_mut().zip(moved) {
-                    block.rows = rows;
-                }
-                self.tried_blocks = 0;
-                self.pending_rows = self.raw.len();
-                self.entry_first_row = self.raw.len();
-                return;
-            }
-            block.rows = waiting.written..waiting.written + n;
-            waiting.written += n;
+        for block in blocks {
+            let mut block = block.clone();
+            block.rows = first + block.rows.start..first + block.rows.end;
             waiting.meter_readings.insert(block.meter_reading);
             waiting.blocks.push(block);
         }
-        self.raw.truncate(0);
-        self.tried_blocks = 0;
-        self.pending_rows = 0;
-        self.entry_first_row = 0;
+        true
     }
 
     /// The version of the links blocks are linked against.

@@ -884,19 +884,30 @@ fn assert_spilling_same(input: &[u8], label: &str) {
             assert_same_conversion((&seq.0, &seq.1), (&got.0, &got.1), &what);
         }
         // A stream cannot be read ahead: an entry's readings waiting in their
-        // file for metadata come back into memory to wait.
-        let stream_reference = run_stream(input, &reference, &options);
-        let spilling = ConvertOptions {
-            batch_size: 4,
-            spill_rows: 3,
-            ..Default::default()
-        };
-        let got = run_stream(input, &spilling, &options);
-        assert_same_conversion(
-            (&stream_reference.0, &stream_reference.1),
-            (&got.0, &got.1),
-            &format!("{label} from a stream, skip={skip}"),
+        // file for metadata wait with the other waiting readings, in memory
+        // or (past `wait_spill_rows`) in the file of waiting blocks.
+        let stream_reference = run_stream(
+            input,
+            &ConvertOptions {
+                wait_spill_rows: usize::MAX,
+                ..reference.clone()
+            },
+            &options,
         );
+        for wait_spill_rows in [usize::MAX, 0, 5] {
+            let spilling = ConvertOptions {
+                batch_size: 4,
+                spill_rows: 3,
+                wait_spill_rows,
+                ..Default::default()
+            };
+            let got = run_stream(input, &spilling, &options);
+            assert_same_conversion(
+                (&stream_reference.0, &stream_reference.1),
+                (&got.0, &got.1),
+                &format!("{label} from a stream, skip={skip}, wait_spill_rows={wait_spill_rows}"),
+            );
+        }
     }
 }
 
