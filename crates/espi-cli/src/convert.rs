@@ -343,6 +343,18 @@ fn input_cost_mib(bytes: Option<u64>, entries: Option<u64>) -> usize {
         .saturating_add(metadata)
 }
 
+/// The size of the regular file at `path`; `None` for standard input (`-`,
+/// as [`Input::open`] reads it), pipes and paths that cannot be read.
+fn file_size(path: &Path) -> Option<u64> {
+    if path.as_os_str() == "-" {
+        return None;
+    }
+    std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+}
+
 /// About how many entries the file at `path` of `bytes` holds, counted in
 /// its first 8 MiB (`None` when it is not an Atom feed or cannot be read).
 fn estimated_entries(path: &Path, bytes: u64) -> Option<u64> {
@@ -487,19 +499,21 @@ fn convert_inputs(
     let next = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<Result<FileOutcome, WriteError>>>> =
         inputs.iter().map(|_| Mutex::new(None)).collect();
+    let drivers = job.threads.min(inputs.len()).max(1);
     std::thread::scope(|scope| {
-        for _ in 0..job.threads.min(inputs.len()).max(1) {
+        for _ in 0..drivers {
             scope.spawn(|| loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(path) = inputs.get(index) else {
                     break;
                 };
-                let size = std::fs::metadata(path)
-                    .ok()
-                    .filter(|m| m.is_file())
-                    .map(|m| m.len());
-                let entries = size.and_then(|bytes| estimated_entries(path, bytes));
-                let cost = input_cost_mib(size, entries);
+                // Alone, an input always starts: its cost is not needed.
+                let cost = if drivers > 1 {
+                    let size = file_size(path);
+                    input_cost_mib(size, size.and_then(|bytes| estimated_entries(path, bytes)))
+                } else {
+                    0
+                };
                 budget.take(cost);
                 let outcome = pool.install(|| job.convert_file(index, path));
                 budget.give_back(cost);
@@ -709,8 +723,7 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     let largest = args
         .inputs
         .iter()
-        .filter_map(|p| std::fs::metadata(p).ok().filter(|m| m.is_file()))
-        .map(|m| m.len())
+        .filter_map(|p| file_size(p))
         .max()
         .unwrap_or(0);
     let note = budget_note(threads, streams, args.memory, args.inputs.len(), largest);
@@ -754,16 +767,7 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     };
     let out = OutputDir::create(&args.output).map_err(|e| e.to_string())?;
     let dirs = TableDirs::create(&out, &writer_options).map_err(|e| e.to_string())?;
-    let total_bytes: u64 = args
-        .inputs
-        .iter()
-        .filter_map(|p| {
-            std::fs::metadata(p)
-                .ok()
-                .filter(|m| m.is_file())
-                .map(|m| m.len())
-        })
-        .sum();
+    let total_bytes: u64 = args.inputs.iter().filter_map(|p| file_size(p)).sum();
     let progress = Progress::new(total_bytes, args.quiet);
 
     options.corrections = Some(Arc::new(pool.install(|| find_corrections(&args.inputs))));

@@ -423,7 +423,6 @@ pub(crate) fn parse_rest<R: BufRead, S: Sink>(
 ) -> Result<ParseStats, Box<ParseError>> {
     let mut reader = layout.part_reader(rest, base)?;
     configure(&mut reader);
-    reader.config_mut().allow_unmatched_ends = true;
     let mut machine = layout.part_machine(options, base, first_entry_index);
     machine.part_ends_input = true;
     let result = run_reader(&mut reader, &mut machine, sink);

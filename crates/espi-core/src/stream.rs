@@ -56,11 +56,10 @@ pub(crate) fn parse_stream_in<R: BufRead, S: Sink>(
             return parse_reader(Cursor::new(buf).chain(input), options, sink);
         }
     };
-    // `buf[start..]` is at absolute offset `base + start` and not parsed
-    // yet: the whole head until the first chunk is parsed, then from
-    // between two children of the root element.
+    // `buf` is at absolute offset `base` and not parsed yet: the whole head
+    // until the first chunk is parsed, then from between two children of
+    // the root element.
     let mut base = 0u64;
-    let mut start = 0;
     let mut first = true;
     let mut depth = Depth::new(layout.first_entry());
     let mut total = ParseStats::default();
@@ -70,34 +69,26 @@ pub(crate) fn parse_stream_in<R: BufRead, S: Sink>(
         depth.scan(&buf);
         let cut = match (ends_input, depth.last_cut) {
             (true, _) => buf.len(),
-            (false, Some(cut)) if cut > start => cut,
-            (false, _) => {
-                if buf.len() - start > largest_chunk {
-                    buf.drain(..start);
+            (false, Some(cut)) => cut,
+            (false, None) => {
+                if buf.len() > largest_chunk {
                     let rest = Cursor::new(buf).chain(input);
                     if first {
                         return parse_reader(rest, options, sink);
                     }
-                    let stats = parse_rest(
-                        rest,
-                        base + start as u64,
-                        &layout,
-                        total.entries,
-                        options,
-                        sink,
-                    );
+                    let stats = parse_rest(rest, base, &layout, total.entries, options, sink);
                     return add(total, stats);
                 }
                 continue;
             }
         };
-        let chunk = &buf[start..cut];
+        let chunk = &buf[..cut];
         let stats = if first {
             parse_first_chunk(chunk, ends_input, options, sink)
         } else {
             parse_chunk(
                 chunk,
-                base + start as u64,
+                base,
                 &layout,
                 total.entries,
                 ends_input,
@@ -112,7 +103,6 @@ pub(crate) fn parse_stream_in<R: BufRead, S: Sink>(
         // Keep what follows the cut at the buffer's start.
         buf.drain(..cut);
         base += cut as u64;
-        start = 0;
         first = false;
         depth.shift(cut);
     }
