@@ -428,6 +428,11 @@ struct ConvertJob<'a> {
     threads: usize,
     /// Parts of one input converted at once (1: inputs are not split).
     part_streams: usize,
+    /// The inputs the corrections pass mapped, taken by their conversion:
+    /// the pages it touched stay mapped (mapping them again would fault
+    /// every page in a second time). `None` where the input is opened for
+    /// its conversion (stdin, a file that could not be opened).
+    opened: Vec<Mutex<Option<Input>>>,
 }
 
 impl ConvertJob<'_> {
@@ -441,7 +446,8 @@ impl ConvertJob<'_> {
         let parts = |bytes| parts_for(bytes, self.part_streams);
         let prefix = format!("part-{index:05}");
         let source = source_name(path);
-        let input = match Input::open(path) {
+        let opened = self.opened.get(index).and_then(|o| o.lock().ok()?.take());
+        let input = match opened.map_or_else(|| Input::open(path), Ok) {
             Ok(input) => input,
             Err(e) => return Ok(FileOutcome::unreadable(source, &e)),
         };
@@ -534,8 +540,9 @@ fn convert_inputs(
 /// The intervals delivered more than once across the inputs (files are
 /// read twice for this: their block headers at memchr speed, then the blocks
 /// that overlap). Standard input cannot be read twice: its readings are
-/// never marked superseded, and a note says so.
-fn find_corrections(inputs: &[PathBuf]) -> Corrections {
+/// never marked superseded, and a note says so. Returns the inputs as
+/// mapped too, for their conversion to take.
+fn find_corrections(inputs: &[PathBuf]) -> (Corrections, Vec<Mutex<Option<Input>>>) {
     let opened: Vec<Option<Input>> = inputs
         .iter()
         .map(|p| {
@@ -554,7 +561,8 @@ fn find_corrections(inputs: &[PathBuf]) -> Corrections {
         .iter()
         .map(|i| i.as_ref().and_then(Input::as_slice).unwrap_or(&[]))
         .collect();
-    Corrections::find(&slices)
+    let corrections = Corrections::find(&slices);
+    (corrections, opened.into_iter().map(Mutex::new).collect())
 }
 
 impl FileOutcome {
@@ -770,7 +778,8 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     let total_bytes: u64 = args.inputs.iter().filter_map(|p| file_size(p)).sum();
     let progress = Progress::new(total_bytes, args.quiet);
 
-    options.corrections = Some(Arc::new(pool.install(|| find_corrections(&args.inputs))));
+    let (corrections, opened) = pool.install(|| find_corrections(&args.inputs));
+    options.corrections = Some(Arc::new(corrections));
     let job = ConvertJob {
         dirs: &dirs,
         options,
@@ -778,6 +787,7 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         progress: &progress,
         threads,
         part_streams: if split { streams } else { 1 },
+        opened,
     };
     let outcomes = if split {
         // One input at a time, in parts on `streams` threads.
