@@ -2,6 +2,8 @@
 
 use hashbrown::HashTable;
 
+use crate::segmented::Segmented;
+
 /// A map from `u32` ids (of [`Keys`](crate::keys::Keys)) to values, the
 /// values stored one after another in the order they were first inserted
 /// and found through a table of 4-byte positions.
@@ -10,18 +12,19 @@ use hashbrown::HashTable;
 /// several maps hold something for each. In a hash map every bucket holds
 /// a key and a value, and between resizes a quarter to a half of the
 /// buckets are empty; here only the 4-byte positions have empty buckets,
-/// which takes about half the memory of a map of 40-byte values. Iteration
-/// is in insertion order.
+/// which takes about half the memory of a map of 40-byte values. The values
+/// grow a segment at a time ([`Segmented`]), never copied. Iteration is in
+/// insertion order.
 #[derive(Clone)]
 pub(crate) struct DenseMap<V> {
-    entries: Vec<(u32, V)>,
+    entries: Segmented<(u32, V)>,
     positions: HashTable<u32>,
 }
 
 impl<V> Default for DenseMap<V> {
     fn default() -> Self {
         DenseMap {
-            entries: Vec::new(),
+            entries: Segmented::default(),
             positions: HashTable::new(),
         }
     }
@@ -99,7 +102,7 @@ impl<V> DenseMap<V> {
 
 impl<V> IntoIterator for DenseMap<V> {
     type Item = (u32, V);
-    type IntoIter = std::vec::IntoIter<(u32, V)>;
+    type IntoIter = <Segmented<(u32, V)> as IntoIterator>::IntoIter;
 
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()

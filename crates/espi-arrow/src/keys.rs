@@ -5,6 +5,8 @@ use std::sync::OnceLock;
 
 use hashbrown::HashTable;
 
+use crate::segmented::Segmented;
+
 /// Strings stored once each in a few large buffers and named by a dense
 /// `u32` id.
 ///
@@ -12,7 +14,8 @@ use hashbrown::HashTable;
 /// about a hundred bytes; kept here they cost their bytes plus about twenty,
 /// with no allocation of their own. The text lives in chunks that are never
 /// reallocated: a full chunk is kept and a new one started, so growing never
-/// copies the text nor holds it twice. Each key keeps its hash, and every
+/// copies the text nor holds it twice; the places of the keys grow a
+/// segment at a time ([`Segmented`]) for the same reason. Each key keeps its hash, and every
 /// `Keys` of the process hashes alike (random keys drawn once), so a key
 /// moves from one to another without being hashed again (parts of an input
 /// read in parallel merge their keys) and growing never hashes the text.
@@ -20,7 +23,7 @@ use hashbrown::HashTable;
 pub(crate) struct Keys {
     chunks: Vec<String>,
     /// Where key `id` is: its chunk, and its start and end in the chunk.
-    places: Vec<Place>,
+    places: Segmented<Place>,
     index: HashTable<u32>,
     hasher: ahash::RandomState,
 }
@@ -53,7 +56,7 @@ impl Default for Keys {
         static HASHER: OnceLock<ahash::RandomState> = OnceLock::new();
         Keys {
             chunks: Vec::new(),
-            places: Vec::new(),
+            places: Segmented::default(),
             index: HashTable::new(),
             hasher: HASHER.get_or_init(ahash::RandomState::new).clone(),
         }
@@ -129,7 +132,7 @@ impl Keys {
     }
 }
 
-fn key_of<'a>(chunks: &'a [String], places: &[Place], id: u32) -> &'a str {
+fn key_of<'a>(chunks: &'a [String], places: &Segmented<Place>, id: u32) -> &'a str {
     let place = places[id as usize];
     &chunks[place.chunk as usize][place.start as usize..place.end as usize]
 }

@@ -32,6 +32,7 @@ mod metadata;
 mod parallel;
 mod resources;
 mod schema;
+mod segmented;
 mod spill;
 
 pub use converter::{Conversion, ConvertCounts, ConvertOptions, Converter, Rejection};
