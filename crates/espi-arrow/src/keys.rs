@@ -74,6 +74,13 @@ impl Keys {
         key_of(&self.chunks, &self.places, id)
     }
 
+    /// Bytes of memory the keys hold: their text, places and index.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.chunks.iter().map(String::capacity).sum::<usize>()
+            + self.places.len() * std::mem::size_of::<Place>()
+            + crate::corrections::table_bytes::<u32>(self.index.capacity())
+    }
+
     /// The id of `s`, if interned.
     pub(crate) fn get(&self, s: &str) -> Option<u32> {
         let hash = fold(self.hasher.hash_one(s));

@@ -294,10 +294,12 @@ fn parts_for(bytes: u64, streams: usize) -> usize {
 /// A note for when the memory budget keeps a large input (its largest is
 /// `largest` bytes) on fewer threads than there are: the default budget on
 /// a machine with many cores.
+/// `memory_mib` is the budget and what of it the corrections of the run
+/// keep.
 fn budget_note(
     threads: usize,
     streams: usize,
-    memory_mib: usize,
+    (memory_mib, corrections_mib): (usize, usize),
     inputs: usize,
     largest: u64,
 ) -> Option<String> {
@@ -314,7 +316,7 @@ fn budget_note(
             format!("{streams} parts")
         },
         (streams * 2).min(threads),
-        STREAM_BASE_MIB + STREAM_MIB * wanted,
+        STREAM_BASE_MIB + STREAM_MIB * wanted + corrections_mib,
     ))
 }
 
@@ -721,10 +723,24 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .map_err(|e| e.to_string())?;
+    let tou_names = match &args.tou_map {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            TouNames::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => TouNames::default(),
+    };
+    let out = OutputDir::create(&args.output).map_err(|e| e.to_string())?;
+    let (corrections, opened) = pool.install(|| find_corrections(&args.inputs));
+    // What the corrections keep to the end of the run is not the
+    // conversions' to use.
+    let corrections_mib = corrections.heap_bytes().div_ceil(1 << 20);
+    let memory = args.memory.saturating_sub(corrections_mib);
     let threads = pool.current_num_threads();
     // Parts and inputs are converted on half the threads: each is encoded
     // on a thread of its own beside the one that parses it.
-    let streams = streams_for(threads, args.memory);
+    let streams = streams_for(threads, memory);
     // Inputs are cut into parts when the memory allows more streams than
     // there are inputs; otherwise whole inputs are converted at once.
     let split = streams >= 2 && args.inputs.len() < streams;
@@ -734,7 +750,13 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         .filter_map(|p| file_size(p))
         .max()
         .unwrap_or(0);
-    let note = budget_note(threads, streams, args.memory, args.inputs.len(), largest);
+    let note = budget_note(
+        threads,
+        streams,
+        (args.memory, corrections_mib),
+        args.inputs.len(),
+        largest,
+    );
     if let (Some(note), false) = (note, args.quiet) {
         eprintln!("espi: note: {note}");
     }
@@ -755,14 +777,6 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         },
         ..WriterOptions::readings()
     };
-    let tou_names = match &args.tou_map {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            TouNames::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?
-        }
-        None => TouNames::default(),
-    };
     let mut options = ConvertOptions {
         batch_size: args.batch_size.max(1),
         tou_names: std::sync::Arc::new(tou_names),
@@ -773,12 +787,10 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         skip_bad_entries: args.skip_bad_entries,
         ..ParseOptions::default()
     };
-    let out = OutputDir::create(&args.output).map_err(|e| e.to_string())?;
     let dirs = TableDirs::create(&out, &writer_options).map_err(|e| e.to_string())?;
     let total_bytes: u64 = args.inputs.iter().filter_map(|p| file_size(p)).sum();
     let progress = Progress::new(total_bytes, args.quiet);
 
-    let (corrections, opened) = pool.install(|| find_corrections(&args.inputs));
     options.corrections = Some(Arc::new(corrections));
     let job = ConvertJob {
         dirs: &dirs,
@@ -798,7 +810,7 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         let convert = |(index, path): (usize, &PathBuf)| job.convert_file(index, path);
         stream_pool.install(|| args.inputs.iter().enumerate().map(convert).collect())
     } else {
-        convert_inputs(&job, &args.inputs, &pool, args.memory)
+        convert_inputs(&job, &args.inputs, &pool, memory)
     };
     progress.finish();
     let outcomes = match outcomes.into_iter().collect::<Result<Vec<_>, _>>() {
@@ -1086,7 +1098,7 @@ mod tests {
 
     #[test]
     fn a_note_says_when_the_budget_leaves_threads_idle() {
-        let note = budget_note(16, 1, 256, 1, 2 << 30).unwrap();
+        let note = budget_note(16, 1, (256, 0), 1, 2 << 30).unwrap();
         assert_eq!(
             note,
             "one input at a time on 2 of the 16 threads within --memory 256 (MiB); \
@@ -1095,10 +1107,13 @@ mod tests {
         assert_eq!(streams_for(16, 598), 8);
         // No note on two cores, for small inputs, for many inputs, or when
         // the budget allows every stream.
-        assert_eq!(budget_note(2, 1, 256, 1, 2 << 30), None);
-        assert_eq!(budget_note(16, 1, 256, 1, 1 << 20), None);
-        assert_eq!(budget_note(16, 1, 256, 20, 2 << 30), None);
-        assert_eq!(budget_note(16, 8, 598, 1, 2 << 30), None);
+        // What the corrections keep is added to the budget suggested.
+        let note = budget_note(16, 1, (256, 40), 1, 2 << 30).unwrap();
+        assert!(note.ends_with("--memory 638 converts a large input in 8 parts at once"));
+        assert_eq!(budget_note(2, 1, (256, 0), 1, 2 << 30), None);
+        assert_eq!(budget_note(16, 1, (256, 0), 1, 1 << 20), None);
+        assert_eq!(budget_note(16, 1, (256, 0), 20, 2 << 30), None);
+        assert_eq!(budget_note(16, 8, (598, 0), 1, 2 << 30), None);
     }
 
     #[test]
