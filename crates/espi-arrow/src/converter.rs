@@ -1534,9 +1534,10 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         for span in spans {
             let rows = span.rows.clone();
             if let (Some((key, delivery)), Some(c)) = (span.contested, &self.options.corrections) {
-                let key = self.links.keys.str(key);
-                for i in rows.clone() {
-                    superseded[i] = c.is_superseded(key, start[i], delivery);
+                if let Some(series) = c.superseded_in(self.links.keys.str(key)) {
+                    for i in rows.clone() {
+                        superseded[i] = series.is_superseded(start[i], delivery);
+                    }
                 }
             }
             match span.resolution.clock.map(|c| &mut self.clocks[c as usize]) {

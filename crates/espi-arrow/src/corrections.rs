@@ -66,6 +66,25 @@ pub struct Corrections {
     contested_readings: u64,
 }
 
+/// A meter reading with intervals delivered more than once
+/// ([`Corrections::superseded_in`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ContestedSeries<'a> {
+    corrections: &'a Corrections,
+    meter_reading: u32,
+}
+
+impl ContestedSeries<'_> {
+    /// Is its reading at `start_us`, delivered by `delivery`, replaced by a
+    /// later delivery?
+    pub fn is_superseded(&self, start_us: i64, delivery: Delivery) -> bool {
+        let c = self.corrections;
+        c.latest
+            .get(self.meter_reading, start_us)
+            .is_some_and(|latest| c.deliveries[latest as usize] > delivery)
+    }
+}
+
 /// One IntervalBlock as its header describes it.
 struct Header {
     meter_reading: u32,
@@ -479,10 +498,18 @@ impl Corrections {
     /// Is the reading of `meter_reading` (its block's key) at `start_us`,
     /// delivered by `delivery`, replaced by a later delivery?
     pub fn is_superseded(&self, meter_reading: &str, start_us: i64, delivery: Delivery) -> bool {
-        self.keys
-            .get(meter_reading)
-            .and_then(|mr| self.latest.get(mr, start_us))
-            .is_some_and(|latest| self.deliveries[latest as usize] > delivery)
+        self.superseded_in(meter_reading)
+            .is_some_and(|block| block.is_superseded(start_us, delivery))
+    }
+
+    /// The intervals of `meter_reading` (a block's key) delivered more than
+    /// once, when it has any: looked up once for all of a block's readings.
+    pub fn superseded_in(&self, meter_reading: &str) -> Option<ContestedSeries<'_>> {
+        let meter_reading = self.keys.get(meter_reading)?;
+        Some(ContestedSeries {
+            corrections: self,
+            meter_reading,
+        })
     }
 
     /// Bytes of memory these corrections hold (their tables as allocated),

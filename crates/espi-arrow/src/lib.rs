@@ -36,7 +36,7 @@ mod segmented;
 mod spill;
 
 pub use converter::{Conversion, ConvertCounts, ConvertOptions, Converter, Rejection};
-pub use corrections::{Corrections, Delivery};
+pub use corrections::{ContestedSeries, Corrections, Delivery};
 pub use metadata::{empty_batch, Table, TABLE_BATCH_ROWS};
 pub use parallel::{convert_parallel, convert_sequential, BatchSink, ParallelConversion};
 pub use resources::{empty_resource_batch, ResourceTable};
