@@ -53,17 +53,11 @@ impl Delivery {
 /// The intervals delivered more than once in a run.
 #[derive(Debug, Default)]
 pub struct Corrections {
-    keys: Keys,
     /// Entries (input, byte offset) holding a block that overlaps another
     /// block of its meter reading.
     contested: HashSet<(u32, u64)>,
-    /// The deliveries of the contested entries.
-    deliveries: Vec<Delivery>,
-    /// (meter reading, start) of every reading of a contested block -> its
-    /// latest delivery (in `deliveries`).
-    latest: Intervals,
-    /// Readings of contested blocks.
-    contested_readings: u64,
+    /// The latest delivery of every interval of those entries.
+    delivered: LatestDeliveries,
 }
 
 /// A meter reading with intervals delivered more than once
@@ -78,10 +72,10 @@ impl ContestedSeries<'_> {
     /// Is its reading at `start_us`, delivered by `delivery`, replaced by a
     /// later delivery?
     pub fn is_superseded(&self, start_us: i64, delivery: Delivery) -> bool {
-        let c = self.corrections;
-        c.latest
+        let d = &self.corrections.delivered;
+        d.by_interval
             .get(self.meter_reading, start_us)
-            .is_some_and(|latest| c.deliveries[latest as usize] > delivery)
+            .is_some_and(|latest| d.deliveries[latest as usize] > delivery)
     }
 }
 
@@ -247,17 +241,22 @@ impl Intervals {
     }
 }
 
-/// The latest delivery of every interval of the contested entries, as the
-/// inputs' starts are merged.
-#[derive(Default)]
-struct Latest {
+/// The latest delivery of every interval of the contested entries, merged
+/// input by input.
+#[derive(Debug, Default)]
+struct LatestDeliveries {
+    /// The meter readings of the contested entries.
     keys: Keys,
+    /// The deliveries of the contested entries.
     deliveries: Vec<Delivery>,
-    latest: Intervals,
+    /// (meter reading, start) of every reading of a contested entry -> its
+    /// latest delivery (in `deliveries`).
+    by_interval: Intervals,
+    /// Readings of contested entries.
     contested_readings: u64,
 }
 
-impl Latest {
+impl LatestDeliveries {
     /// Merge the starts one input's contested entries hold.
     fn add(&mut self, sink: StartSink) {
         let first_delivery = self.deliveries.len() as u32;
@@ -270,7 +269,7 @@ impl Latest {
             let delivery = first_delivery + delivery;
             self.contested_readings += 1;
             let deliveries = &self.deliveries;
-            self.latest.keep_latest(mr, start, delivery, |a, b| {
+            self.by_interval.keep_latest(mr, start, delivery, |a, b| {
                 deliveries[a as usize] > deliveries[b as usize]
             });
         }
@@ -444,7 +443,7 @@ impl Corrections {
         let contested = &out.contested;
         // Each input's starts are merged as soon as they are read, so that
         // only the inputs being read hold theirs.
-        let merged = std::sync::Mutex::new(Latest::default());
+        let merged = std::sync::Mutex::new(LatestDeliveries::default());
         inputs.par_iter().enumerate().for_each(|(i, bytes)| {
             let input = i as u32;
             let mut sink = StartSink {
@@ -481,11 +480,7 @@ impl Corrections {
                 merged.add(sink);
             }
         });
-        let merged = merged.into_inner().unwrap_or_default();
-        out.keys = merged.keys;
-        out.deliveries = merged.deliveries;
-        out.latest = merged.latest;
-        out.contested_readings = merged.contested_readings;
+        out.delivered = merged.into_inner().unwrap_or_default();
         out
     }
 
@@ -505,7 +500,7 @@ impl Corrections {
     /// The intervals of `meter_reading` (a block's key) delivered more than
     /// once, when it has any: looked up once for all of a block's readings.
     pub fn superseded_in(&self, meter_reading: &str) -> Option<ContestedSeries<'_>> {
-        let meter_reading = self.keys.get(meter_reading)?;
+        let meter_reading = self.delivered.keys.get(meter_reading)?;
         Some(ContestedSeries {
             corrections: self,
             meter_reading,
@@ -520,10 +515,11 @@ impl Corrections {
     /// assert!(none.heap_bytes() < 1024);
     /// ```
     pub fn heap_bytes(&self) -> usize {
-        self.keys.heap_bytes()
+        let d = &self.delivered;
+        d.keys.heap_bytes()
             + table_bytes::<(u32, u64)>(self.contested.capacity())
-            + self.latest.heap_bytes()
-            + self.deliveries.capacity() * std::mem::size_of::<Delivery>()
+            + d.by_interval.heap_bytes()
+            + d.deliveries.capacity() * std::mem::size_of::<Delivery>()
     }
 
     /// Entries whose blocks overlap another block of their meter reading.
@@ -533,7 +529,7 @@ impl Corrections {
 
     /// Readings in those entries.
     pub fn contested_readings(&self) -> u64 {
-        self.contested_readings
+        self.delivered.contested_readings
     }
 }
 
@@ -581,8 +577,11 @@ mod tests {
         assert_eq!(once.contested_readings(), 0);
         let twice = super::Corrections::find(&[&feed, &feed]);
         assert_eq!(twice.contested_readings(), 2 * summary.readings);
-        assert_eq!(twice.latest.seconds.len() as u64, summary.readings);
-        assert!(twice.latest.other.is_empty());
+        assert_eq!(
+            twice.delivered.by_interval.seconds.len() as u64,
+            summary.readings
+        );
+        assert!(twice.delivered.by_interval.other.is_empty());
         let bytes = twice.heap_bytes();
         let tables = summary.readings as usize * 13;
         assert!(bytes > tables && bytes < 4 * tables + (1 << 20), "{bytes}");
