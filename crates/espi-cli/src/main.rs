@@ -181,8 +181,9 @@ pub(crate) struct ConvertArgs {
     /// as their estimated memory fits (80 MiB plus 180 bytes an entry: about
     /// 130 MiB for a 2 GB Bulk feed); a large input is cut into parts
     /// converted at once only when two or more fit (150 MiB plus 56 MiB a
-    /// part). The default converts a 2 GB feed on two threads; raise it to
-    /// use more cores on one input.
+    /// part), after what the run's corrections keep (12 bytes for each
+    /// interval delivered more than once). The default converts a 2 GB feed
+    /// on two threads; raise it to use more cores on one input.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     memory: usize,
     /// No progress bar.
