@@ -146,7 +146,12 @@ impl WriterOptions {
     /// dictionary for the distinct MeterReading hrefs of a row group (about
     /// 100 bytes each, a few thousand to tens of thousands per million
     /// readings; past the limit the column would be written as plain text,
-    /// 25 times larger before compression and slower to write).
+    /// 25 times larger before compression and slower to write). Row groups
+    /// of 524,288 readings: the dictionaries of `usage_point` and
+    /// `meter_reading` are held, and then written out, once per row group,
+    /// and with the hrefs of PG&E's length a row group of a million hourly
+    /// readings held 5 MB of each and took 22 MB more to write them (files
+    /// 0.1% larger than with a million).
     ///
     /// ```
     /// let options = espi_parquet::WriterOptions::readings();
@@ -160,6 +165,7 @@ impl WriterOptions {
             delta_columns: owned(espi_arrow::READINGS_DELTA_COLUMNS),
             unindexed_columns: owned(espi_arrow::READINGS_UNINDEXED_COLUMNS),
             dictionary_page_bytes: 8 << 20,
+            row_group_rows: 1 << 19,
             ..WriterOptions::default()
         }
     }
