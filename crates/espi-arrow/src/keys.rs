@@ -14,7 +14,9 @@ use crate::segmented::Segmented;
 /// about a hundred bytes; kept here they cost their bytes plus about twenty,
 /// with no allocation of their own. The text lives in chunks that are never
 /// reallocated: a full chunk is kept and a new one started, so growing never
-/// copies the text nor holds it twice; the places of the keys grow a
+/// copies the text nor holds it twice; a key that extends the key added
+/// just before it (a MeterReading's href after its UsagePoint's) adds only
+/// the rest of its text; the places of the keys grow a
 /// segment at a time ([`Segmented`]) for the same reason. Each key keeps its hash, and every
 /// `Keys` of the process hashes alike (random keys drawn once), so a key
 /// moves from one to another without being hashed again (parts of an input
@@ -114,6 +116,31 @@ impl Keys {
             return id;
         }
         let id = u32::try_from(places.len()).expect("fewer than 2^32 keys");
+        // A key that extends the one added last (a MeterReading's href right
+        // after its UsagePoint's) shares its text: only the rest is added.
+        if let Some(&last) = places.last() {
+            let chunk_index = chunks.len() - 1;
+            let chunk = &mut chunks[chunk_index];
+            let (start, end) = (last.start as usize, last.end as usize);
+            if last.chunk as usize == chunk_index
+                && end == chunk.len()
+                && s.len() > end - start
+                && s.as_bytes().starts_with(&chunk.as_bytes()[start..end])
+                && chunk.capacity() - chunk.len() >= s.len() - (end - start)
+            {
+                chunk.push_str(&s[end - start..]);
+                places.push(Place {
+                    chunk: last.chunk,
+                    start: last.start,
+                    end: (start + s.len()) as u32,
+                    hash,
+                });
+                index.insert_unique(table_hash(hash), id, |&i| {
+                    table_hash(places[i as usize].hash)
+                });
+                return id;
+            }
+        }
         let has_room = chunks
             .last()
             .is_some_and(|c| c.capacity() - c.len() >= s.len());
@@ -183,6 +210,27 @@ mod tests {
             assert_eq!(keys.id(text), *id);
         }
         assert_eq!(keys.get("/UsagePoint/1"), Some(a));
+        // A key that extends the last one shares its text.
+        let mut shared = Keys::default();
+        let up = shared.id("/UsagePoint/7");
+        let text = shared.chunks.iter().map(String::len).sum::<usize>();
+        let mr = shared.id("/UsagePoint/7/MeterReading/1");
+        let added = shared.chunks.iter().map(String::len).sum::<usize>() - text;
+        assert_eq!(added, "/MeterReading/1".len());
+        assert_eq!(shared.str(up), "/UsagePoint/7");
+        assert_eq!(shared.str(mr), "/UsagePoint/7/MeterReading/1");
+        assert_eq!(shared.get("/UsagePoint/7/MeterReading/1"), Some(mr));
+        assert_eq!(shared.id("/UsagePoint/7"), up);
+        // A key that does not, or one after a key it extends no longer
+        // ending the text, is written whole.
+        let other = shared.id("/UsagePoint/8");
+        let after = shared.id("/UsagePoint/7/MeterReading/1/IntervalBlock");
+        assert_eq!(shared.str(other), "/UsagePoint/8");
+        assert_eq!(
+            shared.str(after),
+            "/UsagePoint/7/MeterReading/1/IntervalBlock"
+        );
+        assert_eq!(shared.str(mr), "/UsagePoint/7/MeterReading/1");
         // Keys moved to another set keep their text and find their twins.
         let mut other = Keys::default();
         let b_there = other.id("/UsagePoint/1/MeterReading/1");

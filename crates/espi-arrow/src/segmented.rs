@@ -58,6 +58,11 @@ impl<T> Segmented<T> {
         self.len += 1;
     }
 
+    /// The last element.
+    pub(crate) fn last(&self) -> Option<&T> {
+        self.segments.last().and_then(|s| s.last())
+    }
+
     /// Elements in order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> + '_ {
         self.segments.iter().flatten()
@@ -106,6 +111,7 @@ mod tests {
             values.push(i);
         }
         assert_eq!(values.len(), n);
+        assert_eq!(values.last(), Some(&(n - 1)));
         assert_eq!(values.segments.len(), 4);
         // Segments after the first are allocated whole: none ever moves.
         assert!(values.segments[1..].iter().all(|s| s.capacity() == SEGMENT));
