@@ -20,7 +20,7 @@ use espi_model::numbers::{parse_rfc3339_micros, parse_seconds_to_micros};
 use espi_model::resource::{Entry, Resource};
 
 use crate::converter::{block_meter_reading_key, interval_start_us, normalised_start_us};
-use crate::keys::Keys;
+use crate::keys::{table_bytes, Keys};
 
 /// Inputs at least this large have their block headers read in parallel parts.
 const PARALLEL_MIN_BYTES: usize = 16 << 20;
@@ -176,15 +176,6 @@ impl Sink for HeaderSink {
     fn entry_rejected(&mut self, _: &ParseError, _: u64) {
         self.entries += 1;
     }
-}
-
-/// Bytes of a hash table that holds `capacity` elements of `T`: a control
-/// byte besides each, buckets a power of two at most 7/8 full.
-pub(crate) fn table_bytes<T>(capacity: usize) -> usize {
-    if capacity == 0 {
-        return 0;
-    }
-    (capacity * 8 / 7).next_power_of_two() * (std::mem::size_of::<T>() + 1)
 }
 
 /// A delivery (its place in a list) for each interval (meter reading,

@@ -80,7 +80,7 @@ impl Keys {
     pub(crate) fn heap_bytes(&self) -> usize {
         self.chunks.iter().map(String::capacity).sum::<usize>()
             + self.places.len() * std::mem::size_of::<Place>()
-            + crate::corrections::table_bytes::<u32>(self.index.capacity())
+            + table_bytes::<u32>(self.index.capacity())
     }
 
     /// The id of `s`, if interned.
@@ -116,43 +116,29 @@ impl Keys {
             return id;
         }
         let id = u32::try_from(places.len()).expect("fewer than 2^32 keys");
-        // A key that extends the one added last (a MeterReading's href right
-        // after its UsagePoint's) shares its text: only the rest is added.
-        if let Some(&last) = places.last() {
-            let chunk_index = chunks.len() - 1;
-            let chunk = &mut chunks[chunk_index];
-            let (start, end) = (last.start as usize, last.end as usize);
-            if last.chunk as usize == chunk_index
-                && end == chunk.len()
-                && s.len() > end - start
-                && s.as_bytes().starts_with(&chunk.as_bytes()[start..end])
-                && chunk.capacity() - chunk.len() >= s.len() - (end - start)
-            {
-                chunk.push_str(&s[end - start..]);
-                places.push(Place {
-                    chunk: last.chunk,
-                    start: last.start,
-                    end: (start + s.len()) as u32,
-                    hash,
-                });
-                index.insert_unique(table_hash(hash), id, |&i| {
-                    table_hash(places[i as usize].hash)
-                });
-                return id;
+        let start = match extended_key_start(chunks, places, s) {
+            Some(start) => {
+                let chunk = chunks.last_mut().expect("the last key's chunk");
+                let shared = chunk.len() - start;
+                chunk.push_str(&s[shared..]);
+                start
             }
-        }
-        let has_room = chunks
-            .last()
-            .is_some_and(|c| c.capacity() - c.len() >= s.len());
-        if !has_room {
-            let next = chunks
-                .last()
-                .map_or(FIRST_CHUNK, |c| (c.capacity() * 2).min(LARGEST_CHUNK));
-            chunks.push(String::with_capacity(next.max(s.len())));
-        }
-        let chunk = chunks.last_mut().expect("a chunk with room");
-        let start = chunk.len();
-        chunk.push_str(s);
+            None => {
+                let has_room = chunks
+                    .last()
+                    .is_some_and(|c| c.capacity() - c.len() >= s.len());
+                if !has_room {
+                    let next = chunks
+                        .last()
+                        .map_or(FIRST_CHUNK, |c| (c.capacity() * 2).min(LARGEST_CHUNK));
+                    chunks.push(String::with_capacity(next.max(s.len())));
+                }
+                let chunk = chunks.last_mut().expect("a chunk with room");
+                let start = chunk.len();
+                chunk.push_str(s);
+                start
+            }
+        };
         places.push(Place {
             chunk: (chunks.len() - 1) as u32,
             start: start as u32,
@@ -164,6 +150,31 @@ impl Keys {
         });
         id
     }
+}
+
+/// Where the key added last starts in the last chunk, when `s` extends it
+/// (a MeterReading's href right after its UsagePoint's), its text ends the
+/// chunk and the rest of `s` fits there: `s` then shares its text and adds
+/// only the rest.
+fn extended_key_start(chunks: &[String], places: &Segmented<Place>, s: &str) -> Option<usize> {
+    let last = places.last()?;
+    let chunk = chunks.last()?;
+    let (start, end) = (last.start as usize, last.end as usize);
+    let extends = last.chunk as usize == chunks.len() - 1
+        && end == chunk.len()
+        && s.len() > end - start
+        && s.as_bytes().starts_with(&chunk.as_bytes()[start..end])
+        && chunk.capacity() - chunk.len() >= s.len() - (end - start);
+    extends.then_some(start)
+}
+
+/// Bytes of a hash table that holds `capacity` elements of `T`: a control
+/// byte besides each, buckets a power of two at most 7/8 full.
+pub(crate) fn table_bytes<T>(capacity: usize) -> usize {
+    if capacity == 0 {
+        return 0;
+    }
+    (capacity * 8 / 7).next_power_of_two() * (std::mem::size_of::<T>() + 1)
 }
 
 fn key_of<'a>(chunks: &'a [String], places: &Segmented<Place>, id: u32) -> &'a str {

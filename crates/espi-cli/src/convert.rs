@@ -293,9 +293,8 @@ fn parts_for(bytes: u64, streams: usize) -> usize {
 
 /// A note for when the memory budget keeps a large input (its largest is
 /// `largest` bytes) on fewer threads than there are: the default budget on
-/// a machine with many cores.
-/// `memory_mib` is the budget and what of it the corrections of the run
-/// keep.
+/// a machine with many cores. `memory_mib` is the budget, and
+/// `corrections_mib` what of it the corrections of the run keep.
 fn budget_note(
     threads: usize,
     streams: usize,
@@ -1147,11 +1146,11 @@ mod tests {
              --memory 598 converts a large input in 8 parts at once"
         );
         assert_eq!(streams_for(16, 598), 8);
-        // No note on two cores, for small inputs, for many inputs, or when
-        // the budget allows every stream.
         // What the corrections keep is added to the budget suggested.
         let note = budget_note(16, 1, (256, 40), 1, 2 << 30).unwrap();
         assert!(note.ends_with("--memory 638 converts a large input in 8 parts at once"));
+        // No note on two cores, for small inputs, for many inputs, or when
+        // the budget allows every stream.
         assert_eq!(budget_note(2, 1, (256, 0), 1, 2 << 30), None);
         assert_eq!(budget_note(16, 1, (256, 0), 1, 1 << 20), None);
         assert_eq!(budget_note(16, 1, (256, 0), 20, 2 << 30), None);
