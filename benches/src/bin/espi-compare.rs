@@ -160,7 +160,8 @@ fn main() {
         let dir = fresh_dir("pipelined");
         stages[7].run(|| espi_to_parquet_pipelined(input, &dir).readings_written);
         sync_files(&dir);
-        // The pass `espi convert` runs first to find intervals delivered twice.
+        // The pass `espi convert` runs first to find intervals delivered
+        // twice (when it converts several inputs, or one in parts).
         stages[8].run(|| espi_arrow::Corrections::find(&[input]).contested_entries() as u64);
     }
     assert_eq!(stages[1].count, stages[2].count, "both bare loops");
@@ -180,12 +181,12 @@ fn main() {
         events
     );
     println!(
-        "{:<28} {:>9} {:>10} {:>14} {:>14} {:>9}",
+        "{:<30} {:>9} {:>10} {:>14} {:>14} {:>9}",
         "stage", "seconds", "MB/s", "readings/s", "peak anon MiB", "vs bare"
     );
     for ((name, runs), &seconds) in names.iter().zip(&stages).zip(&seconds) {
         println!(
-            "{:<28} {:>9.3} {:>10.1} {:>14.0} {:>14.1} {:>8.2}x",
+            "{:<30} {:>9.3} {:>10.1} {:>14.0} {:>14.1} {:>8.2}x",
             name,
             seconds,
             mb / seconds,

@@ -34,7 +34,7 @@ use espi_model::resource::{Entry, ReadingAttributes, Resource};
 use espi_model::tou::TouNames;
 use espi_model::units::{cost_in_currency, normalise, scale_exact};
 
-use crate::corrections::{Corrections, Delivery};
+use crate::corrections::{BlockIntervals, Corrections, Delivery};
 use crate::dense::DenseMap;
 use crate::keys::Keys;
 use crate::metadata::{
@@ -89,6 +89,14 @@ pub struct ConvertOptions {
     /// stream). Above [`look_ahead_rows`](Self::look_ahead_rows), so that a
     /// document in memory is read ahead first. `usize::MAX`: never.
     pub wait_spill_rows: usize,
+    /// Note the meter reading and interval of every IntervalBlock, to tell
+    /// at the end whether the input delivers an interval more than once
+    /// ([`Conversion::repeats_intervals`]): for an input converted without
+    /// [`corrections`](Self::corrections), whose readings are then not
+    /// marked `superseded`. 24 bytes a block. Not for
+    /// [`convert_parallel`](crate::convert_parallel), whose parts do not
+    /// note them.
+    pub note_block_intervals: bool,
 }
 
 impl Default for ConvertOptions {
@@ -103,6 +111,7 @@ impl Default for ConvertOptions {
             parallel_held_bytes: 16 << 20,
             spill_rows: 1 << 17,
             wait_spill_rows: 1 << 18,
+            note_block_intervals: false,
         }
     }
 }
@@ -556,6 +565,9 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     pub(crate) series: DenseMap<SeriesStats>,
     rejections: Vec<Rejection>,
     counts: ConvertCounts,
+    /// Every block's meter reading and interval, when
+    /// [`ConvertOptions::note_block_intervals`].
+    block_intervals: Option<BlockIntervals>,
 }
 
 /// What one part of a parallel conversion found.
@@ -631,6 +643,12 @@ pub struct Conversion {
     /// Problems found in metadata (a non-numeric ReadingType field, a
     /// redefined ReadingType, ...).
     pub warnings: Vec<String>,
+    /// Two IntervalBlocks of one meter reading overlap: the input delivers
+    /// some interval more than once. Known only with
+    /// [`ConvertOptions::note_block_intervals`] (else false); the readings
+    /// of such an input are marked `superseded` only when converted with
+    /// its [`Corrections`].
+    pub repeats_intervals: bool,
 }
 
 impl<F: FnMut(Table, RecordBatch)> Converter<F> {
@@ -679,7 +697,17 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             series: DenseMap::default(),
             rejections: Vec::new(),
             counts: ConvertCounts::default(),
+            block_intervals: None,
         }
+        .noting_block_intervals()
+    }
+
+    /// Note every block's interval when the options ask for it.
+    fn noting_block_intervals(mut self) -> Self {
+        if self.options.note_block_intervals {
+            self.block_intervals = Some(BlockIntervals::default());
+        }
+        self
     }
 
     /// A converter for one part of an input whose complete metadata is
@@ -961,6 +989,10 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             counts: self.counts,
             rejections: self.rejections,
             warnings: links.warning_lines(&self.source),
+            repeats_intervals: self
+                .block_intervals
+                .take()
+                .is_some_and(BlockIntervals::any_overlap),
         }
     }
 
@@ -1026,6 +1058,9 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     fn block(&mut self, entry: &Entry, block: &Resource, rows: Range<usize>) -> Block {
         self.counts.interval_blocks += 1;
         let meter_reading = self.links.keys.id(block_meter_reading_key(entry));
+        if let Some(intervals) = self.block_intervals.as_mut() {
+            intervals.add(meter_reading, block);
+        }
         let interval_start_us = interval_start_us(block);
         Block {
             meter_reading,

@@ -152,16 +152,7 @@ impl Sink for HeaderSink {
         self.entries += 1;
         self.offsets.push(entry.offset);
         for block in resources.iter().filter(|r| r.is("IntervalBlock")) {
-            let duration_us = block
-                .field("interval/duration")
-                .and_then(|s| parse_seconds_to_micros(s.as_bytes()).ok())
-                .map(|(us, _)| us);
-            // A block without a readable interval may hold any start.
-            let (start_us, end_us) = match (interval_start_us(block), duration_us) {
-                (Some(s), Some(d)) => (s, s.saturating_add(d.max(1))),
-                (Some(s), None) => (s, i64::MAX),
-                _ => (i64::MIN, i64::MAX),
-            };
+            let (start_us, end_us) = block_interval_us(block);
             let meter_reading = self.keys.id(block_meter_reading_key(&entry));
             self.headers.push(Header {
                 meter_reading,
@@ -175,6 +166,77 @@ impl Sink for HeaderSink {
     }
     fn entry_rejected(&mut self, _: &ParseError, _: u64) {
         self.entries += 1;
+    }
+}
+
+/// The interval an IntervalBlock covers, `[start, end)` in microseconds, as
+/// its header gives it: a block without a readable interval may hold any
+/// start, one without a duration any start from its own.
+pub(crate) fn block_interval_us(block: &Resource) -> (i64, i64) {
+    let duration_us = block
+        .field("interval/duration")
+        .and_then(|s| parse_seconds_to_micros(s.as_bytes()).ok())
+        .map(|(us, _)| us);
+    match (interval_start_us(block), duration_us) {
+        (Some(s), Some(d)) => (s, s.saturating_add(d.max(1))),
+        (Some(s), None) => (s, i64::MAX),
+        _ => (i64::MIN, i64::MAX),
+    }
+}
+
+/// Calls `contested` with every run of `sorted` (blocks ordered by meter
+/// reading, start and end, as `span` gives them) whose intervals overlap:
+/// each block of a run overlaps an earlier one of the run, and the run
+/// holds at least two.
+fn for_each_overlap<T>(
+    sorted: &[T],
+    span: impl Fn(&T) -> (u32, i64, i64),
+    mut contested: impl FnMut(&[T]),
+) {
+    let mut cluster_start = 0;
+    let mut cluster_end = i64::MIN;
+    for i in 0..=sorted.len() {
+        let continues = i < sorted.len() && i > cluster_start && {
+            let (meter_reading, start_us, _) = span(&sorted[i]);
+            meter_reading == span(&sorted[cluster_start]).0 && start_us < cluster_end
+        };
+        if !continues {
+            if i - cluster_start > 1 {
+                contested(&sorted[cluster_start..i]);
+            }
+            cluster_start = i;
+            cluster_end = i64::MIN;
+        }
+        if let Some(block) = sorted.get(i) {
+            cluster_end = cluster_end.max(span(block).2);
+        }
+    }
+}
+
+/// The interval of every IntervalBlock of one input, noted while it is
+/// converted without a corrections pass, to tell afterwards whether it
+/// delivers an interval more than once (see
+/// [`ConvertOptions::note_block_intervals`](crate::ConvertOptions::note_block_intervals)).
+/// 24 bytes a block; the meter readings are ids of the converter's keys.
+#[derive(Debug, Default)]
+pub(crate) struct BlockIntervals {
+    spans: Vec<(u32, i64, i64)>,
+}
+
+impl BlockIntervals {
+    /// Note `block` of meter reading `meter_reading`.
+    pub(crate) fn add(&mut self, meter_reading: u32, block: &Resource) {
+        let (start_us, end_us) = block_interval_us(block);
+        self.spans.push((meter_reading, start_us, end_us));
+    }
+
+    /// Do two blocks of one meter reading overlap? (The rule of
+    /// [`Corrections::find`].)
+    pub(crate) fn any_overlap(mut self) -> bool {
+        self.spans.sort_unstable();
+        let mut found = false;
+        for_each_overlap(&self.spans, |&s| s, |_| found = true);
+        found
     }
 }
 
@@ -401,26 +463,15 @@ impl Corrections {
         }
         drop(keys);
         headers.sort_unstable_by_key(|h| (h.meter_reading, h.start_us, h.end_us));
-        let mut cluster_start = 0;
-        let mut cluster_end = i64::MIN;
-        for i in 0..=headers.len() {
-            let continues = i < headers.len()
-                && i > cluster_start
-                && headers[i].meter_reading == headers[cluster_start].meter_reading
-                && headers[i].start_us < cluster_end;
-            if !continues {
-                if i - cluster_start > 1 {
-                    for h in &headers[cluster_start..i] {
-                        out.contested.insert((h.input, h.range.start as u64));
-                    }
+        for_each_overlap(
+            &headers,
+            |h| (h.meter_reading, h.start_us, h.end_us),
+            |run| {
+                for h in run {
+                    out.contested.insert((h.input, h.range.start as u64));
                 }
-                cluster_start = i;
-                cluster_end = i64::MIN;
-            }
-            if let Some(h) = headers.get(i) {
-                cluster_end = cluster_end.max(h.end_us);
-            }
-        }
+            },
+        );
         if out.contested.is_empty() {
             return out;
         }
@@ -526,7 +577,60 @@ impl Corrections {
 
 #[cfg(test)]
 mod tests {
-    use super::Intervals;
+    use super::{BlockIntervals, Intervals};
+    use espi_model::resource::{Namespace, Resource};
+
+    /// An IntervalBlock with `interval/start` and `interval/duration` as given.
+    fn block(start: Option<&str>, duration: Option<&str>) -> Resource {
+        let mut block = Resource::new("IntervalBlock", Namespace::Espi);
+        for (path, text) in [("interval/duration", duration), ("interval/start", start)] {
+            if let Some(text) = text {
+                block.fields.push((path.into(), text.into()));
+            }
+        }
+        block
+    }
+
+    #[test]
+    fn block_intervals_overlap_only_within_one_meter_reading() {
+        let any = |blocks: &[(u32, Option<&str>, Option<&str>)]| {
+            let mut intervals = BlockIntervals::default();
+            for &(meter_reading, start, duration) in blocks {
+                intervals.add(meter_reading, &block(start, duration));
+            }
+            intervals.any_overlap()
+        };
+        let day = Some("86400");
+        // Days one after another, and the same day of two meter readings.
+        assert!(!any(&[
+            (1, Some("1717225200"), day),
+            (1, Some("1717311600"), day),
+            (2, Some("1717225200"), day),
+        ]));
+        // A day delivered again, in any order.
+        assert!(any(&[
+            (1, Some("1717311600"), day),
+            (1, Some("1717225200"), day),
+            (1, Some("1717225200"), day),
+        ]));
+        // An hour inside a day.
+        assert!(any(&[
+            (1, Some("1717225200"), day),
+            (1, Some("1717228800"), Some("3600")),
+        ]));
+        // A block without a duration holds any start from its own; one
+        // without a start, any start at all.
+        assert!(any(&[
+            (1, Some("1717225200"), None),
+            (1, Some("1800000000"), day),
+        ]));
+        assert!(!any(&[
+            (1, Some("1800000000"), None),
+            (1, Some("1717225200"), day),
+        ]));
+        assert!(any(&[(1, None, None), (1, Some("1717225200"), day)]));
+        assert!(!any(&[(1, None, None)]));
+    }
 
     #[test]
     fn intervals_keep_the_latest_delivery_of_any_start() {

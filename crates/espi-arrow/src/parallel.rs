@@ -381,6 +381,9 @@ where
             counts,
             rejections,
             warnings: links.warning_lines(source),
+            // Parts do not note their blocks' intervals: an input is cut
+            // into parts after the corrections pass.
+            repeats_intervals: false,
         },
         sinks,
         error: None,

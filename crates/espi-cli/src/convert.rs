@@ -32,6 +32,9 @@ pub(crate) struct FileOutcome {
     pub(crate) warnings: Vec<String>,
     /// The error that stopped this input, if any.
     pub(crate) fatal: Option<String>,
+    /// It delivers some interval more than once (noted only when converted
+    /// without the corrections pass: [`ConvertOptions::note_block_intervals`]).
+    pub(crate) repeats_intervals: bool,
 }
 
 /// Display name of an input.
@@ -65,6 +68,9 @@ impl TableDirs {
             readings: readings.clone(),
             others: WriterOptions {
                 partitioning: None,
+                // Hrefs, ids and JSON, distinct on nearly every row: plain
+                // values are faster to write and smaller after compression.
+                dictionary: false,
                 plain_columns: Vec::new(),
                 delta_columns: Vec::new(),
                 unindexed_columns: Vec::new(),
@@ -479,6 +485,7 @@ impl ConvertJob<'_> {
                     counts: done.conversion.counts,
                     rejections: done.conversion.rejections,
                     warnings: done.conversion.warnings,
+                    repeats_intervals: done.conversion.repeats_intervals,
                     fatal,
                 });
             }
@@ -596,6 +603,7 @@ impl FileOutcome {
             rejections: Vec::new(),
             warnings: Vec::new(),
             fatal,
+            repeats_intervals: false,
         }
     }
 }
@@ -648,6 +656,7 @@ fn convert_opened(
         rejections: conversion.rejections,
         warnings: conversion.warnings,
         fatal,
+        repeats_intervals: conversion.repeats_intervals,
     }
 }
 
@@ -729,6 +738,130 @@ struct Report<'a> {
     rejections: Vec<RejectionReport<'a>>,
 }
 
+/// Are inputs cut into parts, with `threads` threads, a budget of
+/// `memory_mib` and `inputs` inputs? When the memory allows more streams
+/// than there are inputs; otherwise whole inputs are converted at once.
+fn splits_inputs(threads: usize, memory_mib: usize, inputs: usize) -> bool {
+    let streams = streams_for(threads, memory_mib);
+    streams >= 2 && inputs < streams
+}
+
+/// What every conversion of a run shares.
+struct RunSettings<'a> {
+    args: &'a ConvertArgs,
+    pool: &'a rayon::ThreadPool,
+    tou_names: Arc<TouNames>,
+    partitioning: Option<Partitioning>,
+}
+
+impl RunSettings<'_> {
+    /// Convert the inputs into a new staging folder: after the corrections
+    /// pass (`with_pass`), or noting each block's interval instead
+    /// ([`FileOutcome::repeats_intervals`]). `with_note`: print the memory
+    /// budget's note, if any.
+    fn convert(
+        &self,
+        with_pass: bool,
+        with_note: bool,
+    ) -> Result<(OutputDir, TableDirs, Vec<FileOutcome>), String> {
+        let (args, pool, partitioning) = (self.args, self.pool, &self.partitioning);
+        let out = OutputDir::create(&args.output).map_err(|e| e.to_string())?;
+        let (corrections, opened) = if with_pass {
+            let (corrections, opened) = pool.install(|| find_corrections(&args.inputs));
+            (Some(corrections), opened)
+        } else {
+            (None, args.inputs.iter().map(|_| Mutex::new(None)).collect())
+        };
+        // What the corrections keep to the end of the run is not the
+        // conversions' to use.
+        let corrections_mib = corrections
+            .as_ref()
+            .map_or(0, |c| c.heap_bytes().div_ceil(1 << 20));
+        let memory = args.memory.saturating_sub(corrections_mib);
+        let threads = pool.current_num_threads();
+        // Parts and inputs are converted on half the threads: each is
+        // encoded on a thread of its own beside the one that parses it.
+        let streams = streams_for(threads, memory);
+        let split = splits_inputs(threads, memory, args.inputs.len());
+        let largest = args
+            .inputs
+            .iter()
+            .filter_map(|p| file_size(p))
+            .max()
+            .unwrap_or(0);
+        let note = budget_note(
+            threads,
+            streams,
+            (args.memory, corrections_mib),
+            args.inputs.len(),
+            largest,
+        );
+        if let (Some(note), false, true) = (note, args.quiet, with_note) {
+            eprintln!("espi: note: {note}");
+        }
+        // Every stream may be writing a readings dataset of its own (a part
+        // or an input): partitioned rows held are shared out between them.
+        let held_bytes = ((96usize << 20) / streams).clamp(16 << 20, 48 << 20);
+        let writer_options = WriterOptions {
+            zstd_level: args.zstd_level,
+            held_bytes,
+            partitioning: partitioning.clone(),
+            // Partitioned output holds each partition's rows until a row
+            // group's worth has come (`held_bytes` bounds them all
+            // together): smaller row groups when there are many partitions.
+            row_group_bytes: if partitioning.is_some() {
+                8 << 20
+            } else {
+                32 << 20
+            },
+            ..WriterOptions::readings()
+        };
+        let options = ConvertOptions {
+            batch_size: args.batch_size.max(1),
+            tou_names: self.tou_names.clone(),
+            latest_only: args.latest_only,
+            corrections: corrections.map(Arc::new),
+            note_block_intervals: !with_pass,
+            ..ConvertOptions::default()
+        };
+        let parse_options = ParseOptions {
+            skip_bad_entries: args.skip_bad_entries,
+            ..ParseOptions::default()
+        };
+        let dirs = TableDirs::create(&out, &writer_options).map_err(|e| e.to_string())?;
+        let total_bytes: u64 = args.inputs.iter().filter_map(|p| file_size(p)).sum();
+        let progress = Progress::new(total_bytes, args.quiet);
+        let job = ConvertJob {
+            dirs: &dirs,
+            options,
+            parse_options,
+            progress: &progress,
+            threads,
+            part_streams: if split { streams } else { 1 },
+            opened,
+        };
+        let outcomes = if split {
+            // One input at a time, in parts on `streams` threads.
+            let stream_pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(streams)
+                .build()
+                .map_err(|e| e.to_string())?;
+            let convert = |(index, path): (usize, &PathBuf)| job.convert_file(index, path);
+            stream_pool.install(|| args.inputs.iter().enumerate().map(convert).collect())
+        } else {
+            convert_inputs(&job, &args.inputs, pool, memory)
+        };
+        progress.finish();
+        match outcomes.into_iter().collect::<Result<Vec<_>, _>>() {
+            Ok(outcomes) => Ok((out, dirs, outcomes)),
+            Err(e) => {
+                out.abandon();
+                Err(format!("writing output: {e}"))
+            }
+        }
+    }
+}
+
 pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     let started = Instant::now();
     let partitioning = match &args.partition_by {
@@ -750,94 +883,45 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         }
         None => TouNames::default(),
     };
-    let out = OutputDir::create(&args.output).map_err(|e| e.to_string())?;
-    let (corrections, opened) = pool.install(|| find_corrections(&args.inputs));
-    // What the corrections keep to the end of the run is not the
-    // conversions' to use.
-    let corrections_mib = corrections.heap_bytes().div_ceil(1 << 20);
-    let memory = args.memory.saturating_sub(corrections_mib);
+    // One input converted whole goes without the corrections pass: within
+    // one file an interval is seldom delivered twice. Its conversion notes
+    // every block's interval instead; should two overlap, the output is
+    // dropped and the input converted again after the pass, so that the
+    // readings a later delivery replaces are marked `superseded`.
     let threads = pool.current_num_threads();
-    // Parts and inputs are converted on half the threads: each is encoded
-    // on a thread of its own beside the one that parses it.
-    let streams = streams_for(threads, memory);
-    // Inputs are cut into parts when the memory allows more streams than
-    // there are inputs; otherwise whole inputs are converted at once.
-    let split = streams >= 2 && args.inputs.len() < streams;
-    let largest = args
-        .inputs
-        .iter()
-        .filter_map(|p| file_size(p))
-        .max()
-        .unwrap_or(0);
-    let note = budget_note(
-        threads,
-        streams,
-        (args.memory, corrections_mib),
-        args.inputs.len(),
-        largest,
-    );
-    if let (Some(note), false) = (note, args.quiet) {
-        eprintln!("espi: note: {note}");
-    }
-    // Every stream may be writing a readings dataset of its own (a part or
-    // an input): partitioned rows held are shared out between them.
-    let held_bytes = ((96usize << 20) / streams).clamp(16 << 20, 48 << 20);
-    let writer_options = WriterOptions {
-        zstd_level: args.zstd_level,
-        held_bytes,
-        partitioning: partitioning.clone(),
-        // Partitioned output holds each partition's rows until a row
-        // group's worth has come (`held_bytes` bounds them all together):
-        // smaller row groups when there are many partitions.
-        row_group_bytes: if partitioning.is_some() {
-            8 << 20
-        } else {
-            32 << 20
-        },
-        ..WriterOptions::readings()
+    let whole = args.inputs.len() == 1 && !splits_inputs(threads, args.memory, 1);
+    let run = RunSettings {
+        args,
+        pool: &pool,
+        tou_names: Arc::new(tou_names),
+        partitioning,
     };
-    let mut options = ConvertOptions {
-        batch_size: args.batch_size.max(1),
-        tou_names: std::sync::Arc::new(tou_names),
-        latest_only: args.latest_only,
-        ..ConvertOptions::default()
-    };
-    let parse_options = ParseOptions {
-        skip_bad_entries: args.skip_bad_entries,
-        ..ParseOptions::default()
-    };
-    let dirs = TableDirs::create(&out, &writer_options).map_err(|e| e.to_string())?;
-    let total_bytes: u64 = args.inputs.iter().filter_map(|p| file_size(p)).sum();
-    let progress = Progress::new(total_bytes, args.quiet);
-
-    options.corrections = Some(Arc::new(corrections));
-    let job = ConvertJob {
-        dirs: &dirs,
-        options,
-        parse_options,
-        progress: &progress,
-        threads,
-        part_streams: if split { streams } else { 1 },
-        opened,
-    };
-    let outcomes = if split {
-        // One input at a time, in parts on `streams` threads.
-        let stream_pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(streams)
-            .build()
-            .map_err(|e| e.to_string())?;
-        let convert = |(index, path): (usize, &PathBuf)| job.convert_file(index, path);
-        stream_pool.install(|| args.inputs.iter().enumerate().map(convert).collect())
-    } else {
-        convert_inputs(&job, &args.inputs, &pool, memory)
-    };
-    progress.finish();
-    let outcomes = match outcomes.into_iter().collect::<Result<Vec<_>, _>>() {
-        Ok(o) => o,
-        Err(e) => {
-            out.abandon();
-            return Err(format!("writing output: {e}"));
+    let (out, dirs, outcomes) = if whole {
+        let (out, dirs, mut outcomes) = run.convert(false, true)?;
+        let repeats = outcomes.first().is_some_and(|o| o.repeats_intervals);
+        let stdin = args.inputs[0].as_os_str() == "-";
+        match (repeats, stdin) {
+            (true, false) => {
+                out.abandon();
+                if !args.quiet {
+                    eprintln!(
+                        "espi: note: {} delivers some intervals more than once: converting it again to mark the readings later deliveries replace (superseded)",
+                        source_name(&args.inputs[0])
+                    );
+                }
+                run.convert(true, false)?
+            }
+            (true, true) => {
+                outcomes[0].warnings.push(
+                    "<stdin>: some intervals are delivered more than once; the readings later deliveries replace are not marked superseded (standard input cannot be read twice: convert a file to resolve them)"
+                        .into(),
+                );
+                (out, dirs, outcomes)
+            }
+            (false, _) => (out, dirs, outcomes),
         }
+    } else {
+        run.convert(true, true)?
     };
 
     let mut totals = Totals::default();

@@ -461,6 +461,67 @@ fn corrections_across_the_files_of_a_run() {
     }
 }
 
+/// One input goes without the corrections pass; should it deliver an
+/// interval twice (the PG&E sample repeats blocks with a later `updated`:
+/// 2,556 readings of 2,280 distinct (meter reading, start) pairs, counted
+/// with Python over the XML), it is converted again after the pass, and
+/// the 276 readings a later delivery replaces are marked as they are when
+/// the file is one of several. Standard input cannot be read again: a
+/// warning says they are not marked. A file without repeats is converted
+/// once, without the note.
+#[test]
+fn a_file_that_repeats_intervals_is_converted_again_to_mark_them() {
+    use arrow_array::cast::AsArray;
+    let superseded = |out: &std::path::Path| -> usize {
+        read_table(&out.join("readings"))
+            .iter()
+            .map(|b| {
+                b.column_by_name("superseded")
+                    .unwrap()
+                    .as_boolean()
+                    .true_count()
+            })
+            .sum()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let input = testdata("pge_interval_blocks_ns_prefixes.xml");
+    let out = dir.path().join("file");
+    let result = run(espi().arg("convert").arg(&input).arg("-o").arg(&out));
+    assert!(result.status.success());
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("converting it again"), "{stderr}");
+    assert!(stdout.contains("2,556 read = 2,556 written"), "{stdout}");
+    assert!(stdout.contains("276 readings superseded"), "{stdout}");
+    assert_eq!(superseded(&out), 276);
+    // The first attempt's files are gone.
+    assert_eq!(parquet_files(&out.join("readings")).len(), 1);
+
+    let from_stdin = dir.path().join("stdin");
+    let result = espi()
+        .args(["convert", "-", "-o"])
+        .arg(&from_stdin)
+        .stdin(std::fs::File::open(&input).unwrap())
+        .output()
+        .unwrap();
+    assert!(result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("cannot be read twice"), "{stderr}");
+    assert_eq!(superseded(&from_stdin), 0);
+    assert_eq!(rows(&read_table(&from_stdin.join("readings"))), 2556);
+
+    let once = dir.path().join("once");
+    let result = run(espi()
+        .arg("convert")
+        .arg(testdata("ameren_15min.xml"))
+        .arg("-o")
+        .arg(&once));
+    assert!(result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!stderr.contains("converting it again"), "{stderr}");
+    assert_eq!(superseded(&once), 0);
+}
+
 #[test]
 fn a_zstd_level_out_of_range_is_refused_before_anything_is_read() {
     let out = tempfile::tempdir().unwrap();

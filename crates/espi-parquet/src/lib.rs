@@ -97,6 +97,12 @@ pub struct WriterOptions {
     /// and buffers for every column (about 12 MiB for the readings), which
     /// would otherwise be paid once per partition.
     pub held_bytes: usize,
+    /// Whether columns get a dictionary (those of `plain_columns` never
+    /// do). Tables whose text is distinct on nearly every row (hrefs, ids,
+    /// JSON: the small tables) are better without: a dictionary hashes
+    /// every value, fills its page and falls back to plain values, and the
+    /// mix is larger after compression than plain values alone.
+    pub dictionary: bool,
     /// Columns written without a dictionary (timestamps, measured values,
     /// codes that zstd packs as well): building one costs a hash lookup per
     /// value.
@@ -128,6 +134,7 @@ impl Default for WriterOptions {
             file_rows: 1 << 25,
             partitioning: None,
             held_bytes: 48 << 20,
+            dictionary: true,
             plain_columns: Vec::new(),
             delta_columns: Vec::new(),
             unindexed_columns: Vec::new(),
@@ -180,6 +187,7 @@ impl WriterOptions {
             .set_max_row_group_bytes(Some(self.row_group_bytes.max(1 << 16)))
             .set_created_by(format!("espi {}", env!("CARGO_PKG_VERSION")))
             .set_data_page_size_limit(self.page_bytes.max(4096))
+            .set_dictionary_enabled(self.dictionary)
             .set_dictionary_page_size_limit(self.dictionary_page_bytes.max(4096));
         for column in &self.plain_columns {
             builder =
@@ -646,6 +654,34 @@ mod tests {
             .any(|e| e == Encoding::DELTA_BINARY_PACKED));
         assert!(!dictionary(4), "delta_value");
         // The values read back are the values written.
+        assert_eq!(read_file(&files[0]), batch);
+    }
+
+    #[test]
+    fn tables_without_dictionaries_write_every_column_plain() {
+        let dir = tempfile::tempdir().unwrap();
+        let names: ArrayRef = Arc::new(StringArray::from_iter_values(
+            (0..1000).map(|i| ["a", "b", "c"][i % 3]),
+        ));
+        let codes: ArrayRef = Arc::new(Int32Array::from_iter_values((0..1000).map(|i| i % 3)));
+        let batch = RecordBatch::try_from_iter([("name", names), ("code", codes)]).unwrap();
+        let options = WriterOptions {
+            dictionary: false,
+            ..WriterOptions::default()
+        };
+        let mut writer = DatasetWriter::new(dir.path().to_owned(), "t", options);
+        writer.write(&batch).unwrap();
+        let files = writer.finish().unwrap();
+        let reader = SerializedFileReader::new(fs::File::open(&files[0]).unwrap()).unwrap();
+        let group = reader.metadata().row_group(0);
+        for c in 0..2 {
+            let encodings: Vec<Encoding> = group.column(c).encodings().collect();
+            assert!(
+                !encodings.contains(&Encoding::RLE_DICTIONARY),
+                "{encodings:?}"
+            );
+            assert!(group.column(c).dictionary_page_offset().is_none());
+        }
         assert_eq!(read_file(&files[0]), batch);
     }
 
