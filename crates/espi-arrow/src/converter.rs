@@ -89,14 +89,31 @@ pub struct ConvertOptions {
     /// stream). Above [`look_ahead_rows`](Self::look_ahead_rows), so that a
     /// document in memory is read ahead first. `usize::MAX`: never.
     pub wait_spill_rows: usize,
-    /// Note the meter reading and interval of every IntervalBlock, to tell
-    /// at the end whether the input delivers an interval more than once
-    /// ([`Conversion::repeats_intervals`]): for an input converted without
-    /// [`corrections`](Self::corrections), whose readings are then not
-    /// marked `superseded`. 24 bytes a block. Not for
+    /// For an input converted without [`corrections`](Self::corrections):
+    /// whether to watch for intervals it delivers more than once (whose
+    /// readings are then not marked `superseded`). Not for
     /// [`convert_parallel`](crate::convert_parallel), whose parts do not
-    /// note them.
-    pub note_block_intervals: bool,
+    /// watch.
+    pub watch_repeats: RepeatWatch,
+}
+
+/// How a conversion without corrections watches for intervals delivered
+/// more than once ([`Conversion::repeats_intervals`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RepeatWatch {
+    /// Not at all.
+    #[default]
+    Off,
+    /// Every block's meter reading and interval is noted (24 bytes a
+    /// block) and the answer is exact at the end: for an input that cannot
+    /// be read again (a stream).
+    ToTheEnd,
+    /// Reading stops after the first entry holding a block that starts
+    /// before the end of an earlier block of its meter reading (a repeat,
+    /// or blocks out of time order): for an input to be converted again
+    /// with its corrections. The latest end of each meter reading's blocks
+    /// is kept (about 24 bytes a meter reading).
+    StopAtFirst,
 }
 
 impl Default for ConvertOptions {
@@ -111,7 +128,7 @@ impl Default for ConvertOptions {
             parallel_held_bytes: 16 << 20,
             spill_rows: 1 << 17,
             wait_spill_rows: 1 << 18,
-            note_block_intervals: false,
+            watch_repeats: RepeatWatch::Off,
         }
     }
 }
@@ -565,8 +582,7 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     pub(crate) series: DenseMap<SeriesStats>,
     rejections: Vec<Rejection>,
     counts: ConvertCounts,
-    /// Every block's meter reading and interval, when
-    /// [`ConvertOptions::note_block_intervals`].
+    /// The blocks' intervals, when [`ConvertOptions::watch_repeats`].
     block_intervals: Option<BlockIntervals>,
 }
 
@@ -644,10 +660,11 @@ pub struct Conversion {
     /// redefined ReadingType, ...).
     pub warnings: Vec<String>,
     /// Two IntervalBlocks of one meter reading overlap: the input delivers
-    /// some interval more than once. Known only with
-    /// [`ConvertOptions::note_block_intervals`] (else false); the readings
-    /// of such an input are marked `superseded` only when converted with
-    /// its [`Corrections`].
+    /// some interval more than once (with [`RepeatWatch::StopAtFirst`]:
+    /// may, and the conversion stopped there). Known only with
+    /// [`ConvertOptions::watch_repeats`] (else false); the readings of such
+    /// an input are marked `superseded` only when converted with its
+    /// [`Corrections`].
     pub repeats_intervals: bool,
 }
 
@@ -702,11 +719,13 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
         .noting_block_intervals()
     }
 
-    /// Note every block's interval when the options ask for it.
+    /// Watch the blocks' intervals when the options ask for it.
     fn noting_block_intervals(mut self) -> Self {
-        if self.options.note_block_intervals {
-            self.block_intervals = Some(BlockIntervals::default());
-        }
+        self.block_intervals = match self.options.watch_repeats {
+            RepeatWatch::Off => None,
+            RepeatWatch::ToTheEnd => Some(BlockIntervals::new(true)),
+            RepeatWatch::StopAtFirst => Some(BlockIntervals::new(false)),
+        };
         self
     }
 
@@ -992,7 +1011,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             repeats_intervals: self
                 .block_intervals
                 .take()
-                .is_some_and(BlockIntervals::any_overlap),
+                .is_some_and(BlockIntervals::repeats),
         }
     }
 
@@ -2265,6 +2284,14 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
             return;
         }
         self.convert_entry(entry, resources);
+    }
+
+    fn stop(&self) -> bool {
+        self.options.watch_repeats == RepeatWatch::StopAtFirst
+            && self
+                .block_intervals
+                .as_ref()
+                .is_some_and(BlockIntervals::out_of_order)
     }
 
     fn reads_block(&mut self, entry: &Entry) -> bool {

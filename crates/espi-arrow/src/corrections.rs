@@ -20,6 +20,7 @@ use espi_model::numbers::{parse_rfc3339_micros, parse_seconds_to_micros};
 use espi_model::resource::{Entry, Resource};
 
 use crate::converter::{block_meter_reading_key, interval_start_us, normalised_start_us};
+use crate::dense::DenseMap;
 use crate::keys::{table_bytes, Keys};
 
 /// Inputs at least this large have their block headers read in parallel parts.
@@ -213,30 +214,71 @@ fn for_each_overlap<T>(
     }
 }
 
-/// The interval of every IntervalBlock of one input, noted while it is
-/// converted without a corrections pass, to tell afterwards whether it
-/// delivers an interval more than once (see
-/// [`ConvertOptions::note_block_intervals`](crate::ConvertOptions::note_block_intervals)).
-/// 24 bytes a block; the meter readings are ids of the converter's keys.
-#[derive(Debug, Default)]
+/// The intervals of the IntervalBlocks of one input, watched while it is
+/// converted without a corrections pass, to tell whether it delivers an
+/// interval more than once (see
+/// [`RepeatWatch`](crate::RepeatWatch)). The meter readings are ids of the
+/// converter's keys.
+#[derive(Debug)]
 pub(crate) struct BlockIntervals {
-    spans: Vec<(u32, i64, i64)>,
+    /// Every block's (meter reading, start, end), when kept.
+    spans: Option<Vec<(u32, i64, i64)>>,
+    /// The latest end of each meter reading's blocks so far.
+    ends: DenseMap<i64>,
+    /// A block started before the end of an earlier block of its meter
+    /// reading. Until one does, no two blocks overlap: each starts at or
+    /// after the end of every block of its meter reading before it.
+    out_of_order: bool,
 }
 
 impl BlockIntervals {
+    /// Watching blocks; `keep_spans` keeps each one's interval, so that
+    /// [`repeats`](Self::repeats) is exact when blocks come out of order.
+    pub(crate) fn new(keep_spans: bool) -> BlockIntervals {
+        BlockIntervals {
+            spans: keep_spans.then(Vec::new),
+            ends: DenseMap::default(),
+            out_of_order: false,
+        }
+    }
+
     /// Note `block` of meter reading `meter_reading`.
     pub(crate) fn add(&mut self, meter_reading: u32, block: &Resource) {
         let (start_us, end_us) = block_interval_us(block);
-        self.spans.push((meter_reading, start_us, end_us));
+        if let Some(spans) = self.spans.as_mut() {
+            spans.push((meter_reading, start_us, end_us));
+        }
+        match self.ends.get_mut(&meter_reading) {
+            Some(end) => {
+                self.out_of_order |= start_us < *end;
+                *end = (*end).max(end_us);
+            }
+            None => {
+                self.ends.insert(meter_reading, end_us);
+            }
+        }
+    }
+
+    /// Has a block started before the end of an earlier one of its meter
+    /// reading? (Without that no two blocks overlap.)
+    pub(crate) fn out_of_order(&self) -> bool {
+        self.out_of_order
     }
 
     /// Do two blocks of one meter reading overlap? (The rule of
-    /// [`Corrections::find`].)
-    pub(crate) fn any_overlap(mut self) -> bool {
-        self.spans.sort_unstable();
-        let mut found = false;
-        for_each_overlap(&self.spans, |&s| s, |_| found = true);
-        found
+    /// [`Corrections::find`].) Without the spans kept, blocks out of order
+    /// are taken to.
+    pub(crate) fn repeats(self) -> bool {
+        match (self.out_of_order, self.spans) {
+            (false, _) => false,
+            (true, None) => true,
+            (true, Some(mut spans)) => {
+                spans.sort_unstable();
+                let mut found = false;
+                for_each_overlap(&spans, |&s| s, |_| found = true);
+                found
+            }
+        }
     }
 }
 
@@ -593,12 +635,20 @@ mod tests {
 
     #[test]
     fn block_intervals_overlap_only_within_one_meter_reading() {
+        // Exact with the spans kept; without them, blocks out of order
+        // count as a repeat, and blocks in order are told exactly.
         let any = |blocks: &[(u32, Option<&str>, Option<&str>)]| {
-            let mut intervals = BlockIntervals::default();
-            for &(meter_reading, start, duration) in blocks {
-                intervals.add(meter_reading, &block(start, duration));
-            }
-            intervals.any_overlap()
+            let [exact, in_order] = [true, false].map(|keep_spans| {
+                let mut intervals = BlockIntervals::new(keep_spans);
+                for &(meter_reading, start, duration) in blocks {
+                    intervals.add(meter_reading, &block(start, duration));
+                }
+                (intervals.out_of_order(), intervals.repeats())
+            });
+            assert_eq!(exact.0, in_order.0);
+            assert_eq!(in_order.1, in_order.0);
+            assert!(exact.1 <= exact.0, "a repeat is out of order");
+            exact.1
         };
         let day = Some("86400");
         // Days one after another, and the same day of two meter readings.
@@ -606,6 +656,11 @@ mod tests {
             (1, Some("1717225200"), day),
             (1, Some("1717311600"), day),
             (2, Some("1717225200"), day),
+        ]));
+        // Days out of time order: no repeat (only the spans tell).
+        assert!(!any(&[
+            (1, Some("1717311600"), day),
+            (1, Some("1717225200"), day),
         ]));
         // A day delivered again, in any order.
         assert!(any(&[

@@ -35,7 +35,7 @@ mod schema;
 mod segmented;
 mod spill;
 
-pub use converter::{Conversion, ConvertCounts, ConvertOptions, Converter, Rejection};
+pub use converter::{Conversion, ConvertCounts, ConvertOptions, Converter, Rejection, RepeatWatch};
 pub use corrections::{ContestedSeries, Corrections, Delivery};
 pub use metadata::{empty_batch, Table, TABLE_BATCH_ROWS};
 pub use parallel::{convert_parallel, convert_sequential, BatchSink, ParallelConversion};

@@ -480,3 +480,40 @@ fn small_tables_come_in_full_batches_in_document_order() {
         .collect();
     assert_eq!(texts(&starts, "self_href"), want);
 }
+
+/// Converted without its corrections while watching for repeats: the PG&E
+/// sample (blocks of its meter reading delivered again later in the file)
+/// stops after the first entry out of time order and says the input
+/// repeats intervals; watched to the end the answer is the same and every
+/// entry is read; a file in time order is read whole and does not repeat.
+#[test]
+fn a_conversion_watching_for_repeats_stops_at_the_first() {
+    use espi_arrow::{Converter, RepeatWatch};
+    use espi_core::{parse_slice, ParseOptions};
+    let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    for (file, repeats) in [
+        ("pge_interval_blocks_ns_prefixes.xml", true),
+        ("ameren_15min.xml", false),
+    ] {
+        let xml = std::fs::read(testdata.join(file)).unwrap();
+        let run = |watch_repeats| {
+            let options = ConvertOptions {
+                watch_repeats,
+                ..ConvertOptions::default()
+            };
+            let mut converter = Converter::new(file, options, |_, _| {});
+            let stats = parse_slice(&xml, &ParseOptions::default(), &mut converter).unwrap();
+            (stats.entries, converter.finish().repeats_intervals)
+        };
+        let (all, unwatched) = run(RepeatWatch::Off);
+        let (whole, exact) = run(RepeatWatch::ToTheEnd);
+        let (read, stopped) = run(RepeatWatch::StopAtFirst);
+        assert!(!unwatched, "{file}");
+        assert_eq!((whole, exact, stopped), (all, repeats, repeats), "{file}");
+        if repeats {
+            assert!(read < all, "{file}: {read} of {all} entries");
+        } else {
+            assert_eq!(read, all, "{file}");
+        }
+    }
+}

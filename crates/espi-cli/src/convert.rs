@@ -11,7 +11,7 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use espi_arrow::{
     convert_parallel, empty_batch, BatchSink, ConvertCounts, ConvertOptions, Converter,
-    Corrections, Rejection, Table,
+    Corrections, Rejection, RepeatWatch, Table,
 };
 use espi_core::{Input, ParseOptions};
 use espi_model::tou::TouNames;
@@ -33,7 +33,7 @@ pub(crate) struct FileOutcome {
     /// The error that stopped this input, if any.
     pub(crate) fatal: Option<String>,
     /// It delivers some interval more than once (noted only when converted
-    /// without the corrections pass: [`ConvertOptions::note_block_intervals`]).
+    /// without the corrections pass: [`ConvertOptions::watch_repeats`]).
     pub(crate) repeats_intervals: bool,
 }
 
@@ -765,6 +765,7 @@ impl RunSettings<'_> {
         with_note: bool,
     ) -> Result<(OutputDir, TableDirs, Vec<FileOutcome>), String> {
         let (args, pool, partitioning) = (self.args, self.pool, &self.partitioning);
+        let stdin = args.inputs.iter().any(|p| p.as_os_str() == "-");
         let out = OutputDir::create(&args.output).map_err(|e| e.to_string())?;
         let (corrections, opened) = if with_pass {
             let (corrections, opened) = pool.install(|| find_corrections(&args.inputs));
@@ -821,7 +822,13 @@ impl RunSettings<'_> {
             tou_names: self.tou_names.clone(),
             latest_only: args.latest_only,
             corrections: corrections.map(Arc::new),
-            note_block_intervals: !with_pass,
+            watch_repeats: match (with_pass, stdin) {
+                (true, _) => RepeatWatch::Off,
+                // What was read is of no use once the input repeats an
+                // interval: it is converted again after the pass.
+                (false, false) => RepeatWatch::StopAtFirst,
+                (false, true) => RepeatWatch::ToTheEnd,
+            },
             ..ConvertOptions::default()
         };
         let parse_options = ParseOptions {

@@ -102,4 +102,8 @@ impl<S: Sink> Sink for ProgressSink<'_, S> {
     fn look_ahead(&mut self, document: &[u8], from: usize, next_entry_index: u64) {
         self.inner.look_ahead(document, from, next_entry_index);
     }
+
+    fn stop(&self) -> bool {
+        self.inner.stop()
+    }
 }

@@ -101,6 +101,14 @@ pub trait Sink {
         let _ = entry;
         false
     }
+    /// Asked after every complete entry of a document in memory (not of
+    /// [`parse_reader`]'s streams): stop here? A sink that has learned the
+    /// input must be read again another way says yes; the parse then ends
+    /// as if the document ended after this entry, its statistics counting
+    /// the bytes read so far.
+    fn stop(&self) -> bool {
+        false
+    }
 }
 
 /// A sink that drops everything (for validation and benchmarks).
@@ -245,6 +253,7 @@ pub(crate) fn run_slice<'i, S: Sink>(
     // Right after a tag (or at the start) the reader reads text next, so it
     // may go on from anywhere; after text it expects markup.
     let mut after_tag = true;
+    let mut stopped = false;
     let result = loop {
         if machine.base_offset + reader.buffer_position() >= machine.next_skip {
             if let Err(e) = machine.jump_skipped(reader, after_tag) {
@@ -266,7 +275,12 @@ pub(crate) fn run_slice<'i, S: Sink>(
         };
         after_tag = markup;
         match step {
-            Ok(true) if machine.entry_closed => offer_look_ahead(reader, machine, sink),
+            Ok(true) if machine.entry_closed => {
+                if after_entry(reader, machine, sink) {
+                    stopped = true;
+                    break Ok(());
+                }
+            }
             Ok(true) => {
                 // Right after a tag the reader has consumed exactly up to its
                 // `>`; inside an IntervalBlock the scanner may take over.
@@ -297,19 +311,23 @@ pub(crate) fn run_slice<'i, S: Sink>(
             Err(e) => break Err(e),
         }
     };
-    machine.stats.bytes = len;
+    machine.stats.bytes = if stopped {
+        machine.base_offset + reader.buffer_position()
+    } else {
+        len
+    };
     finish(machine, result, sink)
 }
 
 /// After an entry's end tag: let the sink read the rest of a whole
-/// in-memory document ahead, if it wants to.
+/// in-memory document ahead, if it wants to; whether it asks to stop.
 #[cold]
 #[inline(never)]
-fn offer_look_ahead<S: Sink>(
+fn after_entry<S: Sink>(
     reader: &NsReader<&[u8]>,
     machine: &mut Machine<'_, '_>,
     sink: &mut S,
-) {
+) -> bool {
     machine.entry_closed = false;
     if let (Some(document), None) = (machine.input, &machine.part_root) {
         if sink.wants_look_ahead() {
@@ -317,6 +335,7 @@ fn offer_look_ahead<S: Sink>(
             sink.look_ahead(document, from as usize, machine.entries_seen);
         }
     }
+    sink.stop()
 }
 
 /// Parse a document from a buffered reader (stdin, a pipe, a decompressor),

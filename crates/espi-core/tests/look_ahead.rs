@@ -94,3 +94,54 @@ fn streams_are_never_read_ahead() {
     assert_eq!(rec.asked, 0);
     assert!(!rec.entries.is_empty());
 }
+
+/// Counts entries and asks to stop after `after` of them.
+struct Stopper {
+    entries: u64,
+    after: u64,
+}
+
+impl Sink for Stopper {
+    fn reading(&mut self, _: &Reading) {}
+    fn entry(&mut self, _: Entry, _: Vec<Resource>) {
+        self.entries += 1;
+    }
+    fn entry_rejected(&mut self, _: &ParseError, _: u64) {
+        self.entries += 1;
+    }
+    fn stop(&self) -> bool {
+        self.entries >= self.after
+    }
+}
+
+/// `Sink::stop`: the parse of a document in memory ends right after the
+/// entry the sink asked to stop at, without an error, its statistics
+/// counting the entries and bytes read so far; a sink that never asks reads
+/// every entry.
+#[test]
+fn a_sink_that_asks_to_stop_reads_no_further_entry() {
+    let mut checked = 0;
+    for path in common::sample_files() {
+        let xml = std::fs::read(&path).unwrap();
+        let mut whole = Stopper {
+            entries: 0,
+            after: u64::MAX,
+        };
+        let Ok(all) = parse_slice(&xml, &ParseOptions::default(), &mut whole) else {
+            continue;
+        };
+        if all.entries < 2 {
+            continue;
+        }
+        let mut first = Stopper {
+            entries: 0,
+            after: 1,
+        };
+        let stats = parse_slice(&xml, &ParseOptions::default(), &mut first).unwrap();
+        assert_eq!((first.entries, stats.entries), (1, 1), "{}", path.display());
+        assert!(stats.bytes < xml.len() as u64, "{}", path.display());
+        assert_eq!(whole.entries, all.entries);
+        checked += 1;
+    }
+    assert!(checked > 10, "{checked} files checked");
+}
