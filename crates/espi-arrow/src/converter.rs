@@ -98,21 +98,19 @@ pub struct ConvertOptions {
 }
 
 /// How a conversion without corrections watches for intervals delivered
-/// more than once ([`Conversion::repeats_intervals`]).
+/// more than once ([`Conversion::repeats_intervals`]): what each meter
+/// reading's blocks cover so far is kept (one or two intervals a meter
+/// reading, about 40 bytes), and a block that overlaps it is a repeat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RepeatWatch {
     /// Not at all.
     #[default]
     Off,
-    /// Every block's meter reading and interval is noted (24 bytes a
-    /// block) and the answer is exact at the end: for an input that cannot
-    /// be read again (a stream).
+    /// To the end of the input: for an input that cannot be read again (a
+    /// stream).
     ToTheEnd,
-    /// Reading stops after the first entry holding a block that starts
-    /// before the end of an earlier block of its meter reading (a repeat,
-    /// or blocks out of time order): for an input to be converted again
-    /// with its corrections. The latest end of each meter reading's blocks
-    /// is kept (about 24 bytes a meter reading).
+    /// Reading stops after the entry holding the first repeat: for an input
+    /// to be converted again with its corrections.
     StopAtFirst,
 }
 
@@ -660,8 +658,8 @@ pub struct Conversion {
     /// redefined ReadingType, ...).
     pub warnings: Vec<String>,
     /// Two IntervalBlocks of one meter reading overlap: the input delivers
-    /// some interval more than once (with [`RepeatWatch::StopAtFirst`]:
-    /// may, and the conversion stopped there). Known only with
+    /// some interval more than once (with [`RepeatWatch::StopAtFirst`] the
+    /// conversion stopped after the first). Known only with
     /// [`ConvertOptions::watch_repeats`] (else false); the readings of such
     /// an input are marked `superseded` only when converted with its
     /// [`Corrections`].
@@ -721,11 +719,9 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
 
     /// Watch the blocks' intervals when the options ask for it.
     fn noting_block_intervals(mut self) -> Self {
-        self.block_intervals = match self.options.watch_repeats {
-            RepeatWatch::Off => None,
-            RepeatWatch::ToTheEnd => Some(BlockIntervals::new(true)),
-            RepeatWatch::StopAtFirst => Some(BlockIntervals::new(false)),
-        };
+        if self.options.watch_repeats != RepeatWatch::Off {
+            self.block_intervals = Some(BlockIntervals::default());
+        }
         self
     }
 
@@ -1008,10 +1004,7 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             counts: self.counts,
             rejections: self.rejections,
             warnings: links.warning_lines(&self.source),
-            repeats_intervals: self
-                .block_intervals
-                .take()
-                .is_some_and(BlockIntervals::repeats),
+            repeats_intervals: self.block_intervals.take().is_some_and(|b| b.repeats()),
         }
     }
 
@@ -2291,7 +2284,7 @@ impl<F: FnMut(Table, RecordBatch)> Sink for Converter<F> {
             && self
                 .block_intervals
                 .as_ref()
-                .is_some_and(BlockIntervals::out_of_order)
+                .is_some_and(BlockIntervals::repeats)
     }
 
     fn reads_block(&mut self, entry: &Entry) -> bool {

@@ -216,69 +216,87 @@ fn for_each_overlap<T>(
 
 /// The intervals of the IntervalBlocks of one input, watched while it is
 /// converted without a corrections pass, to tell whether it delivers an
-/// interval more than once (see
-/// [`RepeatWatch`](crate::RepeatWatch)). The meter readings are ids of the
-/// converter's keys.
-#[derive(Debug)]
+/// interval more than once (see [`RepeatWatch`](crate::RepeatWatch)): for
+/// each meter reading (an id of the converter's keys) what its blocks
+/// cover so far, blocks that follow on merged. Days in order, or a day
+/// corrected later in the file, cost one or two intervals a meter reading.
+#[derive(Debug, Default)]
 pub(crate) struct BlockIntervals {
-    /// Every block's (meter reading, start, end), when kept.
-    spans: Option<Vec<(u32, i64, i64)>>,
-    /// The latest end of each meter reading's blocks so far.
-    ends: DenseMap<i64>,
-    /// A block started before the end of an earlier block of its meter
-    /// reading. Until one does, no two blocks overlap: each starts at or
-    /// after the end of every block of its meter reading before it.
-    out_of_order: bool,
+    covered: DenseMap<Coverage>,
+    /// A block overlapped one before it of its meter reading.
+    repeats: bool,
+}
+
+/// What one meter reading's blocks cover: disjoint intervals `[start,
+/// end)` in microseconds, in order, those that touch merged.
+#[derive(Debug, Clone, PartialEq)]
+enum Coverage {
+    One(i64, i64),
+    Many(Vec<(i64, i64)>),
+}
+
+impl Coverage {
+    /// Add `[start, end)`; whether it overlaps what was covered (then
+    /// nothing is added).
+    fn add(&mut self, start: i64, end: i64) -> bool {
+        match self {
+            Coverage::One(a, b) => {
+                let (a, b) = (*a, *b);
+                if start < b && a < end {
+                    return true;
+                }
+                *self = if start == b {
+                    Coverage::One(a, end)
+                } else if end == a {
+                    Coverage::One(start, b)
+                } else if end < a {
+                    Coverage::Many(vec![(start, end), (a, b)])
+                } else {
+                    Coverage::Many(vec![(a, b), (start, end)])
+                };
+                false
+            }
+            Coverage::Many(spans) => {
+                // The first interval that ends after `start`: the only one
+                // that may overlap.
+                let i = spans.partition_point(|&(_, b)| b <= start);
+                if spans.get(i).is_some_and(|&(a, _)| a < end) {
+                    return true;
+                }
+                let after_previous = i > 0 && spans[i - 1].1 == start;
+                let before_next = spans.get(i).is_some_and(|&(a, _)| a == end);
+                match (after_previous, before_next) {
+                    (true, true) => {
+                        spans[i - 1].1 = spans[i].1;
+                        spans.remove(i);
+                    }
+                    (true, false) => spans[i - 1].1 = end,
+                    (false, true) => spans[i].0 = start,
+                    (false, false) => spans.insert(i, (start, end)),
+                }
+                false
+            }
+        }
+    }
 }
 
 impl BlockIntervals {
-    /// Watching blocks; `keep_spans` keeps each one's interval, so that
-    /// [`repeats`](Self::repeats) is exact when blocks come out of order.
-    pub(crate) fn new(keep_spans: bool) -> BlockIntervals {
-        BlockIntervals {
-            spans: keep_spans.then(Vec::new),
-            ends: DenseMap::default(),
-            out_of_order: false,
-        }
-    }
-
     /// Note `block` of meter reading `meter_reading`.
     pub(crate) fn add(&mut self, meter_reading: u32, block: &Resource) {
         let (start_us, end_us) = block_interval_us(block);
-        if let Some(spans) = self.spans.as_mut() {
-            spans.push((meter_reading, start_us, end_us));
-        }
-        match self.ends.get_mut(&meter_reading) {
-            Some(end) => {
-                self.out_of_order |= start_us < *end;
-                *end = (*end).max(end_us);
-            }
+        match self.covered.get_mut(&meter_reading) {
+            Some(covered) => self.repeats |= covered.add(start_us, end_us),
             None => {
-                self.ends.insert(meter_reading, end_us);
+                self.covered
+                    .insert(meter_reading, Coverage::One(start_us, end_us));
             }
         }
     }
 
-    /// Has a block started before the end of an earlier one of its meter
-    /// reading? (Without that no two blocks overlap.)
-    pub(crate) fn out_of_order(&self) -> bool {
-        self.out_of_order
-    }
-
-    /// Do two blocks of one meter reading overlap? (The rule of
-    /// [`Corrections::find`].) Without the spans kept, blocks out of order
-    /// are taken to.
-    pub(crate) fn repeats(self) -> bool {
-        match (self.out_of_order, self.spans) {
-            (false, _) => false,
-            (true, None) => true,
-            (true, Some(mut spans)) => {
-                spans.sort_unstable();
-                let mut found = false;
-                for_each_overlap(&spans, |&s| s, |_| found = true);
-                found
-            }
-        }
+    /// Has a block overlapped an earlier one of its meter reading? (The
+    /// rule of [`Corrections::find`].)
+    pub(crate) fn repeats(&self) -> bool {
+        self.repeats
     }
 }
 
@@ -619,7 +637,7 @@ impl Corrections {
 
 #[cfg(test)]
 mod tests {
-    use super::{BlockIntervals, Intervals};
+    use super::{BlockIntervals, Coverage, Intervals};
     use espi_model::resource::{Namespace, Resource};
 
     /// An IntervalBlock with `interval/start` and `interval/duration` as given.
@@ -633,22 +651,24 @@ mod tests {
         block
     }
 
+    /// Whether any two of `blocks` of one meter reading overlap, pair by
+    /// pair.
+    fn overlap_pairwise(blocks: &[(u32, i64, i64)]) -> bool {
+        blocks.iter().enumerate().any(|(i, x)| {
+            blocks[..i]
+                .iter()
+                .any(|y| x.0 == y.0 && x.1 < y.2 && y.1 < x.2)
+        })
+    }
+
     #[test]
     fn block_intervals_overlap_only_within_one_meter_reading() {
-        // Exact with the spans kept; without them, blocks out of order
-        // count as a repeat, and blocks in order are told exactly.
         let any = |blocks: &[(u32, Option<&str>, Option<&str>)]| {
-            let [exact, in_order] = [true, false].map(|keep_spans| {
-                let mut intervals = BlockIntervals::new(keep_spans);
-                for &(meter_reading, start, duration) in blocks {
-                    intervals.add(meter_reading, &block(start, duration));
-                }
-                (intervals.out_of_order(), intervals.repeats())
-            });
-            assert_eq!(exact.0, in_order.0);
-            assert_eq!(in_order.1, in_order.0);
-            assert!(exact.1 <= exact.0, "a repeat is out of order");
-            exact.1
+            let mut intervals = BlockIntervals::default();
+            for &(meter_reading, start, duration) in blocks {
+                intervals.add(meter_reading, &block(start, duration));
+            }
+            intervals.repeats()
         };
         let day = Some("86400");
         // Days one after another, and the same day of two meter readings.
@@ -657,7 +677,7 @@ mod tests {
             (1, Some("1717311600"), day),
             (2, Some("1717225200"), day),
         ]));
-        // Days out of time order: no repeat (only the spans tell).
+        // Days out of time order.
         assert!(!any(&[
             (1, Some("1717311600"), day),
             (1, Some("1717225200"), day),
@@ -685,6 +705,44 @@ mod tests {
         ]));
         assert!(any(&[(1, None, None), (1, Some("1717225200"), day)]));
         assert!(!any(&[(1, None, None)]));
+    }
+
+    /// Blocks of a few meter readings, hours in any order with gaps
+    /// (deterministic pseudo-random): the coverage says a repeat exactly
+    /// when two blocks overlap pair by pair, and only from the block that
+    /// makes it.
+    #[test]
+    fn coverage_finds_exactly_the_overlaps_of_any_order() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        for _ in 0..2000 {
+            let mut blocks = Vec::new();
+            let mut intervals = BlockIntervals::default();
+            for _ in 0..next(12) + 1 {
+                let hour = 3_600_000_000;
+                let start = next(40) as i64 * hour;
+                let block = (next(3) as u32, start, start + (next(4) as i64 + 1) * hour);
+                blocks.push(block);
+                let before = intervals.repeats();
+                match intervals.covered.get_mut(&block.0) {
+                    Some(c) => intervals.repeats |= c.add(block.1, block.2),
+                    None => {
+                        intervals
+                            .covered
+                            .insert(block.0, Coverage::One(block.1, block.2));
+                    }
+                }
+                assert_eq!(intervals.repeats(), overlap_pairwise(&blocks), "{blocks:?}");
+                if before {
+                    assert!(intervals.repeats());
+                }
+            }
+        }
     }
 
     #[test]

@@ -517,3 +517,47 @@ fn a_conversion_watching_for_repeats_stops_at_the_first() {
         }
     }
 }
+
+/// Watching to the end says an input repeats intervals exactly when the
+/// corrections pass finds contested blocks in it: every bundled sample, and
+/// the shared samples where they are.
+#[test]
+fn watching_for_repeats_agrees_with_the_corrections_pass() {
+    use espi_arrow::{Converter, Corrections, RepeatWatch};
+    use espi_core::{parse_slice, ParseOptions};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dirs = [
+        root.join("../../testdata"),
+        root.join("../../../shared/espi-samples/public"),
+    ];
+    let paths: Vec<std::path::PathBuf> = dirs
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let (mut checked, mut repeating) = (0, 0);
+    for path in paths {
+        if path.extension().is_none_or(|e| e != "xml") {
+            continue;
+        }
+        let xml = std::fs::read(&path).unwrap();
+        let options = ConvertOptions {
+            watch_repeats: RepeatWatch::ToTheEnd,
+            ..ConvertOptions::default()
+        };
+        let mut converter = Converter::new("f", options, |_, _| {});
+        if parse_slice(&xml, &ParseOptions::default(), &mut converter).is_err() {
+            continue;
+        }
+        let watched = converter.finish().repeats_intervals;
+        let contested = Corrections::find(&[&xml]).contested_entries() > 0;
+        assert_eq!(watched, contested, "{}", path.display());
+        checked += 1;
+        repeating += usize::from(watched);
+    }
+    assert!(
+        checked >= 5 && repeating >= 1,
+        "{checked} samples, {repeating} repeating"
+    );
+}
