@@ -143,5 +143,5 @@ fn a_sink_that_asks_to_stop_reads_no_further_entry() {
         assert_eq!(whole.entries, all.entries);
         checked += 1;
     }
-    assert!(checked > 10, "{checked} files checked");
+    assert!(checked >= 5, "{checked} files checked");
 }
