@@ -99,8 +99,9 @@ pub struct ConvertOptions {
 
 /// How a conversion without corrections watches for intervals delivered
 /// more than once ([`Conversion::repeats_intervals`]): what each meter
-/// reading's blocks cover so far is kept (one or two intervals a meter
-/// reading, about 40 bytes), and a block that overlaps it is a repeat.
+/// reading's blocks cover so far is kept (24 bytes for a meter reading
+/// whose blocks follow on from each other, a list of intervals for one with
+/// gaps), and a block that overlaps it is a repeat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RepeatWatch {
     /// Not at all.

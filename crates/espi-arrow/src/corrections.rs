@@ -218,78 +218,59 @@ fn for_each_overlap<T>(
 /// converted without a corrections pass, to tell whether it delivers an
 /// interval more than once (see [`RepeatWatch`](crate::RepeatWatch)): for
 /// each meter reading (an id of the converter's keys) what its blocks
-/// cover so far, blocks that follow on merged. Days in order, or a day
-/// corrected later in the file, cost one or two intervals a meter reading.
+/// cover so far, blocks that follow on merged. Days in order cost one
+/// interval a meter reading (24 bytes), a day corrected later in the file
+/// a list of them.
 #[derive(Debug, Default)]
 pub(crate) struct BlockIntervals {
-    covered: DenseMap<Coverage>,
+    /// Each meter reading's covered interval `[start, end)` in
+    /// microseconds, or [`GAPS`] when its blocks cover several.
+    covered: DenseMap<(i64, i64)>,
+    /// The meter readings whose blocks cover several intervals: disjoint,
+    /// in order, those that touch merged.
+    several: HashMap<u32, Vec<(i64, i64)>>,
     /// A block overlapped one before it of its meter reading.
     repeats: bool,
 }
 
-/// What one meter reading's blocks cover: disjoint intervals `[start,
-/// end)` in microseconds, in order, those that touch merged.
-#[derive(Debug, Clone, PartialEq)]
-enum Coverage {
-    One(i64, i64),
-    Many(Vec<(i64, i64)>),
-}
-
-impl Coverage {
-    /// Add `[start, end)`; whether it overlaps what was covered (then
-    /// nothing is added).
-    fn add(&mut self, start: i64, end: i64) -> bool {
-        match self {
-            Coverage::One(a, b) => {
-                let (a, b) = (*a, *b);
-                if start < b && a < end {
-                    return true;
-                }
-                *self = if start == b {
-                    Coverage::One(a, end)
-                } else if end == a {
-                    Coverage::One(start, b)
-                } else if end < a {
-                    Coverage::Many(vec![(start, end), (a, b)])
-                } else {
-                    Coverage::Many(vec![(a, b), (start, end)])
-                };
-                false
-            }
-            Coverage::Many(spans) => {
-                // The first interval that ends after `start`: the only one
-                // that may overlap.
-                let i = spans.partition_point(|&(_, b)| b <= start);
-                if spans.get(i).is_some_and(|&(a, _)| a < end) {
-                    return true;
-                }
-                let after_previous = i > 0 && spans[i - 1].1 == start;
-                let before_next = spans.get(i).is_some_and(|&(a, _)| a == end);
-                match (after_previous, before_next) {
-                    (true, true) => {
-                        spans[i - 1].1 = spans[i].1;
-                        spans.remove(i);
-                    }
-                    (true, false) => spans[i - 1].1 = end,
-                    (false, true) => spans[i].0 = start,
-                    (false, false) => spans.insert(i, (start, end)),
-                }
-                false
-            }
-        }
-    }
-}
+/// In [`BlockIntervals::covered`]: see [`BlockIntervals::several`] (no
+/// interval ends before it starts).
+const GAPS: (i64, i64) = (i64::MAX, i64::MIN);
 
 impl BlockIntervals {
     /// Note `block` of meter reading `meter_reading`.
     pub(crate) fn add(&mut self, meter_reading: u32, block: &Resource) {
         let (start_us, end_us) = block_interval_us(block);
-        match self.covered.get_mut(&meter_reading) {
-            Some(covered) => self.repeats |= covered.add(start_us, end_us),
-            None => {
-                self.covered
-                    .insert(meter_reading, Coverage::One(start_us, end_us));
+        self.add_interval(meter_reading, start_us, end_us);
+    }
+
+    /// Note a block of `meter_reading` covering `[start, end)`.
+    fn add_interval(&mut self, meter_reading: u32, start: i64, end: i64) {
+        let Some(covered) = self.covered.get_mut(&meter_reading) else {
+            self.covered.insert(meter_reading, (start, end));
+            return;
+        };
+        if *covered == GAPS {
+            if let Some(spans) = self.several.get_mut(&meter_reading) {
+                self.repeats |= add_to_spans(spans, start, end);
             }
+            return;
+        }
+        let (a, b) = *covered;
+        if start < b && a < end {
+            self.repeats = true;
+        } else if start == b {
+            covered.1 = end;
+        } else if end == a {
+            covered.0 = start;
+        } else {
+            *covered = GAPS;
+            let spans = if end < a {
+                vec![(start, end), (a, b)]
+            } else {
+                vec![(a, b), (start, end)]
+            };
+            self.several.insert(meter_reading, spans);
         }
     }
 
@@ -298,6 +279,29 @@ impl BlockIntervals {
     pub(crate) fn repeats(&self) -> bool {
         self.repeats
     }
+}
+
+/// Add `[start, end)` to `spans` (disjoint, in order, those that touch
+/// merged); whether it overlaps them (then nothing is added).
+fn add_to_spans(spans: &mut Vec<(i64, i64)>, start: i64, end: i64) -> bool {
+    // The first interval that ends after `start`: the only one that may
+    // overlap.
+    let i = spans.partition_point(|&(_, b)| b <= start);
+    if spans.get(i).is_some_and(|&(a, _)| a < end) {
+        return true;
+    }
+    let after_previous = i > 0 && spans[i - 1].1 == start;
+    let before_next = spans.get(i).is_some_and(|&(a, _)| a == end);
+    match (after_previous, before_next) {
+        (true, true) => {
+            spans[i - 1].1 = spans[i].1;
+            spans.remove(i);
+        }
+        (true, false) => spans[i - 1].1 = end,
+        (false, true) => spans[i].0 = start,
+        (false, false) => spans.insert(i, (start, end)),
+    }
+    false
 }
 
 /// A delivery (its place in a list) for each interval (meter reading,
@@ -637,7 +641,7 @@ impl Corrections {
 
 #[cfg(test)]
 mod tests {
-    use super::{BlockIntervals, Coverage, Intervals};
+    use super::{BlockIntervals, Intervals};
     use espi_model::resource::{Namespace, Resource};
 
     /// An IntervalBlock with `interval/start` and `interval/duration` as given.
@@ -729,14 +733,7 @@ mod tests {
                 let block = (next(3) as u32, start, start + (next(4) as i64 + 1) * hour);
                 blocks.push(block);
                 let before = intervals.repeats();
-                match intervals.covered.get_mut(&block.0) {
-                    Some(c) => intervals.repeats |= c.add(block.1, block.2),
-                    None => {
-                        intervals
-                            .covered
-                            .insert(block.0, Coverage::One(block.1, block.2));
-                    }
-                }
+                intervals.add_interval(block.0, block.1, block.2);
                 assert_eq!(intervals.repeats(), overlap_pairwise(&blocks), "{blocks:?}");
                 if before {
                     assert!(intervals.repeats());
