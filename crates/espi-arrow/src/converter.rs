@@ -670,6 +670,8 @@ pub struct Conversion {
 impl<F: FnMut(Table, RecordBatch)> Converter<F> {
     /// A converter for the input named `source`, sending readings batches to `on_batch`.
     pub fn new(source: &str, options: ConvertOptions, on_batch: F) -> Self {
+        let block_intervals =
+            (options.watch_repeats != RepeatWatch::Off).then(BlockIntervals::default);
         Converter {
             source: source.to_owned(),
             options,
@@ -713,17 +715,8 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             series: DenseMap::default(),
             rejections: Vec::new(),
             counts: ConvertCounts::default(),
-            block_intervals: None,
+            block_intervals,
         }
-        .noting_block_intervals()
-    }
-
-    /// Watch the blocks' intervals when the options ask for it.
-    fn noting_block_intervals(mut self) -> Self {
-        if self.options.watch_repeats != RepeatWatch::Off {
-            self.block_intervals = Some(BlockIntervals::default());
-        }
-        self
     }
 
     /// A converter for one part of an input whose complete metadata is
@@ -1005,7 +998,10 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             counts: self.counts,
             rejections: self.rejections,
             warnings: links.warning_lines(&self.source),
-            repeats_intervals: self.block_intervals.take().is_some_and(|b| b.repeats()),
+            repeats_intervals: self
+                .block_intervals
+                .as_ref()
+                .is_some_and(BlockIntervals::repeats),
         }
     }
 

@@ -756,9 +756,10 @@ struct RunSettings<'a> {
 
 impl RunSettings<'_> {
     /// Convert the inputs into a new staging folder: after the corrections
-    /// pass (`with_pass`), or noting each block's interval instead
-    /// ([`FileOutcome::repeats_intervals`]). `with_note`: print the memory
-    /// budget's note, if any.
+    /// pass (`with_pass`), or watching for intervals delivered twice
+    /// instead ([`FileOutcome::repeats_intervals`]; a file's conversion
+    /// stops at the first). `with_note`: print the memory budget's note, if
+    /// any.
     fn convert(
         &self,
         with_pass: bool,
@@ -891,10 +892,11 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         None => TouNames::default(),
     };
     // One input converted whole goes without the corrections pass: within
-    // one file an interval is seldom delivered twice. Its conversion notes
-    // every block's interval instead; should two overlap, the output is
-    // dropped and the input converted again after the pass, so that the
-    // readings a later delivery replaces are marked `superseded`.
+    // one file an interval is seldom delivered twice. Its conversion keeps
+    // what each meter reading's blocks cover instead, and stops at the
+    // first block that overlaps an earlier one: the output is dropped and
+    // the input converted again after the pass, so that the readings a
+    // later delivery replaces are marked `superseded`.
     let threads = pool.current_num_threads();
     let whole = args.inputs.len() == 1 && !splits_inputs(threads, args.memory, 1);
     let run = RunSettings {
