@@ -604,7 +604,6 @@ mod tests {
 
     #[test]
     fn plain_delta_and_unindexed_columns_are_written_as_asked() {
-        let dir = tempfile::tempdir().unwrap();
         let codes: ArrayRef = Arc::new(Int32Array::from_iter_values((0..1000).map(|i| i % 3)));
         let names: ArrayRef = Arc::new(StringArray::from_iter_values(
             (0..1000).map(|i| ["a", "b", "c"][i % 3]),
@@ -628,10 +627,7 @@ mod tests {
             unindexed_columns: vec!["unindexed_name".into()],
             ..WriterOptions::default()
         };
-        let mut writer = DatasetWriter::new(dir.path().to_owned(), "t", options);
-        writer.write(&batch).unwrap();
-        let files = writer.finish().unwrap();
-        let reader = SerializedFileReader::new(fs::File::open(&files[0]).unwrap()).unwrap();
+        let (_dir, file, reader) = write_one(&batch, options);
         let group = reader.metadata().row_group(0);
         let dictionary = |c: usize| {
             group
@@ -654,12 +650,11 @@ mod tests {
             .any(|e| e == Encoding::DELTA_BINARY_PACKED));
         assert!(!dictionary(4), "delta_value");
         // The values read back are the values written.
-        assert_eq!(read_file(&files[0]), batch);
+        assert_eq!(read_file(&file), batch);
     }
 
     #[test]
     fn tables_without_dictionaries_write_every_column_plain() {
-        let dir = tempfile::tempdir().unwrap();
         let names: ArrayRef = Arc::new(StringArray::from_iter_values(
             (0..1000).map(|i| ["a", "b", "c"][i % 3]),
         ));
@@ -669,10 +664,7 @@ mod tests {
             dictionary: false,
             ..WriterOptions::default()
         };
-        let mut writer = DatasetWriter::new(dir.path().to_owned(), "t", options);
-        writer.write(&batch).unwrap();
-        let files = writer.finish().unwrap();
-        let reader = SerializedFileReader::new(fs::File::open(&files[0]).unwrap()).unwrap();
+        let (_dir, file, reader) = write_one(&batch, options);
         let group = reader.metadata().row_group(0);
         for c in 0..2 {
             let encodings: Vec<Encoding> = group.column(c).encodings().collect();
@@ -682,7 +674,25 @@ mod tests {
             );
             assert!(group.column(c).dictionary_page_offset().is_none());
         }
-        assert_eq!(read_file(&files[0]), batch);
+        assert_eq!(read_file(&file), batch);
+    }
+
+    /// `batch` written as one file with `options`: the folder (removed
+    /// when dropped), the file and a reader of it.
+    fn write_one(
+        batch: &RecordBatch,
+        options: WriterOptions,
+    ) -> (
+        tempfile::TempDir,
+        std::path::PathBuf,
+        SerializedFileReader<fs::File>,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = DatasetWriter::new(dir.path().to_owned(), "t", options);
+        writer.write(batch).unwrap();
+        let file = writer.finish().unwrap().remove(0);
+        let reader = SerializedFileReader::new(fs::File::open(&file).unwrap()).unwrap();
+        (dir, file, reader)
     }
 
     /// The rows of a Parquet file, in one batch.
