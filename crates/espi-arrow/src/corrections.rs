@@ -185,35 +185,6 @@ pub(crate) fn block_interval_us(block: &Resource) -> (i64, i64) {
     }
 }
 
-/// Calls `contested` with every run of `sorted` (blocks ordered by meter
-/// reading, start and end, as `span` gives them) whose intervals overlap:
-/// each block of a run overlaps an earlier one of the run, and the run
-/// holds at least two.
-fn for_each_overlap<T>(
-    sorted: &[T],
-    span: impl Fn(&T) -> (u32, i64, i64),
-    mut contested: impl FnMut(&[T]),
-) {
-    let mut cluster_start = 0;
-    let mut cluster_end = i64::MIN;
-    for i in 0..=sorted.len() {
-        let continues = i < sorted.len() && i > cluster_start && {
-            let (meter_reading, start_us, _) = span(&sorted[i]);
-            meter_reading == span(&sorted[cluster_start]).0 && start_us < cluster_end
-        };
-        if !continues {
-            if i - cluster_start > 1 {
-                contested(&sorted[cluster_start..i]);
-            }
-            cluster_start = i;
-            cluster_end = i64::MIN;
-        }
-        if let Some(block) = sorted.get(i) {
-            cluster_end = cluster_end.max(span(block).2);
-        }
-    }
-}
-
 /// The intervals of the IntervalBlocks of one input, watched while it is
 /// converted without a corrections pass, to tell whether it delivers an
 /// interval more than once (see [`RepeatWatch`](crate::RepeatWatch)): for
@@ -527,15 +498,26 @@ impl Corrections {
         }
         drop(keys);
         headers.sort_unstable_by_key(|h| (h.meter_reading, h.start_us, h.end_us));
-        for_each_overlap(
-            &headers,
-            |h| (h.meter_reading, h.start_us, h.end_us),
-            |run| {
-                for h in run {
-                    out.contested.insert((h.input, h.range.start as u64));
+        let mut cluster_start = 0;
+        let mut cluster_end = i64::MIN;
+        for i in 0..=headers.len() {
+            let continues = i < headers.len()
+                && i > cluster_start
+                && headers[i].meter_reading == headers[cluster_start].meter_reading
+                && headers[i].start_us < cluster_end;
+            if !continues {
+                if i - cluster_start > 1 {
+                    for h in &headers[cluster_start..i] {
+                        out.contested.insert((h.input, h.range.start as u64));
+                    }
                 }
-            },
-        );
+                cluster_start = i;
+                cluster_end = i64::MIN;
+            }
+            if let Some(h) = headers.get(i) {
+                cluster_end = cluster_end.max(h.end_us);
+            }
+        }
         if out.contested.is_empty() {
             return out;
         }

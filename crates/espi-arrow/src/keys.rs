@@ -16,8 +16,8 @@ use crate::segmented::Segmented;
 /// reallocated: a full chunk is kept and a new one started, so growing never
 /// copies the text nor holds it twice; a key that extends the key added
 /// just before it (a MeterReading's href after its UsagePoint's) adds only
-/// the rest of its text; the places of the keys grow a
-/// segment at a time ([`Segmented`]) for the same reason. Each key keeps its hash, and every
+/// the rest of its text; the places of the keys grow a segment at a time
+/// ([`Segmented`]) for the same reason. Each key keeps its hash, and every
 /// `Keys` of the process hashes alike (random keys drawn once), so a key
 /// moves from one to another without being hashed again (parts of an input
 /// read in parallel merge their keys) and growing never hashes the text.
