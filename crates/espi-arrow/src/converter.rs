@@ -44,6 +44,7 @@ use crate::metadata::{
 use crate::readings_schema;
 use crate::resources::ResourceRows;
 use crate::spill::{SpillReader, SpilledRows};
+use crate::state_memory::StateMap;
 
 /// Options of a conversion.
 #[derive(Debug, Clone)]
@@ -538,7 +539,7 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     clock_params: Vec<LocalTimeParameters>,
     /// Register series: end and raw value of the last reading of each
     /// meter reading (for interval deltas).
-    registers: HashMap<u32, (i64, i64)>,
+    registers: StateMap<u32, (i64, i64)>,
     /// A part of a parallel conversion: the register state each series had
     /// at the part's start (by the key its blocks name it by), taken when
     /// the part first meets the series.
@@ -547,7 +548,7 @@ pub struct Converter<F: FnMut(Table, RecordBatch)> {
     registers_met: HashSet<u32>,
     /// First pass: the last IntervalBlock entry of each meter reading key in
     /// the part (its byte range; none for an entry without a known end).
-    last_blocks: HashMap<u32, Option<Range<u64>>>,
+    last_blocks: StateMap<u32, Option<Range<u64>>>,
     raw: RawReadings,
     /// Column buffers of the batch being built, kept between batches.
     scratch: BatchScratch,
@@ -603,7 +604,7 @@ pub(crate) struct MetadataPart {
     pub(crate) counts: ConvertCounts,
     /// The last IntervalBlock entry of each meter reading key (ids of
     /// `links.keys`): byte range, none where its end is not known.
-    pub(crate) last_blocks: HashMap<u32, Option<Range<u64>>>,
+    pub(crate) last_blocks: StateMap<u32, Option<Range<u64>>>,
     /// How the blocks it converted were linked.
     pub(crate) linked: FirstPassLinks,
     /// Statistics of the series of the blocks it converted (meter
@@ -695,10 +696,10 @@ impl<F: FnMut(Table, RecordBatch)> Converter<F> {
             attribute_ids: HashMap::new(),
             clocks: Vec::new(),
             clock_params: Vec::new(),
-            registers: HashMap::new(),
+            registers: StateMap::default(),
             register_seeds: HashMap::new(),
             registers_met: HashSet::new(),
-            last_blocks: HashMap::new(),
+            last_blocks: StateMap::default(),
             raw: RawReadings::default(),
             scratch: BatchScratch::default(),
             blocks: Vec::new(),

@@ -3,6 +3,7 @@
 use hashbrown::HashTable;
 
 use crate::segmented::Segmented;
+use crate::state_memory::StateAlloc;
 
 /// A map from `u32` ids (of [`Keys`](crate::keys::Keys)) to values, the
 /// values stored one after another in the order they were first inserted
@@ -18,14 +19,14 @@ use crate::segmented::Segmented;
 #[derive(Clone)]
 pub(crate) struct DenseMap<V> {
     entries: Segmented<(u32, V)>,
-    positions: HashTable<u32>,
+    positions: HashTable<u32, StateAlloc>,
 }
 
 impl<V> Default for DenseMap<V> {
     fn default() -> Self {
         DenseMap {
             entries: Segmented::default(),
-            positions: HashTable::new(),
+            positions: HashTable::new_in(StateAlloc),
         }
     }
 }

@@ -6,6 +6,11 @@ use std::sync::OnceLock;
 use hashbrown::HashTable;
 
 use crate::segmented::Segmented;
+use crate::state_memory::StateAlloc;
+
+/// Key text, whole keys appended (so every key's place is at character
+/// boundaries), in a block of [`StateAlloc`].
+type Chunk = allocator_api2::vec::Vec<u8, StateAlloc>;
 
 /// Strings stored once each in a few large buffers and named by a dense
 /// `u32` id.
@@ -23,10 +28,10 @@ use crate::segmented::Segmented;
 /// read in parallel merge their keys) and growing never hashes the text.
 #[derive(Debug, Clone)]
 pub(crate) struct Keys {
-    chunks: Vec<String>,
+    chunks: Vec<Chunk>,
     /// Where key `id` is: its chunk, and its start and end in the chunk.
     places: Segmented<Place>,
-    index: HashTable<u32>,
+    index: HashTable<u32, StateAlloc>,
     hasher: ahash::RandomState,
 }
 
@@ -59,7 +64,7 @@ impl Default for Keys {
         Keys {
             chunks: Vec::new(),
             places: Segmented::default(),
-            index: HashTable::new(),
+            index: HashTable::new_in(StateAlloc),
             hasher: HASHER.get_or_init(ahash::RandomState::new).clone(),
         }
     }
@@ -78,7 +83,7 @@ impl Keys {
 
     /// Bytes of memory the keys hold: their text, places and index.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.chunks.iter().map(String::capacity).sum::<usize>()
+        self.chunks.iter().map(Chunk::capacity).sum::<usize>()
             + self.places.len() * std::mem::size_of::<Place>()
             + table_bytes::<u32>(self.index.capacity())
     }
@@ -88,7 +93,7 @@ impl Keys {
         let hash = fold(self.hasher.hash_one(s));
         self.index
             .find(table_hash(hash), |&id| {
-                key_of(&self.chunks, &self.places, id) == s
+                key_bytes(&self.chunks, &self.places, id) == s.as_bytes()
             })
             .copied()
     }
@@ -112,7 +117,9 @@ impl Keys {
             index,
             hasher: _,
         } = self;
-        if let Some(&id) = index.find(table_hash(hash), |&id| key_of(chunks, places, id) == s) {
+        if let Some(&id) = index.find(table_hash(hash), |&id| {
+            key_bytes(chunks, places, id) == s.as_bytes()
+        }) {
             return id;
         }
         let id = u32::try_from(places.len()).expect("fewer than 2^32 keys");
@@ -120,7 +127,7 @@ impl Keys {
             Some(start) => {
                 let chunk = chunks.last_mut().expect("the last key's chunk");
                 let shared = chunk.len() - start;
-                chunk.push_str(&s[shared..]);
+                chunk.extend_from_slice(&s.as_bytes()[shared..]);
                 start
             }
             None => {
@@ -131,11 +138,11 @@ impl Keys {
                     let next = chunks
                         .last()
                         .map_or(FIRST_CHUNK, |c| (c.capacity() * 2).min(LARGEST_CHUNK));
-                    chunks.push(String::with_capacity(next.max(s.len())));
+                    chunks.push(Chunk::with_capacity_in(next.max(s.len()), StateAlloc));
                 }
                 let chunk = chunks.last_mut().expect("a chunk with room");
                 let start = chunk.len();
-                chunk.push_str(s);
+                chunk.extend_from_slice(s.as_bytes());
                 start
             }
         };
@@ -156,14 +163,14 @@ impl Keys {
 /// (a MeterReading's href right after its UsagePoint's), its text ends the
 /// chunk and the rest of `s` fits there: `s` then shares its text and adds
 /// only the rest.
-fn extended_key_start(chunks: &[String], places: &Segmented<Place>, s: &str) -> Option<usize> {
+fn extended_key_start(chunks: &[Chunk], places: &Segmented<Place>, s: &str) -> Option<usize> {
     let last = places.last()?;
     let chunk = chunks.last()?;
     let (start, end) = (last.start as usize, last.end as usize);
     let extends = last.chunk as usize == chunks.len() - 1
         && end == chunk.len()
         && s.len() > end - start
-        && s.as_bytes().starts_with(&chunk.as_bytes()[start..end])
+        && s.as_bytes().starts_with(&chunk[start..end])
         && chunk.capacity() - chunk.len() >= s.len() - (end - start);
     extends.then_some(start)
 }
@@ -177,9 +184,17 @@ pub(crate) fn table_bytes<T>(capacity: usize) -> usize {
     (capacity * 8 / 7).next_power_of_two() * (std::mem::size_of::<T>() + 1)
 }
 
-fn key_of<'a>(chunks: &'a [String], places: &Segmented<Place>, id: u32) -> &'a str {
+fn key_bytes<'a>(chunks: &'a [Chunk], places: &Segmented<Place>, id: u32) -> &'a [u8] {
     let place = places[id as usize];
     &chunks[place.chunk as usize][place.start as usize..place.end as usize]
+}
+
+fn key_of<'a>(chunks: &'a [Chunk], places: &Segmented<Place>, id: u32) -> &'a str {
+    // Chunks receive only the bytes of whole `&str`s, or the rest of one
+    // after the text of the key just before it, which it starts with
+    // (`extended_key_start`), so the rest starts at a character boundary:
+    // a key's place spans whole strings.
+    std::str::from_utf8(key_bytes(chunks, places, id)).expect("a key is a whole string")
 }
 
 #[cfg(test)]
@@ -224,9 +239,9 @@ mod tests {
         // A key that extends the last one shares its text.
         let mut shared = Keys::default();
         let up = shared.id("/UsagePoint/7");
-        let text = shared.chunks.iter().map(String::len).sum::<usize>();
+        let text = shared.chunks.iter().map(|c| c.len()).sum::<usize>();
         let mr = shared.id("/UsagePoint/7/MeterReading/1");
-        let added = shared.chunks.iter().map(String::len).sum::<usize>() - text;
+        let added = shared.chunks.iter().map(|c| c.len()).sum::<usize>() - text;
         assert_eq!(added, "/MeterReading/1".len());
         assert_eq!(shared.str(up), "/UsagePoint/7");
         assert_eq!(shared.str(mr), "/UsagePoint/7/MeterReading/1");

@@ -34,6 +34,7 @@ mod resources;
 mod schema;
 mod segmented;
 mod spill;
+mod state_memory;
 
 pub use converter::{Conversion, ConvertCounts, ConvertOptions, Converter, Rejection, RepeatWatch};
 pub use corrections::{ContestedSeries, Corrections, Delivery};
@@ -43,6 +44,9 @@ pub use resources::{empty_resource_batch, ResourceTable};
 pub use schema::{
     dict_utf8, readings_plain_columns, readings_schema, timestamp_utc, READINGS_DELTA_COLUMNS,
     READINGS_UNINDEXED_COLUMNS,
+};
+pub use state_memory::{
+    set_state_memory_budget, state_memory_budget, state_memory_in_use, DEFAULT_STATE_MEMORY_BUDGET,
 };
 
 use arrow_array::RecordBatch;

@@ -38,6 +38,8 @@ use crate::converter::SeriesStats;
 use crate::keys::Keys;
 use crate::resources::ResourceTable;
 use crate::schema::timestamp_utc;
+use crate::segmented::Segmented;
+use crate::state_memory::{StateMap, StateSet};
 
 /// Rows per batch of the small tables.
 pub const TABLE_BATCH_ROWS: usize = 4096;
@@ -283,10 +285,10 @@ pub(crate) struct Links {
     meter_readings: DenseMap<MeterReadingLink>,
     meter_reading_count: u32,
     /// Related hrefs of the MeterReadings (see [`MeterReadingLink`]).
-    related: Vec<u32>,
+    related: Segmented<u32>,
     /// IntervalBlock href -> MeterReading key, for blocks listed as related
     /// by a MeterReading but not under its href.
-    by_related: HashMap<u32, u32>,
+    by_related: StateMap<u32, u32>,
     reading_types: DenseMap<ReadingTypeLink>,
     /// The distinct attributes of the ReadingTypes (few: many ReadingTypes
     /// share them).
@@ -297,11 +299,11 @@ pub(crate) struct Links {
     /// one pass would have read them.
     definitions: Vec<(u32, ReadingTypeLink)>,
     pub(crate) record_definitions: bool,
-    usage_points: HashSet<u32>,
+    usage_points: StateSet<u32>,
     /// LocalTimeParameters by key.
     local_times: HashMap<u32, LocalTimeParameters>,
     /// Usage point -> the LocalTimeParameters it links (`related`).
-    usage_point_local_time: HashMap<u32, u32>,
+    usage_point_local_time: StateMap<u32, u32>,
     pub(crate) warnings: Warnings,
     /// Warnings about ReadingType definitions (replayed, not merged).
     reading_type_warnings: Warnings,
@@ -597,9 +599,9 @@ impl Links {
         meter_readings.sort_by_key(|(_, link)| link.order);
         for (key, mut link) in meter_readings {
             let start = link.related_start as usize;
-            let theirs = &related[start..start + link.related_len as usize];
+            let theirs = (start..start + link.related_len as usize).map(|at| related[at]);
             link.related_start = self.related.len() as u32;
-            for &href in theirs {
+            for href in theirs {
                 let href = self.keys.import(&keys, href);
                 self.related.push(href);
             }
@@ -687,22 +689,19 @@ impl Links {
             .map(|rt| self.attributes[rt.attrs as usize])
     }
 
-    fn related_of(&self, mr: &MeterReadingLink) -> &[u32] {
+    fn related_of(&self, mr: &MeterReadingLink) -> impl Iterator<Item = u32> + '_ {
         let start = mr.related_start as usize;
-        &self.related[start..start + mr.related_len as usize]
+        (start..start + mr.related_len as usize).map(|at| self.related[at])
     }
 
     fn reading_type_of(&self, mr: &MeterReadingLink) -> Option<&ReadingTypeLink> {
-        self.related_of(mr)
-            .iter()
-            .find_map(|h| self.reading_types.get(h))
+        self.related_of(mr).find_map(|h| self.reading_types.get(&h))
     }
 
     fn reading_type_key_of(&self, mr: &MeterReadingLink) -> Option<&str> {
         self.related_of(mr)
-            .iter()
             .find(|h| self.reading_types.contains_key(h))
-            .map(|&h| self.keys.str(h))
+            .map(|h| self.keys.str(h))
     }
 }
 

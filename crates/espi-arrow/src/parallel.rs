@@ -61,6 +61,7 @@ use crate::converter::{
 };
 use crate::dense::DenseMap;
 use crate::metadata::{empty_tables, final_tables, read_links, Links, Table};
+use crate::state_memory::StateMap;
 
 /// How far into an input its head (what every part's blocks may share) is
 /// looked for.
@@ -397,7 +398,7 @@ where
 /// `state_after(range of that entry)`. An error when one is not known.
 fn register_seeds(
     k: usize,
-    last_blocks: &[HashMap<u32, Option<Range<u64>>>],
+    last_blocks: &[StateMap<u32, Option<Range<u64>>>],
     links: &Links,
     state_after: impl Fn(Range<usize>) -> Result<Option<RegisterSeed>, ()>,
 ) -> Result<HashMap<String, RegisterSeed>, ()> {
@@ -511,7 +512,7 @@ struct MergedLinks {
     seconds: Vec<(Vec<Range<u64>>, ConvertCounts)>,
     /// Per part: the last IntervalBlock entry of each meter reading key
     /// (ids of the merged links' keys).
-    last_blocks: Vec<HashMap<u32, Option<Range<u64>>>>,
+    last_blocks: Vec<StateMap<u32, Option<Range<u64>>>>,
     /// Per part: how pass one linked the blocks it converted, and their
     /// series (ids of the merged links' keys).
     first_blocks: Vec<(FirstPassLinks, Vec<(u32, SeriesStats)>)>,

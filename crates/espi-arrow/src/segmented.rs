@@ -1,6 +1,12 @@
 //! A vector that grows a segment at a time, for what is kept per meter
 //! reading of an input.
 
+use crate::state_memory::StateAlloc;
+
+/// One segment: its blocks come from [`StateAlloc`] (see
+/// [`state_memory`](crate::state_memory)).
+type Segment<T> = allocator_api2::vec::Vec<T, StateAlloc>;
+
 /// Elements per segment (every segment but the last is full).
 const SEGMENT: usize = 1 << 12;
 
@@ -16,7 +22,7 @@ const SEGMENT: usize = 1 << 12;
 /// does, so a small array stays small. Indexing costs a shift and a mask.
 #[derive(Clone)]
 pub(crate) struct Segmented<T> {
-    segments: Vec<Vec<T>>,
+    segments: Vec<Segment<T>>,
     len: usize,
 }
 
@@ -47,9 +53,9 @@ impl<T> Segmented<T> {
             Some(last) if last.len() < SEGMENT => last.push(value),
             _ => {
                 let mut segment = if self.segments.is_empty() {
-                    Vec::new()
+                    Segment::new_in(StateAlloc)
                 } else {
-                    Vec::with_capacity(SEGMENT)
+                    Segment::with_capacity_in(SEGMENT, StateAlloc)
                 };
                 segment.push(value);
                 self.segments.push(segment);
@@ -92,7 +98,7 @@ impl<T> std::ops::IndexMut<usize> for Segmented<T> {
 
 impl<T> IntoIterator for Segmented<T> {
     type Item = T;
-    type IntoIter = std::iter::Flatten<std::vec::IntoIter<Vec<T>>>;
+    type IntoIter = std::iter::Flatten<std::vec::IntoIter<Segment<T>>>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.segments.into_iter().flatten()

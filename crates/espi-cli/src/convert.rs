@@ -325,29 +325,26 @@ fn budget_note(
     ))
 }
 
-/// What converting an input of `bytes` with about `entries` entries takes
-/// in memory, in MiB, on one stream: a fixed part (the Parquet column
-/// writers, batches in flight), a part that grows over the first 64 MiB
-/// (row groups filling), and what is kept for every meter reading to the
-/// end of the input, about 180 bytes an entry (a daily Bulk feed has three
-/// or four entries a meter reading; 45 MiB a GiB of 15-minute data, 180 MiB
-/// a GiB of daily reads). Measured peaks: 12-17 MiB for 2-4 MB inputs,
-/// about 60 for 100 MB, 130-155 for a 2 GB Bulk feed, 197-203 for a 2 GB
-/// hourly one, 280 for a GB of daily reads. Without a count of entries,
-/// 45 MiB a GiB; an input of unknown size (standard input) takes all the
-/// memory there is.
-fn input_cost_mib(bytes: Option<u64>, entries: Option<u64>) -> usize {
-    let Some(bytes) = bytes else {
-        return usize::MAX;
-    };
-    let mib = usize::try_from(bytes >> 20).unwrap_or(usize::MAX);
-    let metadata = match entries {
-        Some(n) => usize::try_from(n.saturating_mul(180) >> 20).unwrap_or(usize::MAX),
-        None => (mib / 1024).saturating_mul(45) + (mib % 1024) * 45 / 1024,
-    };
-    24usize
-        .saturating_add(mib.min(64) * 56 / 64)
-        .saturating_add(metadata)
+/// What converting an input of `bytes` takes in memory, in MiB, on one
+/// stream: a fixed part (the Parquet column writers, batches in flight)
+/// and a part that grows over the first 64 MiB (row groups filling).
+/// What is kept for every meter reading to the end of the input is not
+/// counted here: the conversions of a run share [`state_memory_mib`] of
+/// heap for it, and the rest is in a mapped temporary file. Measured peaks
+/// (anonymous memory): 12-17 MiB for 2-4 MB inputs, about 60 for 100 MB,
+/// 80-100 for 2 and 4 GB Bulk feeds. An input of unknown size (standard
+/// input) counts as a large one.
+fn input_cost_mib(bytes: Option<u64>) -> usize {
+    let mib = bytes.map_or(64, |b| usize::try_from(b >> 20).unwrap_or(usize::MAX));
+    24 + mib.min(64) * 56 / 64
+}
+
+/// Heap, in MiB, for what the conversions of a run keep per meter reading
+/// (hrefs, links, series counts), of a run within `memory_mib`: a
+/// sixteenth (16 MiB of the default 256). Past it that state is placed in
+/// a temporary file mapped into memory ([`espi_arrow::set_state_memory_budget`]).
+fn state_memory_mib(memory_mib: usize) -> usize {
+    memory_mib / 16
 }
 
 /// The size of the regular file at `path`; `None` for standard input (`-`,
@@ -360,22 +357,6 @@ fn file_size(path: &Path) -> Option<u64> {
         .ok()
         .filter(|m| m.is_file())
         .map(|m| m.len())
-}
-
-/// About how many entries the file at `path` of `bytes` holds, counted in
-/// its first 8 MiB (`None` when it is not an Atom feed or cannot be read).
-fn estimated_entries(path: &Path, bytes: u64) -> Option<u64> {
-    use std::io::Read;
-    let mut head = Vec::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(8 << 20)
-        .read_to_end(&mut head)
-        .ok()?;
-    let layout = espi_core::FeedLayout::of(&head)?;
-    let counted = layout.entry_end_tags(&head);
-    let scale = bytes as f64 / head.len().max(1) as f64;
-    Some((counted as f64 * scale).ceil() as u64)
 }
 
 /// The memory of a run, shared out between the inputs converted at once:
@@ -523,8 +504,7 @@ fn convert_inputs(
                 };
                 // Alone, an input always starts: its cost is not needed.
                 let cost = if drivers > 1 {
-                    let size = file_size(path);
-                    input_cost_mib(size, size.and_then(|bytes| estimated_entries(path, bytes)))
+                    input_cost_mib(file_size(path))
                 } else {
                     0
                 };
@@ -872,6 +852,7 @@ impl RunSettings<'_> {
 
 pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     let started = Instant::now();
+    espi_arrow::set_state_memory_budget(state_memory_mib(args.memory) << 20);
     let partitioning = match &args.partition_by {
         Some(spec) => Some(Partitioning::parse(spec, args.buckets)?),
         None => None,
@@ -1252,40 +1233,12 @@ mod tests {
 
     #[test]
     fn input_costs_follow_the_measured_peaks() {
-        // Sizes alone.
-        assert_eq!(input_cost_mib(Some(2 << 20), None), 25);
-        assert_eq!(input_cost_mib(Some(100 << 20), None), 84);
-        assert_eq!(input_cost_mib(Some(2 << 30), None), 170);
-        assert_eq!(input_cost_mib(None, None), usize::MAX);
-        assert!(input_cost_mib(Some(u64::MAX), None) > 1 << 30);
-        // With the entries counted: a 2 GB Bulk feed of 15-minute data
-        // (294,000 entries; measured 130-155 MiB), a 2 GB hourly feed
-        // (970,000; measured 197-203), a GB of daily reads (1.43 million;
-        // measured 280).
-        assert_eq!(input_cost_mib(Some(2_000_000_000), Some(294_000)), 130);
-        assert_eq!(input_cost_mib(Some(2_000_000_000), Some(970_000)), 246);
-        assert_eq!(input_cost_mib(Some(1_000_000_000), Some(1_430_000)), 325);
-        assert!(input_cost_mib(Some(1), Some(u64::MAX)) > 1 << 30);
-    }
-
-    #[test]
-    fn entries_are_counted_in_the_head_of_a_feed() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("feed.xml");
-        let entry = "<entry><id>x</id></entry>\n";
-        let xml = format!(
-            "<feed xmlns='http://www.w3.org/2005/Atom'>{}</feed>",
-            entry.repeat(1000)
-        );
-        std::fs::write(&path, &xml).unwrap();
-        assert_eq!(estimated_entries(&path, xml.len() as u64), Some(1000));
-        // Ten times as large: ten times as many.
-        assert_eq!(
-            estimated_entries(&path, 10 * xml.len() as u64),
-            Some(10_000)
-        );
-        std::fs::write(&path, "<UsagePoint/>").unwrap();
-        assert_eq!(estimated_entries(&path, 13), None);
+        assert_eq!(input_cost_mib(Some(2 << 20)), 25);
+        assert_eq!(input_cost_mib(Some(100 << 20)), 80);
+        assert_eq!(input_cost_mib(Some(2 << 30)), 80);
+        assert_eq!(input_cost_mib(Some(u64::MAX)), 80);
+        assert_eq!(input_cost_mib(None), 80);
+        assert_eq!(state_memory_mib(256), 16);
     }
 
     #[test]

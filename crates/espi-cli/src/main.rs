@@ -178,12 +178,15 @@ pub(crate) struct ConvertArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Memory to stay within, in MiB. Inputs are converted at once as far
-    /// as their estimated memory fits (80 MiB plus 180 bytes an entry: about
-    /// 130 MiB for a 2 GB Bulk feed); a large input is cut into parts
-    /// converted at once only when two or more fit (150 MiB plus 56 MiB a
-    /// part), after what the run's corrections keep (12 bytes for each
-    /// interval delivered more than once). The default converts a 2 GB feed
-    /// on two threads; raise it to use more cores on one input.
+    /// as their estimated memory fits (24 to 80 MiB each, by size); a large
+    /// input is cut into parts converted at once only when two or more fit
+    /// (150 MiB plus 56 MiB a part), after what the run's corrections keep
+    /// (12 bytes for each interval delivered more than once). What the
+    /// conversions keep for every meter reading to the end of their input
+    /// (about 500 bytes) takes a sixteenth of it; the rest of that lives in
+    /// a temporary file (in TMPDIR) mapped into memory, which the system
+    /// pages. The default converts a 2 GB feed on two threads; raise it to
+    /// use more cores on one input.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     memory: usize,
     /// No progress bar.
