@@ -17,7 +17,10 @@
 //! heap) instead of failing a write later. The file is created in the
 //! temporary directory (`TMPDIR`) and deleted when the process ends; its
 //! windows are unmapped and its space given back whenever no state is left
-//! in it.
+//! in it. Where that directory is itself in memory (tmpfs), the pages stay
+//! in memory as shared pages: point `TMPDIR` at a disk there. File backing
+//! is used on Linux (where the blocks can be reserved); elsewhere all state
+//! is on the heap.
 //!
 //! [`Segmented`]: crate::segmented::Segmented
 //! [`Keys`]: crate::keys::Keys
@@ -41,8 +44,8 @@ const WINDOW: usize = 64 << 20;
 /// platform espi runs on, and more than any alignment asked).
 const BLOCK_ALIGN: usize = 64 << 10;
 
-/// The default of [`state_memory_budget`]: 16 MiB.
-pub const DEFAULT_STATE_MEMORY_BUDGET: usize = 16 << 20;
+/// The default of [`state_memory_budget`]: 4 MiB.
+pub const DEFAULT_STATE_MEMORY_BUDGET: usize = 4 << 20;
 
 static BUDGET: AtomicUsize = AtomicUsize::new(DEFAULT_STATE_MEMORY_BUDGET);
 static ARENA: Mutex<Arena> = Mutex::new(Arena::new());

@@ -183,9 +183,9 @@ pub(crate) struct ConvertArgs {
     /// (150 MiB plus 56 MiB a part), after what the run's corrections keep
     /// (12 bytes for each interval delivered more than once). What the
     /// conversions keep for every meter reading to the end of their input
-    /// (about 500 bytes) takes a sixteenth of it; the rest of that lives in
-    /// a temporary file (in TMPDIR) mapped into memory, which the system
-    /// pages. The default converts a 2 GB feed on two threads; raise it to
+    /// (about 500 bytes) takes a sixty-fourth of it; the rest of that
+    /// lives in a temporary file (in TMPDIR: best on a disk, not in memory)
+    /// mapped into memory, which the system pages. The default converts a 2 GB feed on two threads; raise it to
     /// use more cores on one input.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     memory: usize,
