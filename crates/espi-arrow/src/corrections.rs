@@ -22,6 +22,7 @@ use espi_model::resource::{Entry, Resource};
 use crate::converter::{block_meter_reading_key, interval_start_us, normalised_start_us};
 use crate::dense::DenseMap;
 use crate::keys::{table_bytes, Keys};
+use crate::state_memory::StateMap;
 
 /// Inputs at least this large have their block headers read in parallel parts.
 const PARALLEL_MIN_BYTES: usize = 16 << 20;
@@ -280,10 +281,11 @@ fn add_to_spans(spans: &mut Vec<(i64, i64)>, start: i64, end: i64) -> bool {
 /// are kept in 12 bytes (meter reading, seconds, delivery); others in 24.
 /// When a feed is converted with the one it repeats every reading is an
 /// interval here: 2.9 million for a GB of Bulk feed.
+/// Kept to the end of the run, as conversion state is ([`StateMap`]).
 #[derive(Debug, Default)]
 struct Intervals {
-    seconds: HashMap<[u32; 2], u32>,
-    other: HashMap<(u32, i64), u32>,
+    seconds: StateMap<[u32; 2], u32>,
+    other: StateMap<(u32, i64), u32>,
 }
 
 impl Intervals {
@@ -595,8 +597,9 @@ impl Corrections {
         })
     }
 
-    /// Bytes of memory these corrections hold (their tables as allocated),
-    /// for a run's memory budget.
+    /// Bytes of memory these corrections hold (their tables as allocated):
+    /// on the heap within the state memory budget, past it in the mapped
+    /// file ([`state_memory_budget`](crate::state_memory_budget)).
     ///
     /// ```
     /// let none = espi_arrow::Corrections::find(&[]);

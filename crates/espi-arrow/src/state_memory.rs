@@ -139,8 +139,8 @@ struct Arena {
     file: Option<std::fs::File>,
     file_len: u64,
     windows: Vec<Window>,
-    /// Released blocks of the file: (size, address), reused for a block of
-    /// the same size.
+    /// Released blocks of the file: (size, address; its provenance
+    /// exposed), reused for a block of the same size.
     free: Vec<(usize, usize)>,
     /// Set when the file could not be created or grown: state stays on the
     /// heap from then on.
@@ -187,7 +187,7 @@ impl Arena {
             None => self.carve(size)?,
         };
         self.mapped += size;
-        let start = NonNull::new(address as *mut u8)?;
+        let start = NonNull::new(std::ptr::with_exposed_provenance_mut::<u8>(address))?;
         Some(NonNull::slice_from_raw_parts(start, size))
     }
 
@@ -202,7 +202,11 @@ impl Arena {
             self.windows.push(window);
         }
         let window = self.windows.last_mut()?;
-        let address = window.map.as_mut_ptr() as usize + window.used;
+        let address = window
+            .map
+            .as_mut_ptr()
+            .wrapping_add(window.used)
+            .expose_provenance();
         window.used += size;
         Some(address)
     }
@@ -291,6 +295,7 @@ mod tests {
     static SERIAL: Mutex<()> = Mutex::new(());
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn blocks_past_the_budget_live_in_the_file_and_keep_their_contents() {
         let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let before = state_memory_budget();

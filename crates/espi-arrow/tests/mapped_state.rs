@@ -88,7 +88,10 @@ fn state_in_the_mapped_file_gives_the_tables_of_state_on_the_heap() {
             assert_eq!(mapped, 0, "feed {f}, {parts} parts: nothing mapped");
             set_state_memory_budget(0);
             let (in_file, mapped) = convert(xml, parts);
-            assert!(mapped > 0, "feed {f}, {parts} parts: state mapped");
+            // The file is used where its blocks can be reserved.
+            if cfg!(target_os = "linux") {
+                assert!(mapped > 0, "feed {f}, {parts} parts: state mapped");
+            }
             assert_eq!(
                 on_heap.keys().collect::<Vec<_>>(),
                 in_file.keys().collect::<Vec<_>>()

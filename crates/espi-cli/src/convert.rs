@@ -758,10 +758,13 @@ impl RunSettings<'_> {
             (None, args.inputs.iter().map(|_| Mutex::new(None)).collect())
         };
         // What the corrections keep to the end of the run is not the
-        // conversions' to use.
-        let corrections_mib = corrections
-            .as_ref()
-            .map_or(0, |c| c.heap_bytes().div_ceil(1 << 20));
+        // conversions' to use: on the heap, at most the state memory of
+        // the run (the rest is in the mapped file).
+        let corrections_mib = corrections.as_ref().map_or(0, |c| {
+            c.heap_bytes()
+                .div_ceil(1 << 20)
+                .min(state_memory_mib(args.memory))
+        });
         let memory = args.memory.saturating_sub(corrections_mib);
         let threads = pool.current_num_threads();
         // Parts and inputs are converted on half the threads: each is
