@@ -140,7 +140,7 @@ struct Arena {
     file_len: u64,
     windows: Vec<Window>,
     /// Released blocks of the file: (size, address; its provenance
-    /// exposed), reused for a block of the same size.
+    /// exposed), reused whole or in part ([`Arena::reuse`]).
     free: Vec<(usize, usize)>,
     /// Set when the file could not be created or grown: state stays on the
     /// heap from then on.
@@ -182,13 +182,30 @@ impl Arena {
     /// hold it.
     fn in_file(&mut self, size: usize) -> Option<NonNull<[u8]>> {
         let size = size.checked_next_multiple_of(BLOCK_ALIGN)?;
-        let address = match self.free.iter().position(|&(s, _)| s == size) {
-            Some(at) => self.free.swap_remove(at).1,
+        let address = match self.reuse(size) {
+            Some(address) => address,
             None => self.carve(size)?,
         };
         self.mapped += size;
         let start = NonNull::new(std::ptr::with_exposed_provenance_mut::<u8>(address))?;
         Some(NonNull::slice_from_raw_parts(start, size))
+    }
+
+    /// A released block of `size` bytes: the smallest that holds it, its
+    /// rest released again. (Its pages are already in memory: a table that
+    /// grew leaves its old blocks to the arrays that grow after it.)
+    fn reuse(&mut self, size: usize) -> Option<usize> {
+        let (at, &(found, address)) = self
+            .free
+            .iter()
+            .enumerate()
+            .filter(|(_, &(free, _))| free >= size)
+            .min_by_key(|(_, &(free, _))| free)?;
+        self.free.swap_remove(at);
+        if found > size {
+            self.free.push((found - size, address + size));
+        }
+        Some(address)
     }
 
     /// A new block of `size` bytes from the last window, or from a new one.
