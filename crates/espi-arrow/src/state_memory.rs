@@ -351,6 +351,42 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
+    fn a_released_block_is_reused_whole_or_in_part_and_the_file_emptied() {
+        let at = |block: NonNull<[u8]>| block.cast::<u8>().as_ptr() as usize;
+        let mut arena = Arena::new();
+        let big = arena.in_file(4 * BLOCK_ALIGN).unwrap();
+        let other = arena.in_file(BLOCK_ALIGN).unwrap();
+        assert!(arena.release(big.cast(), 4 * BLOCK_ALIGN));
+        // Asked sizes round up to whole blocks; the smallest released
+        // block that holds one serves it, front first.
+        let part = arena.in_file(BLOCK_ALIGN + 1).unwrap();
+        assert_eq!((at(part), part.len()), (at(big), 2 * BLOCK_ALIGN));
+        let rest = arena.in_file(2 * BLOCK_ALIGN).unwrap();
+        assert_eq!(at(rest), at(big) + 2 * BLOCK_ALIGN);
+        assert_eq!(arena.windows.len(), 1);
+        // The blocks are memory to write and read.
+        // SAFETY: `part` is a live block of `part.len()` bytes.
+        let bytes =
+            unsafe { std::slice::from_raw_parts_mut(part.cast::<u8>().as_ptr(), part.len()) };
+        bytes.fill(7);
+        assert!(bytes.iter().all(|&b| b == 7));
+        // A block of the heap is not the file's to release.
+        let heap = [0u8; 16];
+        assert!(!arena.release(NonNull::from(&heap).cast(), 16));
+        for (block, size) in [
+            (part, BLOCK_ALIGN + 1),
+            (rest, 2 * BLOCK_ALIGN),
+            (other, BLOCK_ALIGN),
+        ] {
+            assert!(arena.release(block.cast(), size));
+        }
+        assert_eq!(arena.mapped, 0);
+        assert!(arena.windows.is_empty() && arena.free.is_empty());
+        assert_eq!(arena.file_len, 0);
+    }
+
+    #[test]
     fn small_blocks_and_blocks_within_the_budget_stay_on_the_heap() {
         let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let before = state_memory_budget();
