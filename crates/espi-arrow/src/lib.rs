@@ -46,7 +46,8 @@ pub use schema::{
     READINGS_UNINDEXED_COLUMNS,
 };
 pub use state_memory::{
-    set_state_memory_budget, state_memory_budget, state_memory_in_use, DEFAULT_STATE_MEMORY_BUDGET,
+    set_state_memory_budget, state_file_error, state_memory_budget, state_memory_in_use,
+    DEFAULT_STATE_MEMORY_BUDGET,
 };
 
 use arrow_array::RecordBatch;

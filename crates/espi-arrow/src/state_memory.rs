@@ -79,6 +79,13 @@ pub fn state_memory_in_use() -> (usize, usize) {
     (arena.heap, arena.mapped)
 }
 
+/// Why conversion state past the budget could not be placed in the mapped
+/// file, if it could not (it is then on the heap): the temporary directory
+/// missing, not writable or full.
+pub fn state_file_error() -> Option<String> {
+    lock().failed.clone()
+}
+
 /// A hash map of conversion state (see [`StateAlloc`]).
 pub(crate) type StateMap<K, V> = hashbrown::HashMap<K, V, ahash::RandomState, StateAlloc>;
 /// A hash set of conversion state (see [`StateAlloc`]).
@@ -142,9 +149,9 @@ struct Arena {
     /// Released blocks of the file: (size, address; its provenance
     /// exposed), reused whole or in part ([`Arena::reuse`]).
     free: Vec<(usize, usize)>,
-    /// Set when the file could not be created or grown: state stays on the
-    /// heap from then on.
-    failed: bool,
+    /// Why the file could not be created or grown, when it could not:
+    /// state stays on the heap from then on.
+    failed: Option<String>,
 }
 
 struct Window {
@@ -168,7 +175,7 @@ impl Arena {
             file_len: 0,
             windows: Vec::new(),
             free: Vec::new(),
-            failed: false,
+            failed: None,
         }
     }
 
@@ -229,20 +236,27 @@ impl Arena {
     }
 
     fn map_window(&mut self, len: usize) -> Option<Window> {
-        if self.failed {
+        // Only where the file's blocks can be reserved (see `reserve`).
+        if !cfg!(target_os = "linux") || self.failed.is_some() {
             return None;
         }
-        let window = self.try_map_window(len);
-        self.failed = window.is_none();
-        window
+        match self.try_map_window(len) {
+            Ok(window) => Some(window),
+            Err(e) => {
+                self.failed = Some(e.to_string());
+                None
+            }
+        }
     }
 
-    fn try_map_window(&mut self, len: usize) -> Option<Window> {
-        if self.file.is_none() {
-            self.file = Some(tempfile::tempfile().ok()?);
-            self.file_len = 0;
-        }
-        let file = self.file.as_ref()?;
+    fn try_map_window(&mut self, len: usize) -> std::io::Result<Window> {
+        let file = match &self.file {
+            Some(file) => file,
+            None => {
+                self.file_len = 0;
+                self.file.insert(tempfile::tempfile()?)
+            }
+        };
         let offset = self.file_len;
         reserve(file, offset, len)?;
         // SAFETY: the file is this arena's own, unlinked temporary file:
@@ -253,10 +267,9 @@ impl Arena {
                 .offset(offset)
                 .len(len)
                 .map_mut(file)
-        }
-        .ok()?;
+        }?;
         self.file_len = offset + len as u64;
-        Some(Window { map, used: 0 })
+        Ok(Window { map, used: 0 })
     }
 
     /// Take back the block at `ptr` if it is in the file: true when it was.
@@ -289,18 +302,21 @@ impl Arena {
 /// writing the mapped pages never finds the disk full. Only where the
 /// system can reserve them; elsewhere state stays on the heap.
 #[cfg(target_os = "linux")]
-fn reserve(file: &std::fs::File, offset: u64, len: usize) -> Option<()> {
+fn reserve(file: &std::fs::File, offset: u64, len: usize) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
-    let offset = libc::off_t::try_from(offset).ok()?;
-    let len = libc::off_t::try_from(len).ok()?;
+    let too_large = |_| std::io::Error::from(std::io::ErrorKind::FileTooLarge);
+    let offset = libc::off_t::try_from(offset).map_err(too_large)?;
+    let len = libc::off_t::try_from(len).map_err(too_large)?;
     // SAFETY: a plain system call on an open descriptor.
-    let failed = unsafe { libc::posix_fallocate(file.as_raw_fd(), offset, len) };
-    (failed == 0).then_some(())
+    match unsafe { libc::posix_fallocate(file.as_raw_fd(), offset, len) } {
+        0 => Ok(()),
+        code => Err(std::io::Error::from_raw_os_error(code)),
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn reserve(_file: &std::fs::File, _offset: u64, _len: usize) -> Option<()> {
-    None
+fn reserve(_file: &std::fs::File, _offset: u64, _len: usize) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
 }
 
 #[cfg(test)]

@@ -945,9 +945,17 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
         true
     };
     let seconds = started.elapsed().as_secs_f64();
+    let state_warning = espi_arrow::state_file_error().map(|e| {
+        format!(
+            "what is kept per meter reading past {} MiB stayed in memory: its temporary file could not be made or grown in {} ({e}); set TMPDIR to a folder on a disk with room",
+            state_memory_mib(args.memory),
+            std::env::temp_dir().display()
+        )
+    });
     let warnings: Vec<&str> = outcomes
         .iter()
         .flat_map(|o| o.warnings.iter().map(String::as_str))
+        .chain(state_warning.as_deref())
         .collect();
     print_rejections(&outcomes, &warnings);
     let lines = summary(&totals, seconds, &args.output, published);

@@ -539,3 +539,44 @@ fn a_zstd_level_out_of_range_is_refused_before_anything_is_read() {
     }
     assert!(std::fs::read_dir(out.path()).unwrap().next().is_none());
 }
+
+#[test]
+fn state_that_cannot_be_mapped_stays_in_memory_with_a_warning() {
+    // `--memory 0`: no heap for what is kept per meter reading, so every
+    // large block of it goes to the temporary file, or stays in memory
+    // when there is none.
+    let dir = tempfile::tempdir().unwrap();
+    let feed = generated_feed(dir.path(), "30MB", "5");
+    let convert = |out: &str, tmp: &std::path::Path| {
+        let out = dir.path().join(out);
+        let result = run(espi()
+            .arg("convert")
+            .arg(&feed)
+            .args(["--memory", "0", "-o"])
+            .arg(&out)
+            .env("TMPDIR", tmp));
+        assert!(result.status.success());
+        (out, String::from_utf8_lossy(&result.stderr).into_owned())
+    };
+    let (mapped, stderr) = convert("mapped", dir.path());
+    assert!(!stderr.contains("stayed in memory"), "{stderr}");
+    let (in_memory, stderr) = convert("in_memory", &dir.path().join("missing"));
+    // The file is used (and missed) only where it is supported.
+    if cfg!(target_os = "linux") {
+        assert!(
+            stderr.contains("stayed in memory") && stderr.contains("set TMPDIR"),
+            "{stderr}"
+        );
+    }
+    for table in [
+        "readings",
+        "usage_points",
+        "meter_readings",
+        "reading_types",
+    ] {
+        let a = read_table(&mapped.join(table));
+        let b = read_table(&in_memory.join(table));
+        assert!(rows(&a) > 0);
+        assert_eq!(concat(&a), concat(&b), "{table}");
+    }
+}
