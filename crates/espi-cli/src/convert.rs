@@ -721,11 +721,10 @@ struct Report<'a> {
     rejections: Vec<RejectionReport<'a>>,
 }
 
-/// Are inputs cut into parts, with `threads` threads, a budget of
-/// `memory_mib` and `inputs` inputs? When the memory allows more streams
-/// than there are inputs; otherwise whole inputs are converted at once.
-fn splits_inputs(threads: usize, memory_mib: usize, inputs: usize) -> bool {
-    let streams = streams_for(threads, memory_mib);
+/// Are `inputs` inputs cut into parts when `streams` are converted at once
+/// ([`streams_for`])? When there are more streams than inputs; otherwise
+/// whole inputs are converted at once.
+fn splits_inputs(streams: usize, inputs: usize) -> bool {
     streams >= 2 && inputs < streams
 }
 
@@ -770,7 +769,7 @@ impl RunSettings<'_> {
         // Parts and inputs are converted on half the threads: each is
         // encoded on a thread of its own beside the one that parses it.
         let streams = streams_for(threads, memory);
-        let split = splits_inputs(threads, memory, args.inputs.len());
+        let split = splits_inputs(streams, args.inputs.len());
         let largest = args
             .inputs
             .iter()
@@ -885,7 +884,7 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<ExitCode, String> {
     // the input converted again after the pass, so that the readings a
     // later delivery replaces are marked `superseded`.
     let threads = pool.current_num_threads();
-    let whole = args.inputs.len() == 1 && !splits_inputs(threads, args.memory, 1);
+    let whole = args.inputs.len() == 1 && !splits_inputs(streams_for(threads, args.memory), 1);
     let run = RunSettings {
         args,
         pool: &pool,
