@@ -26,6 +26,8 @@ type Chunk = allocator_api2::vec::Vec<u8, StateAlloc>;
 /// `Keys` of the process hashes alike (random keys drawn once), so a key
 /// moves from one to another without being hashed again (parts of an input
 /// read in parallel merge their keys) and growing never hashes the text.
+/// Text, places and index are conversion state: past the state memory
+/// budget they live in the mapped file ([`crate::state_memory`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Keys {
     chunks: Vec<Chunk>,
