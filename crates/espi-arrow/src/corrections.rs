@@ -9,7 +9,7 @@
 //! (meter reading, start) exists: later by the entry's Atom `updated`, then
 //! by input order, then by entry order.
 
-use ahash::{AHashMap as HashMap, AHashSet as HashSet};
+use ahash::AHashMap as HashMap;
 use rayon::prelude::*;
 
 use espi_core::{
@@ -22,7 +22,8 @@ use espi_model::resource::{Entry, Resource};
 use crate::converter::{block_meter_reading_key, interval_start_us, normalised_start_us};
 use crate::dense::DenseMap;
 use crate::keys::{table_bytes, Keys};
-use crate::state_memory::StateMap;
+use crate::segmented::Segmented;
+use crate::state_memory::{StateMap, StateSet};
 
 /// Inputs at least this large have their block headers read in parallel parts.
 const PARALLEL_MIN_BYTES: usize = 16 << 20;
@@ -57,7 +58,7 @@ impl Delivery {
 pub struct Corrections {
     /// Entries (input, byte offset) holding a block that overlaps another
     /// block of its meter reading.
-    contested: HashSet<(u32, u64)>,
+    contested: StateSet<(u32, u64)>,
     /// The latest delivery of every interval of those entries.
     delivered: LatestDeliveries,
 }
@@ -200,7 +201,7 @@ pub(crate) struct BlockIntervals {
     covered: DenseMap<(i64, i64)>,
     /// The meter readings whose blocks cover several intervals: disjoint,
     /// in order, those that touch merged.
-    several: HashMap<u32, Vec<(i64, i64)>>,
+    several: StateMap<u32, Vec<(i64, i64)>>,
     /// A block overlapped one before it of its meter reading.
     repeats: bool,
 }
@@ -338,7 +339,7 @@ struct LatestDeliveries {
     /// The meter readings of the contested entries.
     keys: Keys,
     /// The deliveries of the contested entries.
-    deliveries: Vec<Delivery>,
+    deliveries: Segmented<Delivery>,
     /// (meter reading, start) of every reading of a contested entry -> its
     /// latest delivery (in `deliveries`).
     by_interval: Intervals,
@@ -350,7 +351,9 @@ impl LatestDeliveries {
     /// Merge the starts one input's contested entries hold.
     fn add(&mut self, sink: StartSink) {
         let first_delivery = self.deliveries.len() as u32;
-        self.deliveries.extend(sink.deliveries);
+        for delivery in sink.deliveries {
+            self.deliveries.push(delivery);
+        }
         let mut meter_readings: HashMap<u32, u32> = HashMap::new();
         for (key, start, delivery) in sink.found {
             let mr = *meter_readings
@@ -369,7 +372,7 @@ impl LatestDeliveries {
 /// Pass two: reading starts of the contested entries.
 struct StartSink<'a> {
     input: u32,
-    contested: &'a HashSet<(u32, u64)>,
+    contested: &'a StateSet<(u32, u64)>,
     starts: Vec<i64>,
     /// The meter readings of the entries read.
     keys: Keys,
@@ -610,7 +613,7 @@ impl Corrections {
         d.keys.heap_bytes()
             + table_bytes::<(u32, u64)>(self.contested.capacity())
             + d.by_interval.heap_bytes()
-            + d.deliveries.capacity() * std::mem::size_of::<Delivery>()
+            + d.deliveries.len() * std::mem::size_of::<Delivery>()
     }
 
     /// Entries whose blocks overlap another block of their meter reading.
